@@ -1,0 +1,73 @@
+"""The stage protocol (after datatrove's steps): a small class with one verb, `run`, over a row stream.
+
+A stage receives dict rows and yields dict rows. It reports every row it does not pass on:
+`ctx.drop(self.name, reason)` or `ctx.quarantine(...)`, and `ctx.created(self.name, n)` when one input
+becomes several outputs. The runner counts `in` and `out` around `run`, so stages never count those.
+
+Row kinds flowing through a build (key `kind`):
+- "record": a MedicalRecord dict (cmedins.schema), before the `tasks` stage;
+- "conversation": a Conversation dict (dialogue or general instruction), before the `tasks` stage;
+- "sft": an SFTRow dict plus `kind`, after `tasks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cmedins.ledger import Ledger
+
+
+@dataclass
+class BuildContext:
+    """What a stage may use: the seed, a private work folder, the ledger, and a place for its stats."""
+
+    seed: int
+    work_dir: Path
+    ledger: Ledger
+    recipe_dir: Path = Path(".")
+    stats: dict[str, Any] = field(default_factory=dict)  # stage name -> its own figures (stats.json)
+    manifest: dict[str, Any] = field(default_factory=dict)  # stage name -> facts for manifest.json
+
+    def drop(self, stage: str, reason: str, n: int = 1) -> None:
+        self.ledger.drop(stage, reason, n)
+
+    def created(self, stage: str, n: int) -> None:
+        self.ledger.created(stage, n)
+
+    def quarantine(self, stage: str, reason: str, row: dict | None, error: str, *, field: str | None = None,
+                   private: bool = False) -> None:
+        self.ledger.quarantine(stage, reason, file=(row or {}).get("_file"), row=(row or {}).get("_row"),
+                               field=field, error=error, content=row, private=private)
+
+    def resolve(self, path: str | Path) -> Path:
+        """Paths in a recipe are relative to the recipe file."""
+        path = Path(path)
+        return path if path.is_absolute() else (self.recipe_dir / path)
+
+
+class Stage:
+    """Base class. Subclasses set `name`, validate `params` in __init__ and implement `run`."""
+
+    name: ClassVar[str] = "stage"
+
+    def __init__(self, params: dict[str, Any], ctx: BuildContext):
+        self.params = params
+        self.ctx = ctx
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        raise NotImplementedError
+
+
+STAGES: dict[str, type[Stage]] = {}
+
+
+def register_stage(cls: type[Stage]) -> type[Stage]:
+    """Class decorator: make a stage available to recipes under `cls.name`."""
+    STAGES[cls.name] = cls
+    return cls
+
+
+StageFactory = Callable[[dict[str, Any], BuildContext], Stage]
