@@ -1,0 +1,198 @@
+"""Adapters from real dialogue/instruction corpus formats to conversation dicts.
+
+Each returns {"kind": "conversation", "messages": [...], "department": str | None} and raises
+RowError(field=...) when the row cannot become a valid conversation. The runner adds id, source and
+category (dialogue or general, from the recipe's source entry).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from cmedins.errors import RowError
+from cmedins.sources import register_format
+
+USER_SPEAKERS = {"患者", "病人", "用户", "家属", "病患", "患方", "user", "human", "patient", "问"}
+ASSISTANT_SPEAKERS = {"医生", "大夫", "医师", "doctor", "assistant", "gpt", "答"}
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                  "chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "system": "system"}
+# ChatMed wraps queries as "<s>问：\n…\n答：\n"; strip the wrapper, keep the question.
+_CHATMED_WRAPPER = re.compile(r"^\s*(?:<s>)?\s*问[:：]\s*(?P<q>.*?)\s*(?:答[:：]\s*)?(?:</s>)?\s*$", re.S)
+
+
+def _text(row: dict, field: str, *, required: bool = True) -> str:
+    value = row.get(field)
+    if isinstance(value, list):  # Huatuo-26M wraps strings in one-element lists
+        value = "\n".join(str(item) for item in value if item is not None)
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN from CSV/Parquet
+        value = ""
+    if not isinstance(value, str):
+        value = str(value)
+    value = value.strip()
+    if required and not value:
+        raise RowError("is missing or empty", field=field)
+    return value
+
+
+def conversation(messages: list[dict], department: str | None = None) -> dict:
+    return {"kind": "conversation", "messages": messages, "department": department or None}
+
+
+def _pair(question: str, answer: str) -> list[dict]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+
+def _join(*parts: str) -> str:
+    return "\n".join(part for part in parts if part)
+
+
+@register_format("chatmed", "conversation")
+def chatmed(row: dict) -> dict:
+    """ChatMed-Consult: `query` (in a `<s>问：…答：` wrapper) and `response`."""
+    query = _text(row, "query")
+    match = _CHATMED_WRAPPER.match(query)
+    question = match.group("q").strip() if match else query
+    if not question:
+        raise RowError("holds only the <s>问：…答： wrapper, no question", field="query")
+    return conversation(_pair(question, _text(row, "response")))
+
+
+@register_format("cmtmedqa", "conversation")
+def cmtmedqa(row: dict) -> dict:
+    """CMtMedQA: alpaca with `history` [[q, a], ...] and `cate1` department; also its safety rows with
+    `instruct`/`output`."""
+    if "instruct" in row and "instruction" not in row:
+        return conversation(_pair(_text(row, "instruct"), _text(row, "output")))
+    messages: list[dict] = []
+    history = row.get("history") or []
+    if not isinstance(history, list):
+        raise RowError("must be a list of [question, answer] pairs", field="history")
+    for turn_number, turn in enumerate(history, start=1):
+        if not (isinstance(turn, list) and len(turn) == 2 and all(isinstance(x, str) and x.strip() for x in turn)):
+            raise RowError(f"turn {turn_number} is not a [question, answer] pair of texts", field="history")
+        messages += _pair(turn[0].strip(), turn[1].strip())
+    messages += _pair(_join(_text(row, "instruction"), _text(row, "input", required=False)), _text(row, "output"))
+    return conversation(messages, _text(row, "cate1", required=False))
+
+
+@register_format("alpaca", "conversation")
+def alpaca(row: dict) -> dict:
+    """Alpaca: `instruction`, optional `input`, `output`, optional `history` like CMtMedQA."""
+    if row.get("history"):
+        return cmtmedqa(row)
+    question = _join(_text(row, "instruction"), _text(row, "input", required=False))
+    return conversation(_pair(question, _text(row, "output")))
+
+
+@register_format("huatuo26m", "conversation")
+def huatuo26m(row: dict) -> dict:
+    """Huatuo-26M test: `instruction: [q]`, `output: [a]`."""
+    return conversation(_pair(_text(row, "instruction"), _text(row, "output")))
+
+
+@register_format("sharegpt", "conversation")
+def sharegpt(row: dict) -> dict:
+    """ShareGPT: `conversations` [{from, value}] (human/gpt/system); consecutive same-role turns merge."""
+    turns = row.get("conversations")
+    if not isinstance(turns, list) or not turns:
+        raise RowError("must be a non-empty list of {from, value}", field="conversations")
+    pairs = []
+    for number, turn in enumerate(turns, start=1):
+        if not isinstance(turn, dict):
+            raise RowError(f"turn {number} is not an object", field="conversations")
+        role = SHAREGPT_ROLES.get(str(turn.get("from", "")).lower())
+        if role is None:
+            raise RowError(f"turn {number} has unknown speaker {turn.get('from')!r}", field="conversations")
+        pairs.append((role, str(turn.get("value") or "").strip()))
+    return conversation(_shape_turns(pairs, "conversations"))
+
+
+def _shape_turns(turns: list[tuple[str, str]], field: str) -> list[dict]:
+    """Merge consecutive utterances of one speaker, drop empty ones, and trim so the dialogue starts with
+    the user (after an optional system message) and ends with the assistant."""
+    system = [text for role, text in turns if role == "system" and text]
+    merged: list[list[str]] = []
+    for role, text in turns:
+        if role == "system" or not text:
+            continue
+        if merged and merged[-1][0] == role:
+            merged[-1][1] += "\n" + text
+        else:
+            merged.append([role, text])
+    while merged and merged[0][0] != "user":
+        merged.pop(0)  # a doctor's greeting before the patient speaks has no question to answer
+    while merged and merged[-1][0] != "assistant":
+        merged.pop()  # a last question nobody answered cannot be trained on
+    if not merged:
+        raise RowError("has no user turn followed by an assistant turn", field=field)
+    messages = [{"role": "system", "content": "\n".join(system)}] if system else []
+    return messages + [{"role": role, "content": text} for role, text in merged]
+
+
+_SPEAKER_LINE = re.compile(r"^\s*(?P<speaker>[^:：\s]{1,8})\s*[:：]\s*(?P<text>.*)$")
+
+
+@register_format("speaker_turns", "conversation")
+def speaker_turns(row: dict) -> dict:
+    """Raw doctor-patient dialogues: `turns` [{speaker, text}] or a `dialogue` text of "患者：…" lines.
+    Consecutive utterances of one speaker are merged into one turn."""
+    raw_turns: list[tuple[str, str]] = []
+    if isinstance(row.get("turns"), list):
+        for number, turn in enumerate(row["turns"], start=1):
+            if not isinstance(turn, dict):
+                raise RowError(f"turn {number} is not an object", field="turns")
+            raw_turns.append((str(turn.get("speaker", "")).strip(), str(turn.get("text") or "").strip()))
+        field = "turns"
+    else:
+        field = "dialogue"
+        for line in _text(row, "dialogue").split("\n"):
+            match = _SPEAKER_LINE.match(line)
+            if match:
+                raw_turns.append((match["speaker"], match["text"].strip()))
+            elif raw_turns and line.strip():  # a wrapped line continues the previous utterance
+                raw_turns[-1] = (raw_turns[-1][0], raw_turns[-1][1] + "\n" + line.strip())
+    pairs = []
+    for speaker, text in raw_turns:
+        role = _speaker_role(speaker)
+        if role is None:
+            raise RowError(f"unknown speaker {speaker!r} (expected 患者/医生 or user/doctor)", field=field)
+        pairs.append((role, text))
+    return conversation(_shape_turns(pairs, field), _text(row, "department", required=False))
+
+
+def _speaker_role(speaker: str) -> str | None:
+    name = speaker.lower()
+    if name in USER_SPEAKERS:
+        return "user"
+    if name in ASSISTANT_SPEAKERS:
+        return "assistant"
+    return None
+
+
+@register_format("toyhom_csv", "conversation")
+def toyhom_csv(row: dict) -> dict:
+    """Toyhom Chinese-medical-dialogue-data CSV: department, title, ask, answer (GBK). The ask repeats the
+    title's question in longer words, so the user turn is the ask (the title when the ask is empty)."""
+    ask = _text(row, "ask", required=False).replace("\\n", "\n")
+    title = _text(row, "title", required=False)
+    question = ask if ask and ask != "无" else title
+    if not question:
+        raise RowError("and title are both empty", field="ask")
+    answer = _text(row, "answer").replace("\\n", "\n")
+    return conversation(_pair(question, answer), _text(row, "department", required=False))
+
+
+def read_toyhom_txt(path: Path) -> Iterator[tuple[str, int, dict]]:
+    """Toyhom's .txt layout: blocks of "title,ask" then "answer", separated by blank lines."""
+    from cmedins.io import detect_encoding
+
+    text = path.read_text(encoding=detect_encoding(path)).replace("\r\n", "\n")
+    for number, block in enumerate((b for b in re.split(r"\n\s*\n", text) if b.strip()), start=1):
+        head, _, answer = block.strip().partition("\n")
+        title, _, ask = head.partition(",")
+        yield str(path), number, {"title": title.strip(), "ask": ask.strip(), "answer": answer.strip()}
+
+
+register_format("toyhom_txt", "conversation", reader=read_toyhom_txt)(toyhom_csv)
