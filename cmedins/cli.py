@@ -7,8 +7,11 @@ User errors (CmedinsError) print one line and exit 2; no traceback.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import pkgutil
 import sys
+from pathlib import Path
 
 import typer
 
@@ -31,6 +34,65 @@ def _register_area_commands() -> None:
         name = f"cmedins.{info.name}.commands"
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(app)
+
+
+DEFAULT_RECIPE = "pipelines/sample.yaml"
+
+
+@app.command()
+def build(
+    recipe: Path = typer.Argument(Path(DEFAULT_RECIPE), help="Recipe YAML (default: the embedded sample)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Build folder (default: the recipe's `output`)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Run a recipe: read, de-identify, template, dedupe, decontaminate, mix, validate, split, write."""
+    _offline_hub()
+    from cmedins.pipeline import run_recipe
+
+    result = run_recipe(_default_recipe(recipe), out, show_progress=not quiet)
+    rows, splits = result.stats["rows"], result.stats["splits"]
+    typer.echo(f"built {result.out_dir}: {rows['kept']} rows ({', '.join(f'{k} {v}' for k, v in splits.items())}); "
+               f"input {rows['input']}, created {rows['created']}, dropped {rows['dropped']}, "
+               f"quarantined {rows['quarantined']}")
+
+
+def _default_recipe(recipe: Path) -> Path:
+    """The default recipe ships in the repo's pipelines/; fall back to the copy inside the package."""
+    if recipe.exists() or str(recipe) != DEFAULT_RECIPE:
+        return recipe
+    return Path(cmedins.__file__).parents[1] / DEFAULT_RECIPE
+
+
+@app.command()
+def validate(
+    path: Path = typer.Argument(..., help="A row file (JSONL/JSON/CSV/Parquet) or a build folder."),
+    kind: str = typer.Option(..., "--kind", "-k", help="Row contract: sft, dpo, record, conversation, annotation."),
+    show: int = typer.Option(10, help="How many errors to print."),
+) -> None:
+    """Check every row of a file or build against a contract; exit 1 when any row fails."""
+    from cmedins.validation import validate_path
+
+    report = validate_path(path, kind)
+    for error in report.errors[:show]:
+        typer.echo(error.describe())
+    typer.echo(f"{report.rows} rows checked, {len(report.errors)} invalid ({kind})")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command("schemas")
+def export_schemas(out: Path = typer.Option(Path("schemas"), "--out", help="Folder for the JSON Schema files.")) -> None:
+    """Export the row contracts as JSON Schema (schemas/ in the repo; a test keeps them in sync)."""
+    from cmedins.validation import write_json_schemas
+
+    for path in write_json_schemas(out):
+        typer.echo(str(path))
+
+
+def _offline_hub() -> None:
+    # datasets/huggingface_hub phone home for local files unless told not to; builds are local.
+    os.environ.setdefault("HF_UPDATE_DOWNLOAD_COUNTS", "0")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
 _register_area_commands()

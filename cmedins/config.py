@@ -1,0 +1,114 @@
+"""Recipes: YAML files in pipelines/ naming sources, stages with parameters, mix ratios, seed and output.
+
+Paths are relative to the recipe file; `package://sample/x.jsonl` points into the embedded sample corpus
+(cmedins/sample/data/), so the default recipe works from any working directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cmedins.errors import CmedinsError
+
+PACKAGE_SCHEME = "package://"
+MIX_GROUPS = ("cmedins", "dialogue_single", "dialogue_multi", "general")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Config):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    path: str
+    format: str
+    category: Literal["dialogue", "general"] | None = None  # conversations only; default from the format
+    license: str = "unknown"
+    description: str = ""
+    limit: int | None = Field(default=None, ge=1)  # read at most this many rows (quick trials)
+
+
+class MixConfig(_Config):
+    """Ratios among the named groups; groups not named are kept in full. The paper mixes single- and
+    multi-turn dialogues 1:1 and keeps all CMedINS instructions."""
+
+    ratios: dict[str, float] = Field(default_factory=lambda: {"dialogue_single": 1.0, "dialogue_multi": 1.0})
+
+    @field_validator("ratios")
+    @classmethod
+    def _known_groups(cls, ratios: dict[str, float]) -> dict[str, float]:
+        for group, weight in ratios.items():
+            if group not in MIX_GROUPS:
+                raise ValueError(f"unknown mix group '{group}' (expected one of {', '.join(MIX_GROUPS)})")
+            if weight < 0:
+                raise ValueError(f"mix ratio of '{group}' is negative")
+        return ratios
+
+
+class SplitConfig(_Config):
+    validation: float = Field(default=0.1, ge=0.0, lt=1.0)
+    shard_rows: int = Field(default=200_000, ge=1000)  # rows per Parquet shard
+
+
+class Recipe(_Config):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = 42
+    output: str = "build/out"
+    sources: list[SourceConfig] = Field(min_length=1)
+    stages: list[dict[str, dict[str, Any] | None]] = Field(default_factory=list)
+    mix: MixConfig = Field(default_factory=MixConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    card: dict[str, Any] = Field(default_factory=dict)  # card/publishing options (license, gated, pretty_name)
+
+    @field_validator("stages")
+    @classmethod
+    def _one_key_each(cls, stages: list[dict]) -> list[dict]:
+        for number, stage in enumerate(stages, start=1):
+            if len(stage) != 1:
+                raise ValueError(f"stage {number} must be a mapping with exactly one stage name")
+        return stages
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Recipe:
+        names = [source.name for source in self.sources]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique: {', '.join(duplicates)}")
+        return self
+
+    def stage_list(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(name, params or {}) for stage in self.stages for name, params in stage.items()]
+
+
+def load_recipe(path: Path) -> tuple[Recipe, dict[str, Any], str]:
+    """Parse and validate a recipe; returns (recipe, raw mapping, sha256 of the file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CmedinsError(f"{path}: recipe not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise CmedinsError(f"{path}: invalid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise CmedinsError(f"{path}: a recipe is a YAML mapping")
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise CmedinsError(f"{path}: field '{where}': {first['msg']}") from None
+    return recipe, raw, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def resolve_path(value: str, base_dir: Path) -> Path:
+    if value.startswith(PACKAGE_SCHEME):
+        return Path(__file__).parent / value[len(PACKAGE_SCHEME):].replace("sample/", "sample/data/", 1)
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base_dir / path)

@@ -1,0 +1,87 @@
+"""Stages of the spine: `dialogues` (conversations -> SFT rows) and `validate` (pydantic contract check)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from pydantic import ValidationError
+
+from cmedins.ids import content_id
+from cmedins.schema import SFTRow
+from cmedins.stage import Stage, register_stage
+
+PRIVATE_KEYS = ("kind", "_file", "_row")
+
+
+def normalize_department(name: str | None) -> str | None:
+    """The tasks area's department taxonomy, shared so dialogue departments use the same names."""
+    if not name:
+        return None
+    from cmedins.records.departments import normalize_department as normalize
+
+    return normalize(name)
+
+
+def dialogue_task(row: dict) -> str:
+    if row.get("category") == "general":
+        return "general"
+    user_turns = sum(1 for message in row["messages"] if message["role"] == "user")
+    return "dialogue_single" if user_turns == 1 else "dialogue_multi"
+
+
+@register_stage
+class DialoguesStage(Stage):
+    """Turn conversation rows into SFT rows: task dialogue_single / dialogue_multi / general."""
+
+    name = "dialogues"
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        tasks: Counter = Counter()
+        for row in rows:
+            if row.get("kind") != "conversation":
+                yield row
+                continue
+            task = dialogue_task(row)
+            tasks[task] += 1
+            yield {
+                "kind": "sft",
+                "id": content_id(row["messages"]),
+                "messages": row["messages"],
+                "task": task,
+                "source": row["source"],
+                "department": normalize_department(row.get("department")),
+                "_file": row.get("_file"),
+                "_row": row.get("_row"),
+            }
+        self.ctx.stats[self.name] = dict(sorted(tasks.items()))
+
+
+def public_row(row: dict) -> dict:
+    return {key: value for key, value in row.items() if key not in PRIVATE_KEYS}
+
+
+@register_stage
+class ValidateStage(Stage):
+    """Check every SFT row against the contract; a failing row is quarantined naming its field."""
+
+    name = "validate"
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        checked = 0
+        for row in rows:
+            if row.get("kind") != "sft":
+                self.ctx.quarantine(self.name, "not_templated", row, f"a {row.get('kind')} row reached the end "
+                                    "of the pipeline (is the tasks/dialogues stage missing?)", field="kind",
+                                    private=True)
+                continue
+            try:
+                SFTRow.model_validate(public_row(row))
+            except ValidationError as error:
+                first = error.errors()[0]
+                field = ".".join(str(part) for part in first["loc"])
+                self.ctx.quarantine(self.name, f"invalid:{first['loc'][0]}", row, first["msg"], field=field)
+                continue
+            checked += 1
+            yield row
+        self.ctx.manifest[self.name] = {"passed": True, "rows": checked}

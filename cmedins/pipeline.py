@@ -1,0 +1,319 @@
+"""The recipe runner: sources -> stages -> mix -> split -> build folder.
+
+Stages are chained generators, so records stream; only the mix needs every row's group, and it gets it by
+spooling the pipeline's output to one JSONL file per group in the private work folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from cmedins import mix as mixing
+from cmedins.config import Recipe, SourceConfig, load_recipe, resolve_path
+from cmedins.core_stages import public_row
+from cmedins.errors import CmedinsError, RowError
+from cmedins.io import iter_rows, row_error
+from cmedins.ledger import Ledger
+from cmedins.manifest import build_manifest, input_fingerprint
+from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
+from cmedins.progress import Progress
+from cmedins.schema import Conversation, MedicalRecord
+from cmedins.sources import FORMATS, Format
+from cmedins.stage import STAGES, BuildContext
+
+GENERAL_FORMATS = {"alpaca", "sharegpt"}  # default category of conversations from these formats
+READ = "read"
+WORK_DIR = ".work"
+PREVIEW_PER_GROUP = 10
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    stats: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True) -> BuildResult:
+    from cmedins.registry import load_plugins
+
+    load_plugins()
+    recipe_path = Path(recipe_path)
+    recipe, raw_recipe, recipe_sha = load_recipe(recipe_path)
+    base = recipe_path.resolve().parent
+    out_dir = Path(out_dir) if out_dir is not None else resolve_path(recipe.output, base)
+    _prepare_out_dir(out_dir)
+    ledger = Ledger(out_dir / "quarantine", out_dir / WORK_DIR / "quarantine")
+    ctx = BuildContext(seed=recipe.seed, work_dir=out_dir / WORK_DIR, ledger=ledger, recipe_dir=base)
+    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with Progress(enabled=show_progress) as progress:
+            source_stats: dict[str, dict[str, Any]] = {}
+            stream = _counted(ledger, READ, _read_sources(recipe, ctx, source_stats, progress))
+            for key, stage in _build_stages(recipe, ctx):
+                stream = _counted(ledger, key, stage.run(_counting_in(ledger, key, stream)))
+            spool = _spool_by_group(stream, ctx.work_dir, progress)
+            selection = _mix_and_split(recipe, spool, ledger)
+            splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
+        ledger.close()
+        ledger.check()
+        stats = _stats(recipe, ledger, ctx, source_stats, selection, splits, kept)
+        manifest = build_manifest(recipe, raw_recipe, recipe_sha, base, ctx, ledger)
+        write_preview(out_dir / "preview.jsonl", preview)
+        write_json(out_dir / "stats.json", stats)
+        write_json(out_dir / "manifest.json", manifest)
+        _write_card(out_dir)
+    finally:
+        ledger.close()
+    shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
+    return BuildResult(out_dir, stats, manifest)
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    """Start from an empty folder; refuse to wipe a non-empty folder that is not an earlier build."""
+    if out_dir.exists():
+        if any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists() and not (out_dir / WORK_DIR).exists():
+            raise CmedinsError(f"{out_dir}: output folder is not empty and is not a cmedins build; "
+                               "choose another --out")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+
+
+def _format(source: SourceConfig) -> Format:
+    if source.format not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        raise CmedinsError(f"source '{source.name}': unknown format '{source.format}' (known: {known})")
+    return FORMATS[source.format]
+
+
+def _read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, progress: Progress) -> Iterator[dict]:
+    """Every raw row is counted in the `read` stage; bad ones are quarantined privately (not de-identified)."""
+    counts = ctx.ledger.stage(READ)
+    for source in recipe.sources:
+        fmt = _format(source)
+        path = resolve_path(source.path, ctx.recipe_dir)
+        if not path.exists():
+            raise CmedinsError(f"source '{source.name}': {path} not found")
+        rows = fmt.reader(path) if fmt.reader else ((str(path), n, row) for n, row in iter_rows(path))
+        figures = source_stats[source.name] = {
+            "format": source.format, "path": source.path, "license": source.license,
+            "description": source.description, "rows_read": 0, "rows_out": 0, "quarantined": 0,
+        }
+        task = progress.add(f"reading {source.name}")
+        for number, (file, row_number, raw) in enumerate(rows, start=1):
+            if source.limit and number > source.limit:
+                break
+            counts.rows_in += 1
+            figures["rows_read"] += 1
+            progress.advance(task)
+            location = {"_file": _display_path(file, ctx.recipe_dir), "_row": row_number}
+            try:
+                converted = _convert(fmt, source, raw, location, row_number)
+            except RowError as error:
+                figures["quarantined"] += 1
+                error = error.at(location["_file"], row_number)
+                reason = f"bad_row:{error.field}" if error.field else "bad_row"
+                ctx.quarantine(READ, reason, {**location, "raw": raw}, error.message, field=error.field,
+                               private=True)
+                continue
+            counts.created += len(converted) - 1
+            figures["rows_out"] += len(converted)
+            yield from converted
+        progress.done(task)
+
+
+def _display_path(file: str, base: Path) -> str:
+    path = Path(file)
+    try:
+        return str(path.resolve().relative_to(base.parent))
+    except ValueError:
+        return path.name if "site-packages" in str(path) else str(path)
+
+
+def _convert(fmt: Format, source: SourceConfig, raw: dict, location: dict, row_number: int) -> list[dict]:
+    error = row_error(raw)
+    if error is not None:
+        raise error
+    produced = fmt.adapter(raw)
+    produced = produced if isinstance(produced, list) else [produced]
+    out = []
+    for index, row in enumerate(produced):
+        suffix = f"-{index}" if len(produced) > 1 else ""
+        row = {**row, "source": source.name}
+        if row.get("kind") == "record":
+            row.setdefault("record_id", None)
+            row["record_id"] = row["record_id"] or f"{source.name}:{row_number}{suffix}"
+            model: type = MedicalRecord
+        elif row.get("kind") == "conversation":
+            row["id"] = f"{source.name}:{row_number}{suffix}"
+            row["category"] = source.category or ("general" if source.format in GENERAL_FORMATS else "dialogue")
+            model = Conversation
+        else:
+            raise RowError(f"adapter '{fmt.name}' produced a row of unknown kind {row.get('kind')!r}", field="kind")
+        try:
+            model.model_validate({key: value for key, value in row.items() if key != "kind"})
+        except ValidationError as failure:
+            first = failure.errors()[0]
+            raise RowError(first["msg"], field=".".join(str(part) for part in first["loc"])) from None
+        out.append({**row, **location})
+    return out
+
+
+def _build_stages(recipe: Recipe, ctx: BuildContext) -> list[tuple[str, Any]]:
+    names = [name for name, _ in recipe.stage_list()]
+    if "deid" in names and names.index("deid") != 0:
+        raise CmedinsError("recipe: the deid stage must come first (nothing may see identities before it)")
+    stages, seen = [], Counter()
+    plan = recipe.stage_list() + ([] if "validate" in names else [("validate", {})])
+    for name, params in plan:
+        if name not in STAGES:
+            raise CmedinsError(f"recipe: unknown stage '{name}' (known: {', '.join(sorted(STAGES))})")
+        seen[name] += 1
+        key = name if seen[name] == 1 else f"{name}#{seen[name]}"
+        stage = STAGES[name](params, ctx)
+        stage.name = key  # ledger and stats entries of a repeated stage stay apart
+        stages.append((key, stage))
+    return stages
+
+
+def _counting_in(ledger: Ledger, key: str, rows: Iterator[dict]) -> Iterator[dict]:
+    counts = ledger.stage(key)
+    for row in rows:
+        counts.rows_in += 1
+        yield row
+
+
+def _counted(ledger: Ledger, key: str, rows: Iterator[dict]) -> Iterator[dict]:
+    counts = ledger.stage(key)
+    for row in rows:
+        counts.rows_out += 1
+        yield row
+
+
+def _spool_by_group(rows: Iterator[dict], work_dir: Path, progress: Progress) -> dict[str, Path]:
+    spool_dir = work_dir / "spool"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    paths = {group: spool_dir / f"{group}.jsonl" for group in mixing.MIX_GROUPS}
+    handles = {group: path.open("w", encoding="utf-8") for group, path in paths.items()}
+    task = progress.add("processing")
+    try:
+        for row in rows:
+            handles[mixing.mix_group(row["task"])].write(json.dumps(public_row(row), ensure_ascii=False) + "\n")
+            progress.advance(task)
+    finally:
+        for handle in handles.values():
+            handle.close()
+        progress.done(task)
+    return paths
+
+
+@dataclass
+class Selection:
+    available: dict[str, int]
+    selected: dict[str, list[int]]
+    validation: dict[str, set[int]]
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def _mix_and_split(recipe: Recipe, spool: dict[str, Path], ledger: Ledger) -> Selection:
+    available = {group: _count_lines(path) for group, path in spool.items()}
+    targets = mixing.target_counts(available, recipe.mix.ratios)
+    counts = ledger.stage("mix")
+    selected, validation = {}, {}
+    for group in mixing.MIX_GROUPS:
+        counts.rows_in += available[group]
+        selected[group] = mixing.choose(available[group], targets[group], recipe.seed, group)
+        counts.rows_out += len(selected[group])
+        if available[group] > len(selected[group]):
+            counts.dropped[f"mix_downsampled:{group}"] += available[group] - len(selected[group])
+        validation[group] = mixing.validation_indices(selected[group], recipe.split.validation, recipe.seed, group)
+    return Selection(available, selected, validation)
+
+
+def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, shard_rows: int,
+                  progress: Progress) -> tuple[dict[str, int], list[dict], dict[str, Counter]]:
+    """Stream the spool once, routing selected rows to train/validation shards. Returns split sizes, the
+    preview rows, and (task, department, source) facts of kept rows for stats."""
+    n_validation = sum(len(v) for v in selection.validation.values())
+    n_train = sum(len(s) for s in selection.selected.values()) - n_validation
+    writers = {"train": SplitWriter(out_dir / "data", "train", n_train, SFT_SCHEMA, shard_rows),
+               "validation": SplitWriter(out_dir / "data", "validation", n_validation, SFT_SCHEMA, shard_rows)}
+    preview: list[dict] = []
+    kept = {"task": Counter(), "department": Counter(), "source": Counter()}
+    task = progress.add("writing")
+    for group in mixing.MIX_GROUPS:
+        wanted = set(selection.selected[group])
+        shown = 0
+        with spool[group].open(encoding="utf-8") as handle:
+            for index, line in enumerate(handle):
+                if index not in wanted:
+                    continue
+                row = json.loads(line)
+                split = "validation" if index in selection.validation[group] else "train"
+                writers[split].write(row)
+                kept["task"][row["task"]] += 1
+                kept["department"][row.get("department") or "未知"] += 1
+                kept["source"][row["source"]] += 1
+                if shown < PREVIEW_PER_GROUP and split == "train":
+                    preview.append(row)
+                    shown += 1
+                progress.advance(task)
+    for writer in writers.values():
+        writer.close()
+    progress.done(task)
+    return {split: writer.written for split, writer in writers.items()}, preview, kept
+
+
+def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict, selection: Selection,
+           splits: dict[str, int], kept: dict[str, Counter]) -> dict[str, Any]:
+    stages = ledger.as_dict()
+    dropped = sum(sum(s["dropped"].values()) for s in stages.values())
+    quarantined = sum(sum(s["quarantined"].values()) for s in stages.values())
+    created = sum(s["created"] for s in stages.values())
+    selected = {group: len(rows) for group, rows in selection.selected.items()}
+    rows = {"input": stages[READ]["in"], "created": created, "kept": sum(splits.values()),
+            "dropped": dropped, "quarantined": quarantined}
+    # Conservation across the whole build, not only per stage.
+    if rows["input"] + created != rows["kept"] + dropped + quarantined:
+        raise CmedinsError(f"row counts do not add up: {rows}")
+    return {
+        **ctx.stats,
+        "kind": "sft",
+        "name": recipe.name,
+        "seed": recipe.seed,
+        "rows": {**rows, "balanced": True},
+        "stages": stages,
+        "sources": source_stats,
+        "splits": splits,
+        "tasks": dict(sorted(kept["task"].items())),
+        "departments": dict(sorted(kept["department"].items(), key=lambda item: (-item[1], item[0]))),
+        "kept_by_source": dict(sorted(kept["source"].items())),
+        "mix": {"ratios": recipe.mix.ratios, "available": selection.available, "selected": selected,
+                "achieved": mixing.achieved(selected)},
+    }
+
+
+def _write_card(out_dir: Path) -> None:
+    """The card and plots come from the publish area once it is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("cmedins.publish.card") is None:
+        return
+    from cmedins.publish.card import write_card
+
+    write_card(out_dir)
+
+
+__all__ = ["BuildResult", "run_recipe", "input_fingerprint"]
