@@ -1,0 +1,33 @@
+"""DPO rows (the DPORow contract: trl preference format with an explicit prompt) from decided pairs."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from cmedins.ids import content_id
+from cmedins.preference.judgments import validation_error
+from cmedins.schema import DPORow
+
+
+def dpo_row(pair: dict, distribution: str) -> dict:
+    """A validated DPO row dict from a preference row {prompt, chosen, rejected, source, ...}.
+
+    The id hashes prompt + chosen + rejected, so the same decided pair gets the same id in every build,
+    and the flipped pair (rejected over chosen) gets a different one.
+    """
+    row = {
+        "id": content_id(pair["prompt"], pair["chosen"], pair["rejected"]),
+        "prompt": pair["prompt"],
+        "chosen": [{"role": "assistant", "content": pair["chosen"]}],
+        "rejected": [{"role": "assistant", "content": pair["rejected"]}],
+        "deciding_dimension": pair.get("deciding_dimension"),
+        "distribution": distribution,
+        "source": pair["source"],
+        "annotator_count": pair.get("annotator_count", 0),
+        "agreement": pair.get("agreement"),
+        "arbitrated": pair.get("arbitrated", False),
+    }
+    try:
+        return DPORow.model_validate(row).model_dump()
+    except ValidationError as error:
+        raise validation_error(error) from None

@@ -1,0 +1,253 @@
+"""Recipe stages of the SPF build. Row kinds: "annotation" (one annotator's judgment of a pair),
+"ranking" (responses best first), "preference" (a decided pair: prompt, chosen, rejected), "dpo".
+
+Order in pipelines/spf.yaml: spf_deid -> spf_resolve -> adjacent_pairs -> rm_vote -> dpo_rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from cmedins.config import resolve_path
+from cmedins.errors import CmedinsError, RowError
+from cmedins.preference.agreement import agreement_report
+from cmedins.preference.crossannotation import ARBITRATE_ON, decide_pair, load_decisions, queue_entry
+from cmedins.preference.dpo import dpo_row
+from cmedins.preference.judgments import group_by_pair
+from cmedins.preference.privacy import PreferenceRedactor
+from cmedins.preference.ranked import adjacent_pairs
+from cmedins.preference.rm_vote import VoteConfig, mean_margin, select
+from cmedins.schema import DIMENSIONS
+from cmedins.stage import Stage, register_stage
+
+QUEUE_FILE = "arbitration_queue.jsonl"
+TEXT_KINDS = ("annotation", "preference", "ranking", "prompt")
+
+
+def _unknown_params(stage: Stage, allowed: set[str]) -> None:
+    unknown = set(stage.params) - allowed
+    if unknown:
+        raise CmedinsError(f"stage '{stage.name}': unknown parameter(s) {', '.join(sorted(unknown))} "
+                           f"(allowed: {', '.join(sorted(allowed)) or 'none'})")
+
+
+@register_stage
+class SpfDeidStage(Stage):
+    """De-identify every prompt and response of preference rows (params: the deid area's DeidConfig)."""
+
+    name = "spf_deid"
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        redactor = PreferenceRedactor(self.params)
+        texts = 0
+        for row in rows:
+            if row.get("kind") in TEXT_KINDS:
+                texts += 1
+                row = redactor.row(row)
+            yield row
+        counts = dict(sorted(redactor.counts.items()))
+        self.ctx.manifest["deid"] = {"ran": True, "config": redactor.config.model_dump(), "counts": counts}
+        self.ctx.stats["deid"] = {"rows": texts, "entities": counts}
+
+
+@register_stage
+class SpfResolveStage(Stage):
+    """Annotations -> decided pairs: cross-annotation majority, expert decisions, SPF priority.
+
+    Params: `decisions` (expert decisions file, optional), `arbitrate_on` ("any" | "deciding"),
+    `queue` (where to write the arbitration queue; default the build folder's arbitration_queue.jsonl).
+    """
+
+    name = "spf_resolve"
+
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        _unknown_params(self, {"decisions", "arbitrate_on", "queue"})
+        self.arbitrate_on = params.get("arbitrate_on", "any")
+        if self.arbitrate_on not in ARBITRATE_ON:
+            raise CmedinsError(f"stage '{self.name}': arbitrate_on must be one of {', '.join(ARBITRATE_ON)}")
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        annotations = []
+        for row in rows:
+            if row.get("kind") == "annotation":
+                annotations.append(row)
+            else:
+                yield row
+        decisions = (load_decisions(resolve_path(self.params["decisions"], self.ctx.recipe_dir))
+                     if self.params.get("decisions") else {})
+        pairs, repeats, conflicts = group_by_pair(annotations)
+        for row in conflicts:
+            self.ctx.quarantine(self.name, "conflicting_pair_content", row, "same pair_id as an earlier "
+                                "annotation but a different prompt or responses", field="pair_id")
+        if repeats:
+            self.ctx.drop(self.name, "superseded_by_later_judgment", len(repeats))
+        outcomes: Counter = Counter()
+        disputed = applied = 0
+        queue = []
+        for pair_id, group in pairs.items():
+            try:
+                pair = decide_pair(group, decision=decisions.get(pair_id), arbitrate_on=self.arbitrate_on)
+            except RowError as error:
+                raise CmedinsError(str(error)) from None  # a bad expert decision stops the build
+            outcomes[pair.status] += 1
+            disputed += bool(pair.disputed)
+            applied += pair.arbitrated
+            if len(group) > 1:  # n judgments become one pair
+                self.ctx.drop(self.name, "merged_cross_annotation", len(group) - 1)
+            if pair.status == "awaiting_arbitration":
+                queue.append(queue_entry(pair))
+                self.ctx.drop(self.name, "awaiting_arbitration")
+                continue
+            if pair.status == "all_tie":
+                self.ctx.drop(self.name, "all_tie")
+                continue
+            yield self._pair_row(pair)
+        queue_path = self._write_queue(queue)
+        self.ctx.stats["preference_resolve"] = {
+            "agreement": agreement_report(list(pairs.values()), DIMENSIONS),
+            "outcomes": dict(sorted(outcomes.items())),
+            "arbitration": {
+                "arbitrate_on": self.arbitrate_on,
+                "disputed": disputed,
+                "applied": applied,
+                "pending": len(queue),
+                "unused_decisions": sorted(set(decisions) - set(pairs)),
+                "queue": str(queue_path.name) if queue_path else None,
+            },
+            "annotators": len({a["annotator"] for group in pairs.values() for a in group}),
+        }
+
+    def _pair_row(self, pair) -> dict:
+        first = pair.annotations[0]
+        a, b = first["response_a"], first["response_b"]
+        chosen, rejected = (a, b) if pair.winner == "A" else (b, a)
+        return {
+            "kind": "preference", "pair_id": pair.pair_id, "prompt": first["prompt"], "chosen": chosen,
+            "rejected": rejected, "deciding_dimension": pair.deciding_dimension,
+            "distribution": first["distribution"], "source": first["source"], "_source": first.get("_source"),
+            "annotator_count": len(pair.annotations), "agreement": pair.agreement, "arbitrated": pair.arbitrated,
+            "_file": first.get("_file"), "_row": first.get("_row"),
+        }
+
+    def _write_queue(self, queue: list[dict]) -> Path | None:
+        default = self.ctx.work_dir.parent / QUEUE_FILE
+        path = resolve_path(self.params["queue"], self.ctx.recipe_dir) if self.params.get("queue") else default
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            for entry in queue:
+                handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        return path
+
+
+@register_stage
+class AdjacentPairsStage(Stage):
+    """Ranked responses (best first) -> one preference row per adjacent pair (ChiMed-GPT)."""
+
+    name = "adjacent_pairs"
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        made = 0
+        for row in rows:
+            if row.get("kind") != "ranking":
+                yield row
+                continue
+            pairs = adjacent_pairs(row)
+            if not pairs:
+                self.ctx.drop(self.name, "fewer_than_two_distinct_responses")
+                continue
+            self.ctx.created(self.name, len(pairs) - 1)
+            made += len(pairs)
+            yield from pairs
+        self.ctx.stats[self.name] = {"pairs": made}
+
+
+@register_stage
+class RmVoteStage(Stage):
+    """SF-Med selection by reward-model vote over preference rows that carry score columns.
+
+    Params: `models` (score column names), `flip_fraction` (0.1), `drop_fraction` (0.1), `sources`
+    (recipe source names to apply it to; default every preference row).
+    """
+
+    name = "rm_vote"
+
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        _unknown_params(self, {"models", "flip_fraction", "drop_fraction", "sources"})
+        try:
+            self.config = VoteConfig(tuple(params.get("models") or ()), params.get("flip_fraction", 0.1),
+                                     params.get("drop_fraction", 0.1))
+        except ValueError as error:
+            raise CmedinsError(f"stage '{self.name}': {error}") from None
+        self.sources = set(params.get("sources") or ())
+
+    def _applies(self, row: dict) -> bool:
+        return row.get("kind") == "preference" and (not self.sources or row.get("_source") in self.sources)
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        voted = []
+        for row in rows:
+            if not self._applies(row):
+                yield row
+                continue
+            try:
+                mean_margin(row, self.config)
+            except RowError as error:
+                self.ctx.quarantine(self.name, "missing_rm_score", row, error.message, field=error.field)
+                continue
+            voted.append(row)
+        kept, dropped, flipped = select(voted, self.config)
+        if dropped:
+            self.ctx.drop(self.name, "rm_vote_strongest_margin", len(dropped))
+        self.ctx.stats[self.name] = {"models": list(self.config.models), "pairs": len(voted), "flipped": flipped,
+                                     "dropped": len(dropped), "flip_fraction": self.config.flip_fraction,
+                                     "drop_fraction": self.config.drop_fraction}
+        yield from kept
+
+
+@register_stage
+class DpoRowsStage(Stage):
+    """Preference rows -> validated DPO rows; duplicates (same id) and identical responses are dropped.
+
+    Params: `distribution` {recipe source name: in | out} for sources whose rows do not say (decided pairs,
+    rankings); default "in".
+    """
+
+    name = "dpo_rows"
+
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        _unknown_params(self, {"distribution"})
+        self.distribution = params.get("distribution") or {}
+        bad = {k: v for k, v in self.distribution.items() if v not in ("in", "out")}
+        if bad:
+            raise CmedinsError(f"stage '{self.name}': distribution values must be 'in' or 'out': {bad}")
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        seen: set[str] = set()
+        checked = 0
+        for row in rows:
+            if row.get("kind") != "preference":
+                self.ctx.quarantine(self.name, f"unresolved_{row.get('kind')}", row, f"a {row.get('kind')} row "
+                                    "reached the end (is spf_resolve / adjacent_pairs missing?)", field="kind")
+                continue
+            if row["chosen"].strip() == row["rejected"].strip():
+                self.ctx.drop(self.name, "identical_responses")
+                continue
+            distribution = row.get("distribution") or self.distribution.get(row.get("_source"), "in")
+            try:
+                out = dpo_row(row, distribution)
+            except RowError as error:
+                self.ctx.quarantine(self.name, f"invalid:{error.field}", row, error.message, field=error.field)
+                continue
+            if out["id"] in seen:
+                self.ctx.drop(self.name, "duplicate_pair")
+                continue
+            seen.add(out["id"])
+            checked += 1
+            yield {"kind": "dpo", **out, "_file": row.get("_file"), "_row": row.get("_row")}
+        self.ctx.manifest["validate"] = {"passed": True, "rows": checked}
