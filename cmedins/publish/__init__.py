@@ -1,0 +1,1 @@
+"""Publishing a build: the dataset card (metadata + body), its plots, and the push to the Hugging Face Hub."""
