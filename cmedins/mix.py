@@ -21,12 +21,14 @@ def mix_group(task: str) -> str:
 
 def target_counts(available: dict[str, int], ratios: dict[str, float]) -> dict[str, int]:
     """Largest counts with count_g / count_h == ratio_g / ratio_h for named groups, within availability."""
-    named = {group: weight for group, weight in ratios.items() if weight > 0}
+    # A named group with no rows at all cannot constrain the others (it would zero them): it is skipped,
+    # and the runner reports it as missing.
+    named = {group: weight for group, weight in ratios.items() if weight > 0 and available.get(group, 0) > 0}
     # The scale is set by the group with the least rows per unit of ratio.
     scale = min((available.get(group, 0) / weight for group, weight in named.items()), default=0.0)
     targets = {}
     for group in MIX_GROUPS:
-        if group in ratios:
+        if group in named or (group in ratios and ratios[group] == 0):
             targets[group] = min(available.get(group, 0), math.floor(scale * ratios[group] + 1e-9))
         else:
             targets[group] = available.get(group, 0)

@@ -301,7 +301,8 @@ def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict
         "departments": dict(sorted(kept["department"].items(), key=lambda item: (-item[1], item[0]))),
         "kept_by_source": dict(sorted(kept["source"].items())),
         "mix": {"ratios": recipe.mix.ratios, "available": selection.available, "selected": selected,
-                "achieved": mixing.achieved(selected)},
+                "achieved": mixing.achieved(selected),
+                "missing_groups": sorted(g for g, w in recipe.mix.ratios.items() if w > 0 and not selection.available[g])},
     }
 
 
