@@ -1,0 +1,134 @@
+"""`cmedins prefs ...`: the SPF preference loop from the command line.
+
+sample -> (generate two responses per prompt with your models) -> export-tasks -> annotate in Label Studio
+-> import -> arbitration (queue for the expert) -> build (recipe -> DPO build folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+prefs = typer.Typer(help="SPF preference pairs: sampling, Label Studio round trip, arbitration, DPO build.",
+                    no_args_is_help=True)
+
+
+@prefs.command("sample")
+def sample_command(
+    sft_build: Path = typer.Option(..., "--sft-build", help="A de-identified SFT build folder (in-distribution)."),
+    ood: Path = typer.Option(..., "--ood", help="Out-of-distribution prompt source (file or zh_safety folder)."),
+    ood_format: str = typer.Option("zh_safety", "--ood-format", help="flames | cvalues | safetybench | zh_safety"),
+    n_in: int = typer.Option(10_000, "--n-in", help="In-distribution prompts wanted."),
+    n_out: int = typer.Option(5_000, "--n-out", help="Out-of-distribution prompts wanted."),
+    seed: int = typer.Option(42, help="Sampling seed."),
+    out: Path = typer.Option(..., "--out", help="Prompts to annotate (.jsonl)."),
+) -> None:
+    """Sample prompts for annotation; OOD prompts are de-identified. Prints target and achieved counts."""
+    import json
+
+    import cmedins.preference  # noqa: F401  (registers the prompt formats)
+    from cmedins.io import write_rows
+    from cmedins.preference.privacy import PreferenceRedactor
+    from cmedins.preference.sampling import build_prompts, sample_prompts, source_prompts
+
+    redactor = PreferenceRedactor({})
+    ood_pool = [redactor.row(p) for p in source_prompts(ood, ood_format)]
+    rows, report = sample_prompts(build_prompts(sft_build), ood_pool, n_in=n_in, n_out=n_out, seed=seed)
+    write_rows(out, rows)
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@prefs.command("export-tasks")
+def export_tasks(
+    pairs: Path = typer.Argument(..., help="Response pairs: prompt, response_a, response_b[, pair_id, distribution, "
+                                 "source] per row."),
+    out: Path = typer.Option(..., "--out", help="Folder for tasks.json and labeling_config.xml."),
+) -> None:
+    """Write Label Studio tasks (import JSON) and the SPF labeling config."""
+    from cmedins.preference.labelstudio import write_tasks
+    from cmedins.preference.pairs import read_pairs
+
+    tasks, config, count = write_tasks(read_pairs(pairs), out)
+    typer.echo(f"{count} tasks -> {tasks}\nlabeling config -> {config}")
+
+
+@prefs.command("import")
+def import_command(
+    export: Path = typer.Argument(..., help="Label Studio JSON export of the SPF project."),
+    out: Path = typer.Option(..., "--out", help="Plain JSONL judgments (schemas/annotation_judgments.md)."),
+) -> None:
+    """Convert a Label Studio JSON export to plain JSONL judgments, validating every annotation."""
+    from cmedins.errors import CmedinsError, RowError
+    from cmedins.io import write_rows
+    from cmedins.preference.judgments import parse_annotation
+    from cmedins.preference.labelstudio import read_export
+
+    rows, errors = [], []
+    for file, task, raw in read_export(export):
+        try:
+            rows.append({k: v for k, v in parse_annotation(raw).items() if k != "kind"})
+        except RowError as error:
+            errors.append(f"{file}, task {task}: {error.describe()}")
+    if errors:
+        raise CmedinsError(f"{len(errors)} invalid annotation(s); first: {errors[0]}")
+    write_rows(out, rows)
+    typer.echo(f"{len(rows)} judgments -> {out}")
+
+
+@prefs.command("arbitration")
+def arbitration_command(
+    judgments: list[Path] = typer.Argument(..., help="Plain JSONL judgment files."),
+    out: Path = typer.Option(..., "--out", help="Arbitration queue (.jsonl) for the expert."),
+    decisions: Path | None = typer.Option(None, "--decisions", help="Expert decisions already made."),
+    arbitrate_on: str = typer.Option("any", "--arbitrate-on", help="any | deciding"),
+) -> None:
+    """Agreement per dimension, and the queue of pairs whose disagreements still need the expert."""
+    import json
+
+    from cmedins.errors import CmedinsError, RowError
+    from cmedins.io import iter_rows, write_rows
+    from cmedins.preference.agreement import agreement_report
+    from cmedins.preference.crossannotation import ARBITRATE_ON, decide_pair, load_decisions, queue_entry
+    from cmedins.preference.judgments import group_by_pair, parse_annotation
+    from cmedins.schema import DIMENSIONS
+
+    if arbitrate_on not in ARBITRATE_ON:
+        raise CmedinsError(f"--arbitrate-on must be one of {', '.join(ARBITRATE_ON)}")
+    annotations = []
+    for path in judgments:
+        for number, row in iter_rows(path):
+            try:
+                annotations.append(parse_annotation(row))
+            except RowError as error:
+                raise error.at(str(path), number) from None
+    pairs, _, conflicts = group_by_pair(annotations)
+    if conflicts:
+        raise CmedinsError(f"pair '{conflicts[0]['pair_id']}' has annotations of different prompts/responses")
+    known = load_decisions(decisions) if decisions else {}
+    try:
+        results = [decide_pair(group, decision=known.get(pid), arbitrate_on=arbitrate_on) for pid, group in pairs.items()]
+    except RowError as error:
+        raise CmedinsError(str(error)) from None
+    queue = [queue_entry(pair) for pair in results if pair.status == "awaiting_arbitration"]
+    write_rows(out, queue)
+    typer.echo(json.dumps(agreement_report(list(pairs.values()), DIMENSIONS), ensure_ascii=False, indent=2))
+    typer.echo(f"{len(queue)} pair(s) need arbitration -> {out}")
+
+
+@prefs.command("build")
+def build_command(
+    recipe: Path = typer.Argument(..., help="An SPF recipe (e.g. pipelines/spf.yaml)."),
+    out: Path | None = typer.Option(None, "--out", help="Build folder (default: the recipe's output)."),
+) -> None:
+    """Build the SPF DPO dataset: de-identify, resolve by priority, arbitrate, validate, split, write."""
+    from cmedins.preference.build import build_spf
+
+    stats = build_spf(recipe, out)
+    pref = stats["preference"]
+    typer.echo(f"{pref['pairs']} pairs (in {pref['distribution'].get('in', 0)}, out {pref['distribution'].get('out', 0)}); "
+               f"splits {stats['splits']}; dropped {stats['rows']['dropped']}, quarantined {stats['rows']['quarantined']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(prefs, name="prefs")
