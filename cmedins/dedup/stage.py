@@ -1,0 +1,208 @@
+"""The `dedup` and `decontaminate` stages. Both act on rows of kind "sft"; other rows pass through.
+
+Recipe:
+    - stage: dedup
+      scope: [per_source, global]   # or one of them
+      threshold: 0.7                # estimated Jaccard of character 5-gram sets
+      n: 5
+      num_perm: 128
+      text: {record: query_answer, default: user}
+      source_priority: [cmedins_records, cmtmedqa]   # optional, first criterion of the keep rule
+    - stage: decontaminate
+      eval_sets:
+        - {name: cmtmedqa_test, path: ../shared/data/cmtmedqa/CMtMedQA_test.json, format: cmtmedqa}
+      threshold: 0.5                # share of an eval item's 8-grams found in the row
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cmedins.dedup.decontam import EvalIndex
+from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
+from cmedins.dedup.select import answer_chars, parse_selection, select_text
+from cmedins.errors import CmedinsError
+from cmedins.stage import Stage, register_stage
+
+_DECONTAM_BATCH = 1024
+
+
+def _check_keys(stage: str, params: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise CmedinsError(f"{stage}: unknown parameter(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _reports_dir(work_dir: Path) -> Path:
+    path = work_dir.parent / "reports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@register_stage
+class DedupStage(Stage):
+    """Drop exact (`duplicate_exact`) and near (`duplicate_near`) duplicates; see cmedins.dedup.engine."""
+
+    name = "dedup"
+
+    def __init__(self, params: dict[str, Any], ctx):
+        super().__init__(params, ctx)
+        _check_keys(self.name, params, {"scope", "threshold", "n", "num_perm", "text", "source_priority", "t2s"})
+        scope = params.get("scope", ["per_source", "global"])
+        self.dedup_params = DedupParams(
+            n=int(params.get("n", 5)), num_perm=int(params.get("num_perm", 128)),
+            threshold=float(params.get("threshold", 0.7)),
+            scopes=tuple([scope] if isinstance(scope, str) else scope), seed=ctx.seed,
+            t2s=bool(params.get("t2s", False)), source_priority=tuple(params.get("source_priority") or ()),
+        )
+        self.selection = parse_selection(params.get("text"), stage=self.name)
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        # The keep rule needs every candidate, so rows are spooled to disk and streamed back in input order.
+        work = self.ctx.work_dir / self.name
+        index = DedupIndex(self.dedup_params, work)
+        spool_path = work / "rows.pickle"
+        with spool_path.open("wb") as spool:
+            for row in rows:
+                pickle.dump(row, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                if row.get("kind") == "sft":
+                    selection = self.selection.get(row.get("task"), self.selection["default"])
+                    index.add(select_text(row, selection), group=str(row.get("source")),
+                              answer_chars=answer_chars(row), row_id=str(row.get("id", "")))
+                else:
+                    index.add(None, group="", answer_chars=0, row_id=str(row.get("id", "")))
+        result = index.resolve()
+        kept_ids = result.kept_ids(index.ids_path)
+        scopes = self.dedup_params.scopes
+        with spool_path.open("rb") as spool, (_reports_dir(self.ctx.work_dir) / "dedup_clusters.jsonl").open(
+                "w", encoding="utf-8") as report:
+            for position in range(index.rows):
+                row = pickle.load(spool)
+                status = int(result.status[position])
+                if status == KEPT:
+                    yield row
+                    continue
+                reason = REASONS[status]
+                self.ctx.drop(self.name, reason)
+                kept = int(result.kept[position])
+                report.write(json.dumps({
+                    "removed_id": row.get("id"), "kept_id": kept_ids[kept], "reason": reason,
+                    "similarity": round(float(result.similarity[position]), 4),
+                    "scope": scopes[int(result.scope[position])],
+                    "removed_source": row.get("source"), "kept_source": result.groups[int(result.group_of[kept])],
+                }, ensure_ascii=False) + "\n")
+        for path in (spool_path, index.signatures_path, index.ids_path):
+            path.unlink(missing_ok=True)
+        self.ctx.stats[self.name] = result.stats
+
+
+@register_stage
+class DecontaminateStage(Stage):
+    """Drop rows that contain an evaluation item (`contaminated:<eval set>`); see cmedins.dedup.decontam."""
+
+    name = "decontaminate"
+
+    def __init__(self, params: dict[str, Any], ctx):
+        super().__init__(params, ctx)
+        _check_keys(self.name, params, {"eval_sets", "threshold", "n", "min_chars", "max_item_frequency", "text",
+                                        "t2s"})
+        self.eval_sets = _parse_eval_sets(params.get("eval_sets"))
+        self.index = EvalIndex(
+            n=int(params.get("n", 8)), threshold=float(params.get("threshold", 0.5)),
+            min_chars=int(params.get("min_chars", 12)), max_item_frequency=int(params.get("max_item_frequency", 50)),
+            t2s=bool(params.get("t2s", False)),
+        )
+        self.selection = parse_selection(params.get("text"), stage=self.name, default={"default": "conversation"})
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        loaded = {spec["name"]: load_eval_set(self.index, spec, self.ctx.resolve(spec["path"]))
+                  for spec in self.eval_sets}
+        self.index.build()
+        dropped: Counter = Counter()
+        checked = 0
+        with (_reports_dir(self.ctx.work_dir) / "contamination.jsonl").open("w", encoding="utf-8") as report:
+            batch: list[dict] = []
+            for row in rows:
+                if row.get("kind") != "sft":
+                    yield from self._flush(batch, report, dropped)
+                    batch = []
+                    yield row
+                    continue
+                checked += 1
+                batch.append(row)
+                if len(batch) >= _DECONTAM_BATCH:
+                    yield from self._flush(batch, report, dropped)
+                    batch = []
+            yield from self._flush(batch, report, dropped)
+        self.ctx.stats[self.name] = {
+            "rows_checked": checked, "dropped": dict(sorted(dropped.items())),
+            "eval_sets": loaded, "eval_items_indexed": len(self.index.items),
+            "eval_items_too_short": self.index.skipped_short, "boilerplate_shingles_ignored": self.index.dropped_shingles,
+            "params": {"n": self.index.n, "threshold": self.index.threshold, "min_chars": self.index.min_chars,
+                       "max_item_frequency": self.index.max_item_frequency},
+        }
+
+    def _flush(self, batch: list[dict], report, dropped: Counter) -> Iterator[dict]:
+        if not batch:
+            return
+        texts = [select_text(row, self.selection.get(row.get("task"), self.selection["default"])) for row in batch]
+        for row, found in zip(batch, self.index.match(texts), strict=True):
+            if found is None:
+                yield row
+                continue
+            self.ctx.drop(self.name, f"contaminated:{found.eval_set}")
+            dropped[found.eval_set] += 1
+            report.write(json.dumps({"id": row.get("id"), "source": row.get("source"), "eval_set": found.eval_set,
+                                     "eval_item": found.item, "overlap": found.overlap}, ensure_ascii=False) + "\n")
+
+
+def _parse_eval_sets(value: Any) -> list[dict[str, str]]:
+    if not isinstance(value, list) or not value:
+        raise CmedinsError("decontaminate: 'eval_sets' must be a non-empty list of {name, path, format}")
+    specs = []
+    for number, spec in enumerate(value, start=1):
+        if not isinstance(spec, dict) or not all(isinstance(spec.get(key), str) and spec.get(key)
+                                                 for key in ("name", "path", "format")):
+            raise CmedinsError(f"decontaminate: eval_sets entry {number} needs text fields name, path and format")
+        specs.append(spec)
+    names = [spec["name"] for spec in specs]
+    if len(set(names)) != len(names):
+        raise CmedinsError(f"decontaminate: eval set names must be unique, got {names}")
+    return specs
+
+
+def load_eval_set(index: EvalIndex, spec: dict[str, str], path: Path) -> dict[str, Any]:
+    """Add every user turn of an eval set (read with its source format's adapter) to the index."""
+    from cmedins.errors import RowError
+    from cmedins.io import iter_rows, row_error
+    from cmedins.registry import load_plugins
+    from cmedins.sources import FORMATS
+
+    load_plugins()
+    fmt = FORMATS.get(spec["format"])
+    if fmt is None:
+        raise CmedinsError(f"decontaminate: eval set '{spec['name']}' has unknown format '{spec['format']}' "
+                           f"(known: {', '.join(sorted(FORMATS))})")
+    raw = fmt.reader(path) if fmt.reader else ((str(path), number, row) for number, row in iter_rows(path))
+    rows = unreadable = 0
+    for file, number, row in raw:
+        try:
+            error = row_error(row)
+            if error:
+                raise error
+            converted = fmt.adapter(row)
+        except RowError:
+            unreadable += 1  # an eval row we cannot read cannot leak either; counted in stats
+            continue
+        rows += 1
+        for conversation in converted if isinstance(converted, list) else [converted]:
+            user_turns = [m["content"] for m in conversation.get("messages", []) if m.get("role") == "user"]
+            for turn, text in enumerate(user_turns, start=1):
+                where = f"{Path(file).name} row {number}" + (f" turn {turn}" if len(user_turns) > 1 else "")
+                index.add(spec["name"], where, text)
+    return {"path": str(spec["path"]), "format": spec["format"], "rows": rows, "unreadable_rows": unreadable}
