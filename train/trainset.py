@@ -1,0 +1,54 @@
+"""What sft.py and dpo.py share: load a dataset (Hub repo id or local build folder), check its columns, find a
+checkpoint to resume from. No data processing: cmedins builds already are in trl's formats."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# datasets pings a download counter even for local folders; a local build must not touch the network.
+os.environ.setdefault("HF_UPDATE_DOWNLOAD_COUNTS", "0")
+
+SFT_COLUMNS = ("messages",)
+DPO_COLUMNS = ("prompt", "chosen", "rejected")
+
+
+class DatasetFormatError(ValueError):
+    """The dataset cannot feed this trainer; the message names what is missing."""
+
+
+def load_trainset(name: str, config: str | None, splits: list[str], columns: tuple[str, ...], kind: str):
+    """Load `name` (a local build folder or a Hub repo id) and check each of `splits` has `columns`.
+
+    `kind` ("SFT" / "DPO") only words the error, e.g. "dataset build/x has no column 'messages' in split
+    'train' (SFT datasets need messages)".
+    """
+    from datasets import load_dataset
+
+    try:
+        dataset = load_dataset(name, name=config)
+    except (FileNotFoundError, ConnectionError) as error:  # neither a local folder nor a reachable Hub repo
+        raise DatasetFormatError(f"cannot load dataset {name}: {error}") from None
+    for split in splits:
+        if split not in dataset:
+            raise DatasetFormatError(
+                f"dataset {name} has no split {split!r} (it has: {', '.join(sorted(dataset))})"
+            )
+        missing = [column for column in columns if column not in dataset[split].column_names]
+        if missing:
+            raise DatasetFormatError(
+                f"dataset {name} has no column {missing[0]!r} in split {split!r} "
+                f"({kind} datasets need {', '.join(columns)})"
+            )
+    return dataset
+
+
+def resume_point(explicit: str | None, output_dir: str) -> str | None:
+    """The checkpoint to resume from: the one asked for, else the newest in output_dir, else None (fresh run)."""
+    if explicit:
+        return explicit
+    if not Path(output_dir).is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(output_dir)
