@@ -1,0 +1,50 @@
+"""Word lists the Chinese recognizers lean on: surnames, role words, and medical terms that must survive.
+
+Why a protected-term list: many herbs, diseases and signs begin with a common surname character (黄芪, 白芍,
+高血压, 张力性气胸, 钱癣 ...). jieba's general dictionary lacks most of them, so its HMM fallback happily tags
+them as person names. Adding them to the name recognizer's private jieba dictionary as nouns fixes that.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+# The ~400 most common single-character surnames (covering >95% of the population), most frequent first.
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向"
+    "汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单"
+    "季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄"
+    "窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查"
+    "麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴"
+    "盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊乌母裘亓修邰赫杭况"
+    "那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由萧赖洪"
+)
+COMPOUND_SURNAMES = (
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯",
+    "令狐", "端木", "独孤", "南宫", "西门", "轩辕", "呼延", "百里", "万俟", "闻人", "澹台", "申屠", "钟离",
+)
+
+# Words right before a name ("患者王某", "主治医师：李建国"); a colon or space may sit between.
+NAME_PREFIX_CONTEXT = (
+    "患者", "病人", "患儿", "病员", "产妇", "孕妇", "家属", "家长", "医生", "医师", "大夫", "主任", "护士", "护师",
+    "姓名", "签名", "签字", "联系人", "监护人", "代诉人", "陪护", "陪同", "经治", "主治", "住院医师", "主治医师",
+    "主任医师", "副主任医师", "责任护士", "记录者", "记录人", "审核人", "审核", "会诊", "操作者", "术者", "助手",
+    "麻醉师", "其父", "其母", "其子", "其女", "其夫", "其妻", "丈夫", "妻子", "儿子", "女儿", "父亲", "母亲",
+    "哥哥", "姐姐", "弟弟", "妹妹", "配偶", "爱人", "委托人", "报告人", "检查者", "审核者", "之子", "之女", "之妻", "之夫",
+)
+# Words right after a name ("王建国之子", "刘先生").
+NAME_SUFFIX_CONTEXT = (
+    "之子", "之女", "之妻", "之夫", "之父", "之母", "先生", "女士", "小姐", "医生", "医师", "大夫", "主任", "护士",
+    "老师", "同志", "阿姨", "大爷", "大妈", "奶奶", "爷爷", "老人", "师傅",
+)
+# Placeholder given names that mark a partially masked name: 张某某, 杨XX, 李**.
+PARTIAL_NAME_MARKS = ("某某", "某", "XX", "xx", "××", "ⅩⅩ", "ＸＸ", "**", "＊＊", "○○", "〇〇", "X", "×", "*")
+
+
+@lru_cache(maxsize=1)
+def protected_terms() -> tuple[str, ...]:
+    """Medical terms that jieba must never tag as names (one per line in medical_terms.txt)."""
+    text = resources.files(__package__).joinpath("medical_terms.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
