@@ -126,3 +126,9 @@ def test_stats_figures_reach_card_unchanged(sft_card):
     text = path.read_text()
     for department, n in stats["departments"].items():
         assert f"| {department} | {n} |" in text
+
+
+def test_every_taxonomy_department_has_an_english_label():
+    departments = pytest.importorskip("cmedins.records.departments")
+    assert [name for name in departments.DEPARTMENTS if department_labels([name], has_cjk=False) ==
+            ["unmapped department"]] == []

@@ -150,8 +150,9 @@ def _pipeline_order(build: Build, stages: dict[str, Any]) -> list[tuple[str, Any
     """stats.json keys are sorted; the recipe's stage list gives the run order (reading comes first)."""
     recipe_order = [name for stage in (build.manifest.get("recipe") or {}).get("stages") or []
                     if isinstance(stage, dict) for name in stage]
-    first = sorted(name for name in stages if name not in recipe_order)
-    return [(name, stages[name]) for name in first + [n for n in recipe_order if n in stages]]
+    ordered = ["read", *recipe_order]  # the runner reads first and mixes/splits after the recipe's stages
+    rest = sorted(name for name in stages if name not in ordered)
+    return [(name, stages[name]) for name in [n for n in ordered if n in stages] + rest]
 
 
 def privacy_section(build: Build) -> str:
@@ -180,7 +181,10 @@ def privacy_section(build: Build) -> str:
 def tasks_table(build: Build) -> str:
     tasks = build.stats.get("tasks") or {}
     total = sum(tasks.values()) or 1
-    return table(["task", "rows", "share", "what the model is asked to do"],
+    none = ("" if any(tasks.get(name) for name in RECORD_TASKS) else
+            "This build has no record-derived rows (its recipe reads no medical records), so the six record "
+            "tasks are empty.\n\n")
+    return none + table(["task", "rows", "share", "what the model is asked to do"],
                  [[f"`{name}`", tasks.get(name, 0), f"{tasks.get(name, 0) / total:.1%}", TASK_DESCRIPTIONS[name]]
                   for name in TASK_DESCRIPTIONS if name in tasks or name in RECORD_TASKS])
 

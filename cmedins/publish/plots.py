@@ -38,6 +38,8 @@ DEPARTMENT_EN = {
     "全科": "General practice", "全科医学科": "General practice", "老年科": "Geriatrics", "营养科": "Nutrition",
     "疼痛科": "Pain medicine", "新生儿科": "Neonatology", "小儿外科": "Paediatric surgery",
     "核医学科": "Nuclear medicine", "病理科": "Pathology", "药剂科": "Pharmacy", "其他": "Other",
+    "普通内科": "General internal medicine", "普通外科": "General surgery", "精神心理科": "Psychiatry & psychology",
+    "未知": "Unknown",
 }
 
 
@@ -84,7 +86,8 @@ def _barh(plt, counts: dict[str, int], title: str, xlabel: str, path: Path) -> N
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left", fontsize=11)
-    ax.bar_label(bars, [f"{v:,} ({v / total:.0%})" for v in values], padding=3, fontsize=8)
+    ax.bar_label(bars, [f"{v:,} ({v / total:.0%})" if v / total >= 0.095 else f"{v:,} ({v / total:.1%})"
+                        for v in values], padding=3, fontsize=8)
     ax.set_xlim(0, max(values) * 1.25 if values else 1)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
