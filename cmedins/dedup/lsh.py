@@ -11,6 +11,7 @@ reaches the threshold (LSH buckets are a sieve, not a verdict).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from datasketch import LeanMinHash, MinHashLSH
 
 _WEIGHTS = (0.1, 0.9)  # (false positive, false negative)
 _PAIRWISE_LIMIT = 200  # bigger buckets (templated boilerplate) are checked against their first row only
+_VERIFY_BATCH = 65_536  # candidate pairs compared per numpy step
 
 
 def make_index(threshold: float, num_perm: int, storage_config: dict[str, Any] | None = None) -> MinHashLSH:
@@ -40,28 +42,27 @@ def index_size(index: MinHashLSH) -> dict[str, int]:
 
 def similar_pairs(index: MinHashLSH, signatures: np.ndarray | np.memmap, threshold: float
                   ) -> Iterator[tuple[int, int, float]]:
-    """(key a, key b, estimated Jaccard) for colliding rows at or above the threshold; each pair at most once.
+    """(key a, key b, estimated Jaccard) for colliding rows at or above the threshold; each pair once, sorted.
 
-    Keys are row indices into `signatures`.
+    Keys are row indices into `signatures`. Candidate pairs from all bands are gathered first (a true
+    duplicate collides in many bands), then verified in one vectorised pass.
     """
-    seen: set[tuple[int, int]] = set()
+    candidates: set[tuple[int, int]] = set()
     for table in index.hashtables:
-        for bucket in table:
-            members = table.get(bucket)
-            if len(members) < 2:
+        for bucket, count in table.itemcounts().items():
+            if count < 2:
                 continue
-            keys = np.array(sorted(members), dtype=np.int64)
-            block = np.asarray(signatures[keys])
-            if len(keys) <= _PAIRWISE_LIMIT:
-                similarity = (block[:, None, :] == block[None, :, :]).mean(axis=2)
-                left, right = np.nonzero(np.triu(similarity >= threshold, k=1))
+            members = sorted(table.get(bucket))
+            if count <= _PAIRWISE_LIMIT:
+                candidates.update(itertools.combinations(members, 2))
             else:
-                similarity = (block[:1] == block).mean(axis=1)[None, :]
-                right = np.flatnonzero(similarity[0] >= threshold)
-                right = right[right > 0]
-                left = np.zeros_like(right)
-            for i, j in zip(left.tolist(), right.tolist(), strict=True):
-                pair = (int(keys[i]), int(keys[j]))
-                if pair not in seen:
-                    seen.add(pair)
-                    yield pair[0], pair[1], float(similarity[i, j])
+                candidates.update((members[0], other) for other in members[1:])
+    if not candidates:
+        return
+    pairs = np.array(sorted(candidates), dtype=np.int64)
+    for start in range(0, len(pairs), _VERIFY_BATCH):
+        chunk = pairs[start : start + _VERIFY_BATCH]
+        similarity = (np.asarray(signatures[chunk[:, 0]]) == np.asarray(signatures[chunk[:, 1]])).mean(axis=1)
+        for (a, b), value in zip(chunk[similarity >= threshold].tolist(), similarity[similarity >= threshold].tolist(),
+                                 strict=True):
+            yield a, b, value

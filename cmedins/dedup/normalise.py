@@ -44,5 +44,11 @@ def _traditional_to_simplified() -> Callable[[str], str]:
 
 def normalise(text: str, *, t2s: bool = False) -> str:
     """The comparison form of `text`: NFKC, lower case, no punctuation/whitespace (optionally simplified)."""
-    text = unicodedata.normalize("NFKC", text).lower().translate(_deletion_table())
+    table = _deletion_table()
+    # Deleting first leaves NFKC a shorter string, and most Chinese text is NFKC-stable once its full-width
+    # punctuation is gone (the check is cheaper than the normalisation). Delete again: NFKC can make
+    # punctuation out of compatibility characters (⑴ -> (1)).
+    text = text.translate(table).lower()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text).translate(table).lower()
     return _traditional_to_simplified()(text) if t2s else text

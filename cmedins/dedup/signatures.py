@@ -47,7 +47,10 @@ class Signer:
             stop = max(stop, start + 1)
             chunk = rows[start:stop]
             lo, hi = offsets[chunk[0]], offsets[chunk[-1] + 1]
-            permuted = mixed[lo:hi, None] * self._a + self._b  # wraps mod 2^32 like datasketch
-            out[chunk] = np.minimum.reduceat(permuted, offsets[chunk] - lo, axis=0)
+            # (num_perm x shingles): each text's shingles are contiguous along the fast axis, which makes
+            # the reduceat ~10x faster than the (shingles x num_perm) layout. Wraps mod 2^32 like datasketch.
+            permuted = np.multiply(self._a[:, None], mixed[None, lo:hi])
+            permuted += self._b[:, None]
+            out[chunk] = np.minimum.reduceat(permuted, offsets[chunk] - lo, axis=1).T
             start = stop
         return out

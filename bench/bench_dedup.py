@@ -1,0 +1,283 @@
+"""Benchmark and evaluation of cmedins dedup on real data in ../shared/data.
+
+    python bench/bench_dedup.py speed [--rows 100000]   # cmedins vs a datasketch loop vs datatrove, one run
+    python bench/bench_dedup.py kuake                   # precision/recall/F1 on KUAKE-QQR labelled pairs
+    python bench/bench_dedup.py toyhom                  # what dedup finds in toyhom's CSV and txt layouts
+
+speed: a corpus of `--rows` medical QA rows: every distinct real row of toyhom, Huatuo-26M test, CMtMedQA
+test, ChatMed and MedicalGPT's medical SFT sample, padded with planted copies of random real rows (a fifth
+differing only in punctuation/width/spacing, the rest with 1-3% of characters substituted and a greeting
+added or removed). Ground truth: a planted copy duplicates its original. Each method runs in its own
+subprocess (peak RSS is that process's maximum resident set) on the same JSONL file, all at threshold 0.7 /
+5-grams / 128 permutations on the same normalised text. F1 counts, per true cluster, at most size-1 correct
+removals; removing a row of a singleton is a false positive. datatrove is a benchmark-only dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+THRESHOLD, NGRAM, NUM_PERM = 0.7, 5, 128
+GREETINGS = ("医生您好，", "你好医生，", "大夫，请问", "医生，")
+
+
+# --- corpus ---------------------------------------------------------------------------------------------
+
+def real_rows() -> list[str]:
+    """Distinct (after normalisation) question + answer texts of the medical QA samples."""
+    from cmedins.dedup.normalise import normalise
+    from cmedins.errors import RowError
+    from cmedins.io import iter_rows
+    from cmedins.registry import load_plugins
+    from cmedins.sources import FORMATS
+
+    load_plugins()
+    inputs = [("toyhom_csv", "toyhom_cmdd/样例_内科5000-6000.csv"), ("toyhom_txt", "toyhom_cmdd/内科.txt"),
+              ("huatuo26m", "huatuo26m_test_zhongjing/huatuo26M_test.json"), ("cmtmedqa", "cmtmedqa/CMtMedQA_test.json"),
+              ("chatmed", "chatmed_consult/ChatMed-Consult_test.json"),
+              ("sharegpt", "medicalgpt_samples/medical_sft_1K_format.jsonl")]
+    texts, seen = [], set()
+    for fmt, relative in inputs:
+        spec = FORMATS[fmt]
+        path = DATA / relative
+        raw = spec.reader(path) if spec.reader else ((str(path), n, row) for n, row in iter_rows(path))
+        for _, _, row in raw:
+            try:
+                conversation = spec.adapter(row)
+            except RowError:
+                continue
+            text = "\n".join(message["content"] for message in conversation["messages"])
+            key = normalise(text)
+            if key and key not in seen:
+                seen.add(key)
+                texts.append(text)
+    return texts
+
+
+def planted_copy(text: str, rng: random.Random) -> str:
+    if rng.random() < 0.2:  # the same text re-posted with other punctuation, width and spacing
+        return text.replace("，", ",").replace("。", ". ").replace("？", "?").replace("\n", " ")
+    chars = list(text)
+    for position in rng.sample(range(len(chars)), max(1, int(len(chars) * rng.uniform(0.01, 0.03)))):
+        chars[position] = rng.choice("的了吗呢啊很也是有")
+    copy = "".join(chars)
+    return rng.choice(GREETINGS) + copy if rng.random() < 0.5 else copy.removeprefix("医生您好，")
+
+
+def build_corpus(path: Path, rows: int, seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    base = real_rows()
+    corpus = [{"id": f"d{i:06d}", "cluster": i, "text": text} for i, text in enumerate(base)]
+    while len(corpus) < rows:
+        original = rng.randrange(len(base))
+        corpus.append({"id": "", "cluster": original, "text": planted_copy(base[original], rng)})
+    rng.shuffle(corpus)
+    with path.open("w", encoding="utf-8") as handle:
+        for i, row in enumerate(corpus):
+            row["id"] = f"d{i:06d}"
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return {"rows": len(corpus), "distinct_real_rows": len(base), "planted_copies": len(corpus) - len(base),
+            "mean_chars": round(sum(len(r["text"]) for r in corpus) / len(corpus), 1)}
+
+
+# --- methods (each runs in its own process) -------------------------------------------------------------
+
+def load(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def method_cmedins(path: Path, work: Path) -> list[str]:
+    from cmedins.dedup.engine import KEPT, DedupIndex, DedupParams
+
+    rows = load(path)
+    index = DedupIndex(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)), work)
+    for row in rows:
+        index.add(row["text"], group="", answer_chars=0, row_id="")
+    result = index.resolve()
+    return [row["id"] for row, status in zip(rows, result.status, strict=True) if status != KEPT]
+
+
+def method_datasketch_loop(path: Path, work: Path) -> list[str]:
+    """The straightforward loop: one MinHash per row (update_batch), query, insert into MinHashLSH."""
+    from datasketch import MinHash, MinHashLSH
+
+    from cmedins.dedup.normalise import normalise
+    from cmedins.dedup.shingles import shingles
+
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    removed = []
+    for row in load(path):
+        minhash = MinHash(num_perm=NUM_PERM)
+        minhash.update_batch(s.encode("utf-8") for s in shingles(normalise(row["text"]), NGRAM))
+        if lsh.query(minhash):
+            removed.append(row["id"])
+        else:
+            lsh.insert(row["id"], minhash)
+    return removed
+
+
+def method_datatrove(path: Path, work: Path) -> list[str]:
+    """datatrove's four MinHash steps, as its docs run them, with its Chinese (jieba) word tokenizer."""
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+    from datatrove.utils.hashing import HashConfig
+
+    config = MinhashConfig(n_grams=NGRAM, num_buckets=14, hashes_per_bucket=9, hash_config=HashConfig(precision=64))
+    reader = JsonlReader(str(path.parent), glob_pattern=path.name, id_key="id", text_key="text")
+    steps = [
+        [reader, MinhashDedupSignature(output_folder=str(work / "sigs"), config=config, language="zh")],
+        [MinhashDedupBuckets(input_folder=str(work / "sigs"), output_folder=str(work / "buckets"), config=config)],
+        [MinhashDedupCluster(input_folder=str(work / "buckets"), output_folder=str(work / "remove"), config=config)],
+        [reader, MinhashDedupFilter(input_folder=str(work / "remove"),
+                                    exclusion_writer=JsonlWriter(str(work / "removed"), compression=None))],
+    ]
+    for number, pipeline in enumerate(steps):
+        tasks = config.num_buckets if number == 1 else 1
+        LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=1, logging_dir=str(work / f"logs{number}"),
+                              skip_completed=False).run()
+    return [json.loads(line)["id"] for file in sorted((work / "removed").glob("*.jsonl")) for line in file.open()]
+
+
+METHODS = {"cmedins": method_cmedins, "datasketch_loop": method_datasketch_loop, "datatrove": method_datatrove}
+
+
+def run_method(name: str, path: Path) -> None:
+    with tempfile.TemporaryDirectory() as work:
+        start = time.perf_counter()
+        removed = METHODS[name](path, Path(work))
+        seconds = time.perf_counter() - start
+    peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "removed": removed}))
+
+
+# --- scoring --------------------------------------------------------------------------------------------
+
+def score(rows: list[dict], removed: list[str]) -> dict:
+    cluster_of = {row["id"]: row["cluster"] for row in rows}
+    sizes: dict[int, int] = {}
+    for row in rows:
+        sizes[row["cluster"]] = sizes.get(row["cluster"], 0) + 1
+    removed_per_cluster: dict[int, int] = {}
+    for row_id in removed:
+        removed_per_cluster[cluster_of[row_id]] = removed_per_cluster.get(cluster_of[row_id], 0) + 1
+    tp = sum(min(count, sizes[cluster] - 1) for cluster, count in removed_per_cluster.items())
+    fp = len(removed) - tp
+    fn = sum(size - 1 for size in sizes.values()) - tp
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return {"precision": round(precision, 4), "recall": round(recall, 4),
+            "f1": round(2 * precision * recall / max(precision + recall, 1e-9), 4), "removed": len(removed)}
+
+
+def speed(rows: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "corpus.jsonl"
+        corpus_facts = build_corpus(path, rows)
+        print(json.dumps({"corpus": corpus_facts}, ensure_ascii=False))
+        truth = load(path)
+        results = {}
+        for name in METHODS:
+            out = subprocess.run([sys.executable, __file__, "_run", name, str(path)], capture_output=True, text=True)
+            if out.returncode != 0:
+                results[name] = {"error": out.stderr.strip().splitlines()[-1:]}
+                continue
+            measured = json.loads(out.stdout.strip().splitlines()[-1])
+            results[name] = {"rows_per_s": round(rows / measured["seconds"]), "seconds": round(measured["seconds"], 1),
+                             "peak_rss_mib": round(measured["peak_rss_mib"]), **score(truth, measured["removed"])}
+            print(json.dumps({name: results[name]}))
+    base = results.get("cmedins", {})
+    for name in ("datasketch_loop", "datatrove"):
+        other = results.get(name, {})
+        if "rows_per_s" in base and "rows_per_s" in other:
+            print(f"cmedins is {base['rows_per_s'] / other['rows_per_s']:.1f}x the throughput of {name}; "
+                  f"F1 {base['f1']} vs {other['f1']}; peak RSS {base['peak_rss_mib']} vs {other['peak_rss_mib']} MiB")
+
+
+# --- KUAKE-QQR and toyhom -------------------------------------------------------------------------------
+
+def kuake() -> None:
+    """Pairwise decision of the detector on each labelled pair (label 2 = equivalent = duplicate)."""
+    import numpy as np
+    from datasketch import MinHashLSH
+
+    from cmedins.dedup.lsh import _WEIGHTS
+    from cmedins.dedup.normalise import normalise
+    from cmedins.dedup.signatures import Signer
+
+    for split in ("train", "dev"):
+        pairs = [p for p in json.loads((DATA / "cblue_kuake_qqr" / f"KUAKE-QQR_{split}.json").read_text()) if p.get("label") in ("0", "1", "2")]
+        truth = np.array([p["label"] == "2" for p in pairs])
+        left, right = [normalise(p["query1"]) for p in pairs], [normalise(p["query2"]) for p in pairs]
+        exact = np.array([a == b for a, b in zip(left, right, strict=True)])
+        for n in (2, 3, 4, 5):
+            signer = Signer(n, NUM_PERM)
+            equal = signer.sign(left) == signer.sign(right)
+            for threshold in (0.5, 0.6, 0.7, 0.8, 0.9):
+                lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=_WEIGHTS)
+                collide = equal[:, : lsh.b * lsh.r].reshape(len(pairs), lsh.b, lsh.r).all(axis=2).any(axis=1)
+                predicted = exact | (collide & (equal.mean(axis=1) >= threshold))
+                tp, fp = int((predicted & truth).sum()), int((predicted & ~truth).sum())
+                fn = int((~predicted & truth).sum())
+                precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+                f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+                mark = "  <- default" if (n, threshold) == (NGRAM, THRESHOLD) else ""
+                print(f"{split:5s} n={n} threshold={threshold}: P={precision:.3f} R={recall:.3f} F1={f1:.3f} "
+                      f"(tp {tp}, fp {fp}, fn {fn}){mark}")
+        print(f"{split}: {len(pairs)} pairs, {int(truth.sum())} equivalent, {int((exact & truth).sum())} of them "
+              "identical after normalisation")
+
+
+def toyhom() -> None:
+    from cmedins.dedup.engine import DedupIndex, DedupParams
+    from cmedins.dialogue.adapters import read_toyhom_txt, toyhom_csv
+    from cmedins.io import iter_rows
+
+    folder = DATA / "toyhom_cmdd"
+    rows = [("csv", toyhom_csv(row)) for _, row in iter_rows(folder / "样例_内科5000-6000.csv")]
+    rows += [("txt", toyhom_csv(row)) for _, _, row in read_toyhom_txt(folder / "内科.txt")]
+    for selection in ("user", "conversation"):
+        with tempfile.TemporaryDirectory() as work:
+            index = DedupIndex(DedupParams(), Path(work))
+            for number, (layout, conversation) in enumerate(rows):
+                messages = conversation["messages"]
+                text = "\n".join(m["content"] for m in messages if selection == "conversation" or m["role"] == "user")
+                index.add(text, group=layout, answer_chars=len(messages[-1]["content"]), row_id=f"{number:08d}")
+            stats = index.resolve().stats
+        print(json.dumps({"text": selection, "csv_rows": sum(1 for r in rows if r[0] == "csv"),
+                          "txt_rows": sum(1 for r in rows if r[0] == "txt"), "scopes": stats["scopes"],
+                          "kept": stats["rows_kept"], "lsh": stats["lsh"]}, ensure_ascii=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["speed", "kuake", "toyhom", "_run"])
+    parser.add_argument("args", nargs="*")
+    parser.add_argument("--rows", type=int, default=100_000)
+    options = parser.parse_args()
+    if options.what == "_run":
+        run_method(options.args[0], Path(options.args[1]))
+    elif options.what == "speed":
+        speed(options.rows)
+    else:
+        {"kuake": kuake, "toyhom": toyhom}[options.what]()
+
+
+if __name__ == "__main__":
+    main()
