@@ -16,7 +16,7 @@ TRAIN = ROOT / "train"
 sys.path.insert(0, str(TRAIN))
 
 from make_tiny_model import CHAT_TEMPLATE, make_tiny_model  # noqa: E402
-from trainset import DatasetFormatError, load_trainset, resume_point  # noqa: E402
+from trainset import DatasetFormatError, TrainInputError, load_trainset, resume_point  # noqa: E402
 
 from cmedins.io import write_rows  # noqa: E402
 
@@ -298,7 +298,7 @@ def test_every_config_parses(config: str):
     parsed = module.make_parser().parse_args_and_config(
         args=["--config", str(TRAIN / "configs" / config), "--bf16", "false", "--use_cpu", "true"]
     )
-    assert parsed[1].max_length in (512, 4096)
+    assert parsed[1].max_length in (1024, 4096)
 
 
 def test_gpu_configs_carry_the_papers_setup():
@@ -398,3 +398,10 @@ def test_sft_resumes_from_the_last_checkpoint(tiny_model: Path, sft_build: Path,
     assert {"step": 4, "resumed_from": "checkpoint-4"} in trainer.state.log_history
     assert trainer.state.global_step == 6
     assert [e["step"] for e in trainer.state.log_history if "loss" in e] == [1, 2, 3, 4, 5, 6]
+
+
+def test_dpo_refuses_a_second_lora_on_the_sft_adapter(tiny_model: Path, dpo_build: Path, tmp_path: Path):
+    dpo, args = _parse("dpo", "dpo_smoke_cpu.yaml", model_name_or_path=tiny_model, dataset_name=dpo_build,
+                       sft_adapter=tmp_path / "sft", output_dir=tmp_path / "dpo", use_peft="true")
+    with pytest.raises(TrainInputError, match="drop --use_peft"):
+        dpo.main(*args)

@@ -28,7 +28,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from trainset import DPO_COLUMNS, DatasetFormatError, load_trainset, resume_point
+from trainset import DPO_COLUMNS, TrainInputError, load_trainset, resume_point
 
 
 @dataclass
@@ -46,7 +46,7 @@ def load_policy(model_args, training_args, adapter_args, quantization_config):
     if adapter_args.sft_adapter is None:
         return model_args.model_name_or_path, get_peft_config(model_args)
     if model_args.use_peft:
-        raise ValueError("--sft_adapter continues the SFT LoRA adapter with its own shape; drop --use_peft")
+        raise TrainInputError("--sft_adapter continues the SFT LoRA adapter with its own shape; drop --use_peft")
 
     from peft import PeftModel
     from trl.trainer.utils import create_model_from_path  # what DPOTrainer itself calls for a model id
@@ -92,7 +92,10 @@ def main(script_args, training_args, model_args, adapter_args):
         quantization_config=quantization_config if peft_config is not None else None,
         peft_config=peft_config,
     )
-    trainer.train(resume_from_checkpoint=resume_point(training_args.resume_from_checkpoint, training_args.output_dir))
+    checkpoint = resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
+    if checkpoint:
+        trainer.accelerator.print(f"resuming from {checkpoint}")
+    trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(training_args.output_dir)
     trainer.accelerator.print(f"DPO adapter saved to {training_args.output_dir}")
     if training_args.push_to_hub:
@@ -114,5 +117,5 @@ if __name__ == "__main__":
     script_args, training_args, model_args, adapter_args = make_parser().parse_args_and_config()
     try:
         main(script_args, training_args, model_args, adapter_args)
-    except DatasetFormatError as error:
+    except TrainInputError as error:
         sys.exit(f"error: {error}")

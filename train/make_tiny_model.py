@@ -43,7 +43,10 @@ def corpus_files(paths: list[Path]) -> list[Path]:
     """Every text-bearing file under the given files or folders, sorted so the tokenizer is reproducible."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if (path / "data").is_dir() and any((path / "data").glob("*.parquet")):
+            # A build folder: only its Parquet shards (preview.jsonl repeats them, stats/manifest are not text).
+            files.extend((path / "data").glob("*.parquet"))
+        elif path.is_dir():
             files.extend(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
         elif path.is_file():
             files.append(path)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from trainset import SFT_COLUMNS, DatasetFormatError, load_trainset, resume_point
+from trainset import SFT_COLUMNS, TrainInputError, load_trainset, resume_point
 
 
 def main(script_args, training_args, model_args):
@@ -53,7 +53,10 @@ def main(script_args, training_args, model_args):
         quantization_config=get_quantization_config(model_args),
         peft_config=get_peft_config(model_args),
     )
-    trainer.train(resume_from_checkpoint=resume_point(training_args.resume_from_checkpoint, training_args.output_dir))
+    checkpoint = resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
+    if checkpoint:
+        trainer.accelerator.print(f"resuming from {checkpoint}")
+    trainer.train(resume_from_checkpoint=checkpoint)
     # With load_best_model_at_end the best checkpoint is loaded back first, so this saves the best adapter.
     trainer.save_model(training_args.output_dir)
     trainer.accelerator.print(f"SFT adapter saved to {training_args.output_dir}")
@@ -76,5 +79,5 @@ if __name__ == "__main__":
     script_args, training_args, model_args = make_parser().parse_args_and_config()
     try:
         main(script_args, training_args, model_args)
-    except DatasetFormatError as error:
+    except TrainInputError as error:
         sys.exit(f"error: {error}")

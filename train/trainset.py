@@ -13,7 +13,11 @@ SFT_COLUMNS = ("messages",)
 DPO_COLUMNS = ("prompt", "chosen", "rejected")
 
 
-class DatasetFormatError(ValueError):
+class TrainInputError(ValueError):
+    """Bad input to a training script; the scripts print the message as one line, without a traceback."""
+
+
+class DatasetFormatError(TrainInputError):
     """The dataset cannot feed this trainer; the message names what is missing."""
 
 
