@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from cmedins.deid.config import ENTITY_TYPES, DeidConfig
 from cmedins.deid.operators import Replacer
+from cmedins.deid.residual import residual_hits
 
 # No pattern crosses it: \x00 is not whitespace, Han, digit or letter, and value classes stop at newlines.
 SEPARATOR = "\n\x00\n"
@@ -27,6 +29,18 @@ class Finding:
     end: int
     entity_type: str
     score: float
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """A de-identified text, what was found in the original, and what the residual scan still sees."""
+
+    text: str
+    findings: list[Finding]
+    residual: list[tuple[str, int, int]]  # (kind, start, end) in the new text
+
+
+Unit = tuple[str, Sequence[str]]  # (scope, texts): a record's fields or a dialogue's messages
 
 
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:
@@ -134,3 +148,66 @@ class Deidentifier:
             replacer = replacers.setdefault(scope, Replacer(self.config, scope))
             out.append((self.anonymize(text, findings, replacer), findings))
         return out
+
+    def deidentify_units(self, units: Sequence[Unit]) -> list[list[TextResult]]:
+        """De-identify whole records/dialogues: pseudonyms are consistent within a unit, and each new text is
+        residual-scanned (the unit's own surrogates excepted)."""
+        flat = [text for _, texts in units for text in texts]
+        size = self.config.batch_size
+        findings = [f for i in range(0, len(flat), size) for f in self.analyze_many(flat[i:i + size])]
+        out, index = [], 0
+        for scope, texts in units:
+            replacer = Replacer(self.config, scope)
+            results = []
+            for text in texts:
+                new = self.anonymize(text, findings[index], replacer)
+                results.append(TextResult(new, findings[index], []))
+                index += 1
+            out.append([TextResult(r.text, r.findings, residual_hits(r.text, replacer.used)) for r in results])
+        return out
+
+
+# --- multiprocessing: one engine per worker process, results in input order --------------------------------
+_worker_engine: Deidentifier | None = None
+
+
+def _init_worker(config: dict) -> None:
+    global _worker_engine
+    _worker_engine = Deidentifier(DeidConfig(**config))
+
+
+def _run_in_worker(units: list[Unit]) -> list[list[TextResult]]:
+    return _worker_engine.deidentify_units(units)
+
+
+class ParallelDeidentifier:
+    """`deidentify_units` over a pool of `config.workers` processes (in process when workers == 1).
+    Chunks go out in windows of 2 x workers and come back in order, so the output order is the input order
+    and memory stays bounded (imap would read the whole input ahead from its feeder thread)."""
+
+    def __init__(self, config: DeidConfig):
+        self.config = config
+        self.pool = None
+        self.engine = None
+        if config.workers > 1:
+            import multiprocessing
+
+            self.pool = multiprocessing.get_context("spawn").Pool(
+                config.workers, initializer=_init_worker, initargs=(config.model_dump(),))
+        else:
+            self.engine = Deidentifier(config)
+
+    def map_chunks(self, chunks):
+        """chunks: iterable of unit lists; yields one result list per chunk, in order."""
+        if self.pool is None:
+            for units in chunks:
+                yield self.engine.deidentify_units(units)
+        else:
+            chunks = iter(chunks)
+            while window := list(islice(chunks, 2 * self.config.workers)):
+                yield from self.pool.map(_run_in_worker, window, chunksize=1)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()

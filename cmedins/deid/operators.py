@@ -64,7 +64,7 @@ class Replacer:
         self.config = config
         self.scope = scope
         self.assigned: dict[tuple[str, str], str] = {}
-        self.used: set[str] = set()
+        self.used: set[str] = set()  # surrogates handed out (the residual scan allows exactly these)
 
     def __call__(self, entity_type: str, value: str) -> str:
         if entity_type == "AGE_OVER_89":
