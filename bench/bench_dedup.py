@@ -96,15 +96,23 @@ def load(path: Path) -> list[dict]:
         return [json.loads(line) for line in handle]
 
 
+def stream(path: Path):
+    """Rows one at a time: the methods hold only what they need, not the corpus."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
 def method_cmedins(path: Path, work: Path) -> list[str]:
     from cmedins.dedup.engine import KEPT, DedupIndex, DedupParams
 
-    rows = load(path)
     index = DedupIndex(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)), work)
-    for row in rows:
+    ids = []
+    for row in stream(path):
         index.add(row["text"], group="", answer_chars=0, row_id="")
+        ids.append(row["id"])
     result = index.resolve()
-    return [row["id"] for row, status in zip(rows, result.status, strict=True) if status != KEPT]
+    return [row_id for row_id, status in zip(ids, result.status, strict=True) if status != KEPT]
 
 
 def method_datasketch_loop(path: Path, work: Path) -> list[str]:
@@ -116,7 +124,7 @@ def method_datasketch_loop(path: Path, work: Path) -> list[str]:
 
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     removed = []
-    for row in load(path):
+    for row in stream(path):
         minhash = MinHash(num_perm=NUM_PERM)
         minhash.update_batch(s.encode("utf-8") for s in shingles(normalise(row["text"]), NGRAM))
         if lsh.query(minhash):

@@ -6,8 +6,9 @@ through a memory map; row ids go to a text file, read back only for the rows the
 O(rows x ~30 bytes) + one LSH index at a time, not O(rows x text).
 
 Scopes run in order: "per_source" (each source against itself), then "global" (all survivors together),
-as SF-Med does. Within a scope, exact duplicates go first, then near-duplicate clusters (union-find over
-verified LSH pairs, so A~B and B~C put A, B, C in one cluster).
+as SF-Med does. Within a scope, exact duplicates go first, then near-duplicate clusters: rows stream through
+datasketch's MinHashLSH in keep-rule order, each verified match is a union-find edge (a row matching two
+kept rows merges their clusters), and only rows that matched nothing enter the index (lsh.stream_pairs).
 
 Keep rule (deterministic, independent of input order): in every cluster the kept row is the one with
   1. the best source priority (position in `source_priority`, if given; unlisted sources come last),
@@ -200,14 +201,13 @@ class DedupIndex:
         if len(members) < 2:
             return
         index = lsh.make_index(self.params.threshold, self.params.num_perm)
-        lsh.insert_rows(index, members, signatures[members] if len(members) < 65_536 else _rows(signatures, members),
-                        self.params.seed)
+        clusters = UnionFind()
+        in_keep_order = members[np.argsort(rank[members], kind="stable")]
+        for a, b, _ in lsh.stream_pairs(index, in_keep_order, signatures, self.params.threshold, self.params.seed):
+            clusters.union(a, b)
         size = lsh.index_size(index)
         lsh_stats["max_keys"] = max(lsh_stats["max_keys"], size["keys"])
         lsh_stats["max_buckets"] = max(lsh_stats["max_buckets"], size["buckets"])
-        clusters = UnionFind()
-        for a, b, _ in lsh.similar_pairs(index, signatures, self.params.threshold):
-            clusters.union(a, b)
         del index
         for cluster in clusters.clusters():
             cluster_array = np.array(cluster, dtype=np.int64)
@@ -237,12 +237,6 @@ def _point_at_final_keepers(result: DedupResult, signatures: np.ndarray) -> None
     for row in stale.tolist():
         keeper = int(result.kept[row])
         result.similarity[row] = (np.asarray(signatures[row]) == np.asarray(signatures[keeper])).mean()
-
-
-def _rows(signatures: np.ndarray, members: np.ndarray):
-    """Signature rows one by one (a memory map read lazily instead of copying every member at once)."""
-    for member in members.tolist():
-        yield signatures[member]
 
 
 def _exact_hash(text: str) -> int:
