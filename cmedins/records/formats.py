@@ -117,12 +117,30 @@ def _qa_answers(pairs: list, wanted: re.Pattern, unwanted: re.Pattern | None = N
     return answers
 
 
+# CMB-Clin cases come from surgery textbook chapters ("胆道疾病 案例分析-胆囊结石"); the chapter names the
+# surgical department that treats the case. Chapters not listed (外科休克, 烧伤…咬伤) span several.
+CMB_CHAPTER_DEPARTMENTS = {
+    "食管疾病": "心胸外科", "原发性纵隔肿瘤": "心胸外科", "胸壁、胸膜疾病": "心胸外科", "心脏疾病": "心胸外科",
+    "肺部疾病": "心胸外科", "胸主动脉疾病": "心胸外科", "结、直肠与肛管疾病": "普通外科", "颈部疾病": "普通外科",
+    "腹部损伤": "普通外科", "胆道疾病": "普通外科", "脾疾病": "普通外科", "小肠疾病": "普通外科",
+    "胰腺疾病": "普通外科", "胃十二指肠疾病": "普通外科", "肝疾病": "普通外科", "急性化脓性腹膜炎": "普通外科",
+    "急腹症的诊断与鉴别诊断": "普通外科", "乳房疾病": "普通外科", "泌尿、男生殖系统肿瘤": "泌尿外科",
+    "颈、腰椎退行性疾病": "骨科", "下肢骨、关节损伤": "骨科", "颅脑损伤": "神经外科",
+}
+
+
+def cmb_department(title: str | None) -> str | None:
+    chapter = (title or "").split("案例分析")[0].strip()
+    return CMB_CHAPTER_DEPARTMENTS.get(chapter)
+
+
 @register_format("cmb_clin", "record")
 def cmb_clin(row: dict) -> dict:
     """CMB-Clin case: `description` parsed into sections. Its QA pairs supply the answers the case text
     lacks: the first question on this patient's diagnosis gives `diagnosis` (the answer carries the
     reasoning, 诊断依据), and the treatment questions' answers, joined, give `treatment` (over a 治疗经过
-    in the description, since they answer what the treatment task asks)."""
+    in the description, since they answer what the treatment task asks). The department comes from the
+    textbook chapter in `title` (CMB_CHAPTER_DEPARTMENTS)."""
     description = _text(row.get("description"))
     if description is None:
         raise RowError("is missing or empty", field="description")
@@ -134,6 +152,7 @@ def cmb_clin(row: dict) -> dict:
         fields["diagnosis"] = diagnoses[0]
     if treatments := _qa_answers(pairs, _TREATMENT_QUESTION, _NOT_TREATMENT):
         fields["treatment"] = "\n".join(treatments)
+    fields.setdefault("department", cmb_department(_text(row.get("title"))))
     return _record(fields)
 
 

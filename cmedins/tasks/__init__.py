@@ -1,0 +1,1 @@
+"""The six CMedINS tasks: record -> instruction/query/answer rows, from a versioned template bank."""

@@ -1,0 +1,163 @@
+"""The `tasks` stage: each record row becomes up to six SFT rows; rows of other kinds pass through.
+
+Recipe:
+    - tasks:
+        tasks: [diagnosis, treatment, examination, summary, triage, discharge_advice]   # default: all six
+        max_query_chars: 6000     # a longer query drops that task's row (too_long:<task>)
+        max_answer_chars: 4000    # likewise for the answer
+        system_prompt: null       # optional system message on every row
+        templates: null           # optional folder of <task>.yaml files replacing the packaged bank
+
+Accounting (cmedins.ledger): a record that yields k >= 1 candidate rows counts k - 1 created rows; each
+candidate over a length limit is dropped as `too_long:<task>`; a record with no candidate is dropped as
+`no_task_fields`. Tasks a record skips for lack of fields are not row losses: they are counted in
+`ctx.stats[<stage>]["skipped"]`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from cmedins.errors import CmedinsError
+from cmedins.ids import content_id
+from cmedins.records.departments import normalize_department
+from cmedins.schema import RECORD_TASKS
+from cmedins.stage import BuildContext, Stage, register_stage
+from cmedins.tasks.bank import Bank, choose_templates, load_bank
+from cmedins.tasks.definitions import TASKS, Made, make_task
+
+PARAMS = {"tasks", "max_query_chars", "max_answer_chars", "system_prompt", "templates"}
+
+
+def _positive_int(params: dict, key: str, default: int) -> int:
+    value = params.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise CmedinsError(f"tasks: {key} must be a positive whole number, not {value!r}")
+    return value
+
+
+def sft_row(record: dict, made: Made, instruction: str, template_id: str, department: str | None,
+            system_prompt: str | None) -> dict:
+    messages = [{"role": "user", "content": f"{instruction}\n\n{made.query}"},
+                {"role": "assistant", "content": made.answer}]
+    if system_prompt:
+        messages.insert(0, {"role": "system", "content": system_prompt})
+    return {
+        "kind": "sft",
+        "id": content_id(messages, made.task),
+        "messages": messages,
+        "task": made.task,
+        "instruction": instruction,
+        "query": made.query,
+        "answer": made.answer,
+        "department": department,
+        "template_id": template_id,
+        "record_id": record["record_id"],
+        "source": record["source"],
+        "_file": record.get("_file"),
+        "_row": record.get("_row"),
+    }
+
+
+@register_stage
+class TasksStage(Stage):
+    """Template medical records into the six CMedINS tasks (see cmedins/tasks/README.md)."""
+
+    name = "tasks"
+
+    def __init__(self, params: dict[str, Any], ctx: BuildContext):
+        super().__init__(params, ctx)
+        unknown = sorted(set(params) - PARAMS)
+        if unknown:
+            raise CmedinsError(f"tasks: unknown parameter(s) {', '.join(unknown)} (allowed: {', '.join(sorted(PARAMS))})")
+        tasks = params.get("tasks", list(RECORD_TASKS))
+        if not isinstance(tasks, list) or not tasks or any(task not in TASKS for task in tasks):
+            raise CmedinsError(f"tasks: `tasks` must be a non-empty list drawn from {', '.join(RECORD_TASKS)}")
+        self.tasks = [task for task in RECORD_TASKS if task in tasks]  # canonical order
+        self.max_query = _positive_int(params, "max_query_chars", 6000)
+        self.max_answer = _positive_int(params, "max_answer_chars", 4000)
+        self.system_prompt = params.get("system_prompt") or None
+        if self.system_prompt is not None and not isinstance(self.system_prompt, str):
+            raise CmedinsError("tasks: system_prompt must be text")
+        folder = params.get("templates")
+        self.bank: Bank = load_bank(ctx.resolve(folder) if folder else None)
+
+    def run(self, rows: Iterator[dict]) -> Iterator[dict]:
+        figures = _Figures()
+        for row in rows:
+            if row.get("kind") != "record":
+                yield row
+                continue
+            figures.records += 1
+            made_rows = list(self._template(row, figures))
+            if not made_rows:
+                self.ctx.drop(self.name, "no_task_fields")
+                continue
+            self.ctx.created(self.name, len(made_rows) - 1)
+            for made in made_rows:
+                if made is not None:
+                    yield made
+        self.ctx.stats[self.name] = figures.as_dict()
+        self.ctx.manifest[self.name] = {
+            "tasks": self.tasks,
+            "template_versions": {task: self.bank[task].version for task in self.tasks},
+            "templates": str(self.params["templates"]) if self.params.get("templates") else "packaged",
+            "max_query_chars": self.max_query, "max_answer_chars": self.max_answer,
+            "system_prompt": self.system_prompt,
+        }
+
+    def _template(self, record: dict, figures: _Figures) -> Iterator[dict | None]:
+        """The record's candidate rows; a candidate over a length limit is dropped here and yields None, so
+        the caller still counts it among the created rows."""
+        raw_department = record.get("department")
+        department = normalize_department(raw_department)
+        if raw_department and department is None:
+            figures.unmapped[str(raw_department).strip()] += 1
+        chosen = choose_templates(self.bank, self.ctx.seed, str(record["record_id"]))
+        for task in self.tasks:
+            templates = self.bank[task]
+            made = make_task(record, TASKS[task], templates, department)
+            if made.skipped:
+                figures.skipped[task][made.skipped] += 1
+                continue
+            if len(made.query) > self.max_query or len(made.answer) > self.max_answer:
+                self.ctx.drop(self.name, f"too_long:{task}")
+                figures.too_long[task] += 1
+                yield None
+                continue
+            index = chosen[task]
+            template_id = templates.template_id(index)
+            figures.count(task, department, template_id)
+            yield sft_row(record, made, templates.templates[index], template_id, department, self.system_prompt)
+
+
+class _Figures:
+    """What the stage reports in stats.json: rows per task and department, skips, unmapped departments."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.rows: Counter = Counter()
+        self.departments: Counter = Counter()
+        self.templates: Counter = Counter()
+        self.too_long: Counter = Counter()
+        self.unmapped: Counter = Counter()
+        self.skipped: defaultdict[str, Counter] = defaultdict(Counter)
+
+    def count(self, task: str, department: str | None, template_id: str) -> None:
+        self.rows[task] += 1
+        self.departments[department or "未知"] += 1
+        self.templates[template_id] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        by_count = lambda counter: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))  # noqa: E731
+        return {
+            "records": self.records,
+            "rows": dict(sorted(self.rows.items())),
+            "departments": by_count(self.departments),
+            "skipped": {task: dict(sorted(reasons.items())) for task, reasons in sorted(self.skipped.items())},
+            "too_long": dict(sorted(self.too_long.items())),
+            "unmapped_departments": by_count(self.unmapped),
+            "templates_used": dict(sorted(self.templates.items())),
+        }
