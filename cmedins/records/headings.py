@@ -63,7 +63,7 @@ def _name_pattern(name: str) -> str:
 _NAMES = "|".join(_name_pattern(name) for name in sorted(HEADINGS, key=len, reverse=True))
 HEADING_PATTERN = re.compile(
     rf"(?:^|(?<=[。；;，,]))(?P<indent>{_SPACE}*)(?P<number>{_NUMBER})?{_SPACE}*"
-    rf"(?:【(?P<bracketed>{_NAMES})】|\[(?P<squared>{_NAMES})\]|(?P<plain>{_NAMES})(?={_SPACE}*(?:[:：]|$)))"
+    rf"(?:【(?P<bracketed>{_NAMES})】|\[(?P<squared>{_NAMES})\]|(?P<plain>{_NAMES})(?={_SPACE}*(?:[:：]|$)|{_SPACE}+\S))"
     rf"{_SPACE}*(?P<colon>[:：])?{_SPACE}*",
     re.MULTILINE,
 )
@@ -75,8 +75,13 @@ def heading_name(match: re.Match) -> str:
 
 
 def is_heading(match: re.Match, text: str) -> bool:
-    """A match at a line start is a heading; mid-paragraph (after 。；，) only when numbered and followed by
+    """A match at a line start is a heading (a bare name followed by text on its line only when numbered);
+    mid-paragraph (after 。；，) only when numbered and followed by
     a colon, as in `…未排大便。4.查体：`, so that prose such as `，治疗：` is not split."""
     start = match.start()
+    numbered, colon = bool(match.group("number")), bool(match.group("colon"))
+    ends_line = match.end() == len(text) or text[match.end() - 1] == "\n" or text[match.end()] == "\n"
+    if match.group("plain") and not colon and not ends_line and not numbered:
+        return False  # "主诉 发热" is a heading only when numbered: "(2)主诉 发热3天"
     at_line_start = start == 0 or text[start - 1] == "\n"
-    return at_line_start or bool(match.group("number") and match.group("colon"))
+    return at_line_start or (numbered and colon)

@@ -9,7 +9,8 @@ Rules, in the order they apply:
   fields, sex, age and department, and a title line such as "入院记录" is dropped. What is left of the
   preamble is narrative and goes to the front of `present_illness`; what is left of a 一般项目 section
   (occupation, residence) is not clinical content and is dropped.
-- Without a 主诉 section, an admission sentence "主因/因…入院" in the general items gives the chief complaint.
+- Without a 主诉 section, an admission sentence "主因/因…入院" in the general items gives the chief complaint,
+  else a quoted one in the narrative (`主因“上腹痛3个月”来院`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ _ADMISSION = (
     # Without 因: "下肢疼痛不适、间歇性跛行7天于2016-12-16 16：00入院".
     re.compile(r"(?:^|[。，,])\s*(?P<complaint>[^。，,]{2,80}?)于\s*\d{4}[^。]{0,30}?入院"),
 )
+
+# A narrative that quotes its chief complaint: 主因“上腹部隐痛不适伴食欲减退三个月”来我院门诊就诊.
+_QUOTED_COMPLAINT = re.compile(r"(?:主诉|主因|因)[:：]?\s*[“\"](?P<complaint>[^”\"\n]{2,80})[”\"]")
 
 
 @dataclass
@@ -169,6 +173,8 @@ def parse_record_text(text: str) -> dict:
             record.setdefault(key, value)
     if "chief_complaint" not in record:
         complaint = admission_complaint(general_text) if general_text else None
+        quoted = _QUOTED_COMPLAINT.search(record.get("present_illness", ""))
+        complaint = complaint or (quoted.group("complaint").strip() if quoted else None)
         if complaint:
             record["chief_complaint"] = complaint
     return record

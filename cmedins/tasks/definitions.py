@@ -69,7 +69,7 @@ def render_query(record: dict, spec: TaskSpec) -> str:
     for field in fields:
         if text := field_text(record, field):
             # A multi-line section starts on its own line, so its first item lines up with the others.
-            lines.append(f"{LABELS[field]}：{chr(10) if chr(10) in text else ''}{text}")
+            lines.append(LABELS[field] + ("：\n" if "\n" in text else "：") + text)
     return "\n".join(line for line in lines if line)
 
 
