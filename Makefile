@@ -5,7 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= build
 
-.PHONY: install build test lint train bench clean
+TRAIN_MODEL ?= $(OUT)/tiny-qwen2
+SFT_CONFIG ?= train/configs/sft_smoke_cpu.yaml
+DPO_CONFIG ?= train/configs/dpo_smoke_cpu.yaml
+LAUNCH ?= $(BIN)/python
+
+.PHONY: install build spf test lint train bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +23,18 @@ install: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/cmedins build pipelines/sample.yaml --out $(OUT)/sample
+
+spf: $(STAMP)
+	$(BIN)/cmedins prefs build pipelines/spf.yaml --out $(OUT)/spf-sample
+
+# SFT (LoRA) then DPO on the sample builds with a tiny local model on CPU. For the paper's GPU run:
+#   make train TRAIN_MODEL=/models/Qwen2.5-14B SFT_CONFIG=train/configs/sft_qwen14b_lora.yaml \
+#     DPO_CONFIG=train/configs/dpo_qwen14b_lora.yaml LAUNCH="$(BIN)/accelerate launch --num_processes 4"
+train: build spf
+	rm -rf $(OUT)/train
+	test "$(TRAIN_MODEL)" != "$(OUT)/tiny-qwen2" || $(BIN)/python train/make_tiny_model.py --output_dir $(OUT)/tiny-qwen2 --corpus $(OUT)/sample $(OUT)/spf-sample
+	$(LAUNCH) train/sft.py --config $(SFT_CONFIG) --model_name_or_path $(TRAIN_MODEL) --dataset_name $(OUT)/sample --output_dir $(OUT)/train/sft
+	$(LAUNCH) train/dpo.py --config $(DPO_CONFIG) --model_name_or_path $(TRAIN_MODEL) --dataset_name $(OUT)/spf-sample --sft_adapter $(OUT)/train/sft --output_dir $(OUT)/train/dpo
 
 test: $(STAMP)
 	$(BIN)/ruff check cmedins tests train bench
