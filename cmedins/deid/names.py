@@ -5,7 +5,8 @@ the recognizer first finds surname characters that are not inside a known word (
 only the clauses holding such a candidate. Three rules, strongest first:
 1. partial names: a surname plus a masking mark (张某某, 杨XX) or an honorific (王先生, 李主任);
 2. role context: 患者/家属/医师/签名 ... then surname + given name, kept unless jieba reads it as a common word;
-3. jieba `nr` tokens starting with a surname (adjacent nr tokens merged: 梁/nr 志强/nrfg).
+3. no context: jieba's plain cut proposes rare surname-initial words; the POS tagger, run on those clauses
+   only, must tag them `nr` (its precision on clinical text is far better than the cut's alone).
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ PARTIAL = re.compile(
 ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*(?={_surnames})")
 SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
 # Surname characters that are mostly function words: after a role word they need a second look.
-FUNCTION_SURNAMES = set("于由和向时常平成全以从与及在将对为同共")
+FUNCTION_SURNAMES = set("于由和向时常平成全以从与及在将对为同共应左查但那都来尚可能")
 # Characters that end a name: verbs and particles that follow one (王芳代诉, 陈明陪同, 李强等).
 STOP_AFTER_NAME = set("代陪等于在因是的和及与诉说称同男女之先医护家住入出就来去到已曾未无有系为被由自经")
 ROLE_WORDS = set(lexicon.NAME_PREFIX_CONTEXT)
 SURNAME_SET = set(lexicon.SURNAMES) | set(lexicon.COMPOUND_SURNAMES)
 # A header line names the patient right before the sex: "马淑英，女，84岁", "姓名 王芳 性别 女".
-SEX_AFTER = re.compile(rf"(?:{_surnames})[\u4e00-\u9fff]{{1,2}}(?=[，,\s]*(?:男|女)(?:[，,\s]|性)|\s*性别)")
+SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}"
+                       rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|\s*性别)")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -76,7 +78,8 @@ class ChineseNameRecognizer(EntityRecognizer):
             self.protected_by_char.setdefault(term[0], []).append(term)
 
     def analyze(self, text, entities, nlp_artifacts=None):
-        results = [self._result(m.start(), m.end(), self.partial_score, "partial") for m in PARTIAL.finditer(text)]
+        results = [self._result(m.start(), m.end(), self.partial_score, "partial") for m in PARTIAL.finditer(text)
+                   if not self._common_word(text[max(m.start() - 1, 0):m.start() + 1])]  # 检查医生, 谢谢医生
         results += [self._result(m.start(), m.end(), self.context_score, "sex_after") for m in SEX_AFTER.finditer(text)]
         taken = {i for r in results for i in range(r.start, r.end)}
         for match in ROLE.finditer(text):
@@ -94,12 +97,14 @@ class ChineseNameRecognizer(EntityRecognizer):
     def _name_after_role(self, text: str, start: int) -> int | None:
         """End of the name right after a role word, or None. Character rules, no segmentation: the given name
         is two characters unless the second one starts the next word (王芳代诉, 陈明陪同)."""
-        surname = SURNAME.match(text, start).group()
+        match = SURNAME.match(text, start)
+        if match is None:
+            return None  # the role word ends the text
+        surname = match.group()
         if any(text.startswith(term, start) for term in self.protected_by_char.get(text[start], ())):
             return None  # 患者高热, 患者周身, 患者陈述
-        if surname in FUNCTION_SURNAMES and (self._common_word(text[start:start + 2])
-                                             or self._common_word(text[start + 1:start + 3])):
-            return None  # 患者于今日, 患者由家属陪同
+        if surname in FUNCTION_SURNAMES and not self._tagged_name_at(text, start):
+            return None  # 患者于今日, 患者应该, 病人左足: the tagger must read a name here
         first = start + len(surname)
         if first >= len(text) or not HAN.match(text[first]) or text[first] in STOP_AFTER_NAME:
             return None
@@ -108,6 +113,14 @@ class ChineseNameRecognizer(EntityRecognizer):
                 and not self._common_word(text[second:second + 2])):
             return second + 1
         return second
+
+    def _tagged_name_at(self, text: str, start: int) -> bool:
+        """Does jieba's POS tagger read a name (nr*) starting at `start` in its clause?"""
+        hi = start
+        while hi < len(text) and not CLAUSE_BREAK.match(text[hi]):
+            hi += 1
+        word, tag = next(iter(self.tagger.lcut(text[start:hi])), ("", "x"))
+        return tag in NAME_TAGS and len(word) >= 2
 
     def _common_word(self, word: str) -> bool:
         """A frequent dictionary word that is not a name (周身, 陈述, 高血压 from the protected list)."""
@@ -142,20 +155,40 @@ class ChineseNameRecognizer(EntityRecognizer):
             yield tokens
 
     def _names_in(self, tokens, candidates: set[int]):
-        """Names without context: a surname token then a rare 1-2 character token (贾/建, 顾/xx), or a rare
-        2-3 character word starting with a surname that jieba's HMM assembled (黄帅)."""
-        results = []
-        for i, (start, end, word) in enumerate(tokens):
-            if start not in candidates or not SURNAME.match(word + "_"):
+        """Names without context. The plain cut proposes (a surname token then a rare 1-2 character token, or
+        a rare 2-3 character word starting with a surname); jieba's POS tagger, run on proposing clauses
+        only, must then tag it `nr` (merged with an adjacent nr token: 马 + 淑英/nrt). Eponyms (巴氏) are not
+        names."""
+        proposed = False
+        for i, (start, _, word) in enumerate(tokens):
+            if start not in candidates or not SURNAME.match(word + "_") or word[0] in FUNCTION_SURNAMES:
                 continue
-            following = tokens[i + 1] if i + 1 < len(tokens) else None
-            if word in SURNAME_SET:
-                if following and self._given_name(following[2]):
-                    results.append(self._result(start, following[1], self.nr_score, "surname_given"))
-            elif len(word) <= 3 and not self._common_word(word) and not ROLE_WORDS.intersection(
-                    word[i:j] for i in range(len(word)) for j in range(i + 2, len(word) + 1)) and (
-                    self.tags.get(word) in NAME_TAGS or not self.freq.get(word)):
-                results.append(self._result(start, end, self.nr_score, "jieba_word"))
+            following = tokens[i + 1][2] if i + 1 < len(tokens) else ""
+            if (word in SURNAME_SET and self._given_name(following)) or (
+                    len(word) <= 3 and not self.freq.get(word) and not ROLE_WORDS.intersection(
+                        word[k:j] for k in range(len(word)) for j in range(k + 2, len(word) + 1))):
+                proposed = True
+                break
+        if not proposed:
+            return []
+        clause_start = tokens[0][0]
+        tagged, pos = [], clause_start
+        for word, tag in self.tagger.lcut("".join(t[2] for t in tokens)):
+            tagged.append((pos, pos + len(word), word, tag))
+            pos += len(word)
+        results = []
+        for i, (start, end, word, tag) in enumerate(tagged):
+            if start not in candidates or word[0] in FUNCTION_SURNAMES:
+                continue
+            following = tagged[i + 1] if i + 1 < len(tagged) else None
+            if word in SURNAME_SET and following and following[3] in NAME_TAGS and following[1] - following[0] <= 2:
+                end = following[1]
+            elif not (tag in NAME_TAGS and 2 <= len(word) <= 4 and SURNAME.match(word + "_")):
+                continue
+            name = "".join(t[2] for t in tagged if start <= t[0] < end)
+            if name.endswith("氏") or self._common_word(name):
+                continue
+            results.append(self._result(start, end, self.nr_score, "jieba_nr"))
         return results
 
     def _given_name(self, word: str) -> bool:

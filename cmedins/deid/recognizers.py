@@ -27,7 +27,7 @@ DATE_HANZI = rf"[{CN_DIGIT}]{{4}}年[一二三四五六七八九十]{{1,2}}月(?
 DATE_ANY = rf"(?:{DATE_CN}|{DATE_SEP}|{DATE_HANZI}|{YEAR}\s*年\s*{MONTH}\s*月|{YEAR}[-/]{MONTH}(?![-/.\d]))"
 SEP = r"\s*[：:]?\s*"  # between a label and its value
 # Characters that end a place or institution name to the left: verbs and particles that precede places.
-STOP = "患者住现居于在自来是的为了及与并其至到从往入出诊治疗因伴查示经曾向赴回返由"
+STOP = "患者住现居于在自来是的为了及与并其至到从往入出诊治疗因伴查示经曾向赴回返由去要求好您你可以后或"
 NAME_CH = rf"[\p{{Han}}--[{STOP}]]"  # set difference: needs the regex module's VERSION1 flag
 NAME_START = rf"(?<!{NAME_CH})"  # a place name starts at a boundary, never inside another word
 
@@ -141,6 +141,7 @@ def pattern_recognizers() -> list[PatternRecognizer]:
              r"(?=(?:[A-Z]*\d){3})[A-Z0-9]{5,6}(?![A-Za-z0-9])")
     passport = r"(?<![A-Za-z0-9])(?:[EGDSPHK]\d{8}|E[A-HJ-NP-Z]\d{7}|[CW]\d{8})(?![A-Za-z0-9])"
     dob_labels = r"出生日期|出生年月日|出生年月|出生于|出生|生日|生于|DOB|D\.O\.B\."
+    top = rf"{NAME_CH}{{1,8}}?(?:特别行政区|自治区|自治州|省|市|州|盟)"  # a chain must start at this level
     admin = rf"{NAME_CH}{{1,8}}?(?:特别行政区|自治区|自治州|自治县|省|市|州|地区|盟|区|县|旗)"
     local = rf"{NAME_CH}{{1,10}}?(?:街道|镇|乡|村|屯|社区|小区|花园|公寓|大厦|新村|家园|苑)"
     street = rf"{NAME_CH}{{1,10}}?(?:大道|大街|街|路|巷|弄|胡同)"
@@ -148,14 +149,16 @@ def pattern_recognizers() -> list[PatternRecognizer]:
     place = rf"(?:{local}|{street})"
     address = (
         rf"{NAME_START}(?:(?:{admin}){{1,4}}{place}{{1,3}}(?:{number})?"
-        rf"|(?:{admin}){{2,4}}(?:{number})?"
+        rf"|{top}(?:{admin}){{1,3}}(?:{number})?"
         rf"|{place}{{1,3}}{number}"
-        rf"|{place}{{2,3}}(?:{number})?)"
+        rf"|(?:{local}){{2,3}}(?:{number})?)"
     )
     address_labels = r"家庭住址|现住址|户籍地址|住址|地址|家住|现住|住在|居住于|居住在|现居"
-    generic = r"我|本|外|该|上级|当地|基层|附近|其他|其它|他|综合|专科|一家|多家|各级|某|市级|县级|省级|乡镇|私立|私人|个体|民营|公立"
+    generic = r"我|本|外|该|上级|当地|基层|附近|其他|其它|他|综合|专科|一家|多家|各级|某|市级|县级|省级|乡镇|私立|私人|个体|民营|公立|正规|三甲|二甲|一级|二级|三级|附近"
+    # The name must hold a place (承德市中心医院, 双滦区人民医院) or be a medical school's affiliate.
     institution = (
-        rf"{NAME_START}(?!{generic}){NAME_CH}{{2,14}}?"
+        rf"{NAME_START}(?!{generic})(?:{NAME_CH}{{1,8}}?[省市县区州旗镇乡]{NAME_CH}{{0,10}}?"
+        rf"|{NAME_CH}{{2,8}}?(?:医学院|医科大学|大学)(?:附属|第[一二三四五六七八九])?{NAME_CH}{{0,4}}?)"
         r"(?:医院|卫生院|卫生所|卫生室|诊所|门诊部|医务室|保健院|疾控中心|疾病预防控制中心|卫生服务中心|卫生服务站|"
         r"医学院|医科大学|急救中心|血站|体检中心)"
     )
