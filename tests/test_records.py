@@ -153,6 +153,13 @@ def test_text_record_columns_override_the_text():
         text_record({"text": "  "})
 
 
+def test_admission_sentence_gives_the_chief_complaint_without_the_diagnosis():
+    from cmedins.records.parser import admission_complaint
+
+    assert admission_complaint("，男，2岁，付营子村人，主因发热2天门诊以疱疹性口腔炎于2017年02月06日11:17收入院。") == "发热2天"
+    assert admission_complaint("下肢疼痛不适、间歇性跛行7天于2016-12-16    16：00入院") == "下肢疼痛不适、间歇性跛行7天"
+
+
 def test_admission_diagnosis_moves_out_of_the_narrative():
     text = "患者病情平稳，以左侧粗隆间骨折介绍入院。患者自入院以来，无发热。"
     assert admission_diagnosis(text) == ("左侧粗隆间骨折", "患者病情平稳，介绍入院。患者自入院以来，无发热。")

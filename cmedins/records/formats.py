@@ -150,7 +150,9 @@ def cmb_clin(row: dict) -> dict:
         raise RowError("must be a list of {question, answer} objects", field="QA_pairs")
     if diagnoses := _qa_answers(pairs, _DIAGNOSIS_QUESTION):
         fields["diagnosis"] = diagnoses[0]
-    if treatments := _qa_answers(pairs, _TREATMENT_QUESTION, _NOT_TREATMENT):
+    # A question on both ("诊断与治疗原则") answers the diagnosis only: the treatment query shows the diagnosis.
+    treatments = [a for a in _qa_answers(pairs, _TREATMENT_QUESTION, _NOT_TREATMENT) if a != fields.get("diagnosis")]
+    if treatments:
         fields["treatment"] = "\n".join(treatments)
     fields.setdefault("department", cmb_department(_text(row.get("title"))))
     return _record(fields)

@@ -41,7 +41,7 @@ _ADMISSION = (
     # Without 因: "下肢疼痛不适、间歇性跛行7天于2016-12-16 16：00入院".
     re.compile(r"(?:^|[。，,])\s*(?P<complaint>[^。，,]{2,80}?)于\s*\d{4}[^。]{0,30}?入院"),
 )
-
+_ADMITTED_AS = re.compile(r"(?:门诊|急诊)?以(?![来上下后前及])")
 # A narrative that quotes its chief complaint: 主因“上腹部隐痛不适伴食欲减退三个月”来我院门诊就诊.
 _QUOTED_COMPLAINT = re.compile(r"(?:主诉|主因|因)[:：]?\s*[“\"](?P<complaint>[^”\"\n]{2,80})[”\"]")
 
@@ -131,7 +131,8 @@ def admission_complaint(text: str) -> str | None:
     """The chief complaint of an admission sentence: "主因右髋部摔伤后疼痛5小时于2016-10-29入院"."""
     for pattern in _ADMISSION:
         if match := pattern.search(text):
-            return match.group("complaint").strip(" ，,")
+            # "主因发热2天门诊以疱疹性口腔炎于…收入院": what follows 以 is the admission diagnosis, not the complaint.
+            return _ADMITTED_AS.split(match.group("complaint"))[0].strip(" ，,") or None
     return None
 
 

@@ -15,7 +15,8 @@ from cmedins.tasks.bank import TaskTemplates
 HISTORY = ("chief_complaint", "present_illness", "past_history", "personal_history", "family_history")
 EXAMS = ("physical_exam", "specialist_exam", "auxiliary_exam")
 # Answers that say nothing: a task with such an answer is skipped (they are fine inside a query).
-EMPTY_ANSWERS = {"无", "暂无", "不详", "未查", "未做", "未见", "-", "--", "—", "/", "none", "null", "n/a"}
+EMPTY_ANSWERS = {"无", "暂无", "不详", "未查", "未做", "未见", "缺如", "暂缺", "待回报", "待查", "-", "--", "—", "/",
+                 "none", "null", "n/a"}
 LABELS = {**CLINICAL_FIELDS, "diagnosis": "诊断", "treatment": "诊疗经过"}
 
 
@@ -94,13 +95,18 @@ def make_task(record: dict, spec: TaskSpec, templates: TaskTemplates, department
         answer = field_text(record, spec.answer_field)
         if answer is None:
             return Made(spec.name, skipped=f"missing_field:{spec.answer_field}")
-        if answer.casefold() in EMPTY_ANSWERS:
+        if is_empty_answer(answer):
             return Made(spec.name, skipped=f"empty_answer:{spec.answer_field}")
     has_query = any(field_text(record, field) for field in spec.needs_one_of) or (
         spec.narrative_fallback and field_text(record, "history_summary"))
     if not has_query:
         return Made(spec.name, skipped=f"missing_field:{spec.needs_one_of[0]}")
     return Made(spec.name, render_query(record, spec), answer)
+
+
+def is_empty_answer(text: str) -> bool:
+    """"缺如。", "暂无", "-": a section that was left empty in words."""
+    return text.strip(" 。.；;，,").casefold() in EMPTY_ANSWERS
 
 
 def triage_answer(record: dict, templates: TaskTemplates, department: str) -> str:
