@@ -1,0 +1,39 @@
+"""`cmedins deid`: same rows and other fields, chosen fields de-identified, audit beside the output."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from cmedins.cli import app
+
+ROWS = [
+    {"id": 1, "note": "患者王建国，电话13812345678，于2016年10月29日入院，诊断高血压。", "dept": "心内科"},
+    {"id": 2, "note": "家属李娜签字，予黄芪、白芍煎服。", "dept": "中医科"},
+]
+
+
+def test_deid_jsonl_keeps_rows_and_other_fields(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
+    out = tmp_path / "out" / "notes.parquet"
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "note", "--dates", "year"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_parquet(out).to_dict("records")
+    assert [(r["id"], r["dept"]) for r in rows] == [(1, "心内科"), (2, "中医科")]
+    assert rows[0]["note"] == "患者<姓名>，电话<电话>，于2016年入院，诊断高血压。"
+    assert rows[1]["note"] == "家属<姓名>签字，予黄芪、白芍煎服。"
+    audit = [json.loads(line) for line in (tmp_path / "out" / "notes.audit.jsonl").read_text().splitlines()]
+    assert [(a["row"], a["field"], a["entity_type"], a["start"], a["end"]) for a in audit] == [
+        (1, "note", "PERSON", 2, 5), (1, "note", "CN_PHONE", 8, 19), (1, "note", "DATE_TIME", 21, 32),
+        (2, "note", "PERSON", 2, 4)]
+
+
+def test_deid_names_a_missing_field(tmp_path):
+    source = tmp_path / "in.csv"
+    pd.DataFrame(ROWS).to_csv(source, index=False)
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(tmp_path / "o.csv"), "--field", "text"])
+    assert result.exit_code != 0
+    assert "row 1: no field 'text'" in str(result.exception) or "no field 'text'" in result.output
