@@ -67,7 +67,7 @@ def test_full_record_exact_fields():
         "chief_complaint": "胸痛3天。",
         "present_illness": "患者3天前无明显诱因出现胸骨后压榨样疼痛。",
         "past_history": "高血压病史10年。",
-        "personal_history": "个人史：吸烟20年。\n婚育史：已婚，育1子。",
+        "personal_history": "吸烟20年。\n婚育史：已婚，育1子。",  # labels for the parts not under 个人史 itself
         "physical_exam": "BP 150/90mmHg。",
         # 实验室检查 / 影像学检查 merge into 辅助检查 keeping their sub-headings as written.
         "auxiliary_exam": "1.实验室检查：肌钙蛋白I 2.3ng/ml。\n2.影像学检查：冠脉CTA示前降支狭窄。",
@@ -164,6 +164,7 @@ def test_admission_diagnosis_moves_out_of_the_narrative():
     text = "患者病情平稳，以左侧粗隆间骨折介绍入院。患者自入院以来，无发热。"
     assert admission_diagnosis(text) == ("左侧粗隆间骨折", "患者病情平稳，介绍入院。患者自入院以来，无发热。")
     assert admission_diagnosis("患者自入院以来无发热，以咳嗽、发热为主症入院。")[0] is None
+    assert admission_diagnosis("门诊以前列腺增生症合并尿潴留介绍入院。")[0] == "前列腺增生症合并尿潴留"
 
 
 def test_cmb_clin_case(shared_data: Path):

@@ -183,10 +183,10 @@ def read_ccks2017(path: Path) -> Iterator[tuple[str, int, dict]]:
         yield str(root), index, raw
 
 
-# The admission diagnosis inside a CCKS 病史特点: "…门诊以左侧粗隆间骨折收入院". Words such as 以来/以上
-# are not this 以, and a candidate holding 患者/检查/治疗 … is a sentence, not a diagnosis.
+# The admission diagnosis inside a CCKS 病史特点: "…门诊以左侧粗隆间骨折收入院". Words such as 以来/以上/以前
+# are not this 以 (but 以前列腺增生症 is), and a candidate holding 患者/检查/治疗 … is a sentence, not a diagnosis.
 _ADMISSION_DIAGNOSIS = re.compile(
-    r"(?<![可所予加难])以(?![来上下后前及便外内为致免])[：:“\"]?(?P<dx>[^；;]{2,120}?)[”\"]?"
+    r"(?<![可所予加难])以(?!来|上|下|后|前(?!列)|及|便|外|内|为|致|免)[：:“\"]?(?P<dx>[^；;]{2,120}?)[”\"]?"
     r"(?P<verb>收入|收住|收治|介绍入|住入|入住|急诊入院|入院)")
 _NOT_DIAGNOSIS = re.compile(r"为主|患者|入院|就诊|治疗|来我院|自行|给予|诊断|检查|查体")
 

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from cmedins.records.headings import GENERAL, HEADING_PATTERN, HEADINGS, heading_name, is_heading
+from cmedins.schema import CLINICAL_FIELDS
 
 # Key-value identity lines of a record header: "姓名：张三  性别：男  年龄：45岁  科室：心内科".
 _KEYS = {
@@ -95,8 +96,8 @@ def _join_parts(parts: list[_Part]) -> str | None:
     for part in filled:
         if HEADINGS[part.name].keep_label:  # as written, numbering included: its siblings are in the text
             chunks.append(part.heading + ("" if part.inline else "\n") + part.text)
-        elif labelled:
-            chunks.append(f"{part.name}：{part.text}")
+        elif labelled and part.name != CLINICAL_FIELDS.get(HEADINGS[part.name].field):
+            chunks.append(f"{part.name}：{part.text}")  # the field's own heading needs no label
         else:
             chunks.append(part.text)
     return "\n".join(chunks)
