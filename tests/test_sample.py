@@ -186,3 +186,19 @@ def test_seed_changes_the_corpus_but_not_other_files(tmp_path: Path) -> None:
     assert (tmp_path / "a/records.jsonl").read_bytes() != (tmp_path / "b/records.jsonl").read_bytes()
     # Each file has its own random stream: adding dialogues leaves the records unchanged.
     assert (tmp_path / "a/records.jsonl").read_bytes() == (tmp_path / "c/records.jsonl").read_bytes()
+
+
+def test_sample_command_writes_a_corpus_and_rejects_bad_options(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cmedins.cli import app
+    from cmedins.errors import CmedinsError
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["sample", "--out", str(tmp_path), "--records", "30", "--dialogues", "5"])
+    assert result.exit_code == 0, result.output
+    assert f"{tmp_path / 'records.jsonl'}: 15 rows" in result.output
+    assert f"{tmp_path / 'cmtmedqa.json'}: 5 rows" in result.output
+    bad = runner.invoke(app, ["sample", "--out", str(tmp_path), "--text-share", "1.5"])
+    assert isinstance(bad.exception, CmedinsError)
+    assert "--text-share must be between 0 and 1 (got 1.5)" in str(bad.exception)
