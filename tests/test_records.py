@@ -77,6 +77,16 @@ def test_full_record_exact_fields():
     }
 
 
+def test_header_key_values_and_title_line():
+    text = ("石家庄市中心医院  住院病历\n姓名：宋桂兰　性别：女　年龄：30岁　出生日期：1992年12月17日\n"
+            "科室：妇产科　病案号：3276919　入院日期：2023年11月03日\n联系电话：+86 13552679923\n【主诉】\n停经7周")
+    assert parse_record_text(text) == {
+        "hospital": "石家庄市中心医院", "patient_name": "宋桂兰", "sex": "女", "age": 30, "birth_date": "1992年12月17日",
+        "department": "妇产科", "record_number": "3276919", "admission_date": "2023年11月03日",
+        "phone": "+86 13552679923", "chief_complaint": "停经7周",
+    }
+
+
 def test_preamble_narrative_goes_to_present_illness():
     record = parse_record_text("患者，女，62岁，因反复咳嗽咳痰5年入院。\n现病史：5年前受凉后咳嗽。\n诊断：慢性支气管炎")
     assert record["present_illness"] == "患者，女，62岁，因反复咳嗽咳痰5年入院。\n5年前受凉后咳嗽。"
@@ -91,6 +101,17 @@ def test_numbered_headings_inside_a_paragraph_split_but_prose_does_not():
     assert record["auxiliary_exam"] == "右髋正位片示骨折。"
     # An unnumbered "，专科情况：" mid-sentence stays in the text it belongs to.
     assert "specialist_exam" not in parse_record_text("查体：心肺未见异常，专科情况：右下肢短缩。")
+
+
+def test_history_summary_keeps_its_numbered_items():
+    text = ("【病史特点】\n1.青年女性，30岁，因“停经7周”入院。\n2.查体：宫颈举痛（+）。\n3.辅助检查：血HCG 6199IU/L。\n"
+            "【诊疗经过】\n行腹腔镜左侧输卵管切除术。")
+    record = parse_record_text(text)
+    assert record == {"history_summary": "1.青年女性，30岁，因“停经7周”入院。\n2.查体：宫颈举痛（+）。\n3.辅助检查：血HCG 6199IU/L。",
+                      "treatment": "行腹腔镜左侧输卵管切除术。"}
+    # Numbered like the 病史特点 heading itself, the next heading is its sibling.
+    siblings = parse_record_text("四、病史特点\n1.老年男性。\n五、诊断\n肺炎")
+    assert (siblings["history_summary"], siblings["diagnosis"]) == ("1.老年男性。", "肺炎")
 
 
 def test_text_without_headings_is_all_narrative():

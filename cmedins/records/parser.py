@@ -30,11 +30,16 @@ _KEYS = {
     "入院时间": "admission_date", "医院": "hospital", "就诊医院": "hospital", "性别": "sex", "年龄": "age",
     "科室": "department", "科别": "department", "就诊科室": "department", "入院科室": "department",
 }
+_KEY_NAMES = "|".join(sorted(_KEYS, key=len, reverse=True))
+# A value runs to the next key, a separator or the line end ("姓名：宋桂兰　性别：女", "住址：长安区 西兆通镇").
 _KEY_VALUE = re.compile(
-    r"(?P<key>" + "|".join(sorted(_KEYS, key=len, reverse=True)) + r")[ \t\u3000]*[:：][ \t\u3000]*"
-    r"(?P<value>[^\n，,；;。\t]*?)(?=[ \t\u3000]{2,}|[\n，,；;。\t]|$)"
+    rf"(?P<key>{_KEY_NAMES})[ \t\u3000]*[:：][ \t\u3000]*"
+    rf"(?P<value>[^\n，,；;。]*?)(?=[ \t\u3000]*(?:{_KEY_NAMES})[ \t\u3000]*[:：]|[ \t\u3000]*[\n，,；;。]|[ \t\u3000]*$)",
+    re.MULTILINE,
 )
-_TITLE = re.compile(r"^\s*\S{0,12}(?:记录|病历|小结|病案|病史)\s*$")
+# A title line, maybe after the hospital's name: "石家庄市中心医院  住院病历", "入院记录".
+_TITLE = re.compile(r"^\s*(?:(?P<hospital>\S{2,30}?(?:医院|卫生院|保健院|诊所|医学中心))\s*)?\S{0,10}"
+                    r"(?:记录|病历|小结|病案|病案首页)\s*$")
 _SEX = re.compile(r"(?<![妇男女])(男|女)(?=性|孩|童|婴|患|病|[，,、。\s；;]|\d)")
 _AGE = re.compile(r"(\d{1,3})\s*(?:岁|周岁)")
 _ADMISSION = (
@@ -62,10 +67,36 @@ class _Sections:
     parts: dict[str, list[_Part]] = field(default_factory=dict)
 
 
+def _numbering_style(match: re.Match) -> str | None:
+    number = match.group("number")
+    if not number:
+        return None
+    if number[0] in "（(":
+        return "parenthesised"
+    return "arabic" if number[0].isdigit() else "other"
+
+
+def _top_level(matches: list[re.Match]) -> list[re.Match]:
+    """Headings that open a section. A 病史特点 lists its own items as numbered headings ("2.查体：…",
+    "3.辅助检查：…"); those stay inside it unless numbered like the 病史特点 heading itself (its siblings)."""
+    kept: list[re.Match] = []
+    summary_style: str | None = None
+    inside_summary = False
+    for match in matches:
+        style = _numbering_style(match)
+        bracketed = bool(match.group("bracketed") or match.group("squared"))
+        if inside_summary and style is not None and style != summary_style and not bracketed:
+            continue
+        kept.append(match)
+        inside_summary = HEADINGS[heading_name(match)].field == "history_summary"
+        summary_style = style
+    return kept
+
+
 def split_sections(text: str) -> _Sections:
     """Cut `text` at its headings; keep each section's heading as written."""
     sections = _Sections()
-    matches = [m for m in HEADING_PATTERN.finditer(text) if is_heading(m, text)]
+    matches = _top_level([m for m in HEADING_PATTERN.finditer(text) if is_heading(m, text)])
     sections.preamble = (text[: matches[0].start()] if matches else text).strip()
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
@@ -111,9 +142,15 @@ def header_fields(text: str) -> tuple[dict, str]:
         if value and key not in found:
             found[key] = value
     rest = _KEY_VALUE.sub("", text)
-    rest = "\n".join(line.strip(" \t\u3000，,；;") for line in rest.split("\n"))
-    rest = "\n".join(line for line in rest.split("\n") if line and not _TITLE.match(line))
-    return found, rest.strip()
+    lines = []
+    for line in rest.split("\n"):
+        line = line.strip(" \t\u3000，,；;")
+        title = _TITLE.match(line)
+        if title and title.group("hospital"):
+            found.setdefault("hospital", title.group("hospital"))
+        if line and not title:
+            lines.append(line)
+    return found, "\n".join(lines)
 
 
 def demographics(text: str) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cmedins.records.formats import admission_diagnosis
 from cmedins.schema import CLINICAL_FIELDS, RECORD_TASKS
 from cmedins.tasks.bank import TaskTemplates
 
@@ -27,13 +28,14 @@ class TaskSpec:
     query_fields: tuple[str, ...]
     needs_one_of: tuple[str, ...]
     narrative_fallback: bool = False  # use 病史特点 in place of a missing 现病史 in the query
+    hide_admission_diagnosis: bool = False  # drop "以…收入院" from the narrative: it states the answer
 
 
 TASKS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (
         TaskSpec("diagnosis", "diagnosis", HISTORY + EXAMS, ("chief_complaint", "present_illness"),
-                 narrative_fallback=True),
+                 narrative_fallback=True, hide_admission_diagnosis=True),
         TaskSpec("treatment", "treatment", HISTORY + EXAMS + ("diagnosis",),
                  ("chief_complaint", "present_illness", "diagnosis"), narrative_fallback=True),
         TaskSpec("examination", "auxiliary_exam", HISTORY + ("physical_exam", "specialist_exam"),
@@ -68,7 +70,10 @@ def render_query(record: dict, spec: TaskSpec) -> str:
     if spec.narrative_fallback and not field_text(record, "present_illness") and field_text(record, "history_summary"):
         fields[fields.index("present_illness")] = "history_summary"
     for field in fields:
-        if text := field_text(record, field):
+        text = field_text(record, field)
+        if text and spec.hide_admission_diagnosis and field in ("present_illness", "history_summary"):
+            text = admission_diagnosis(text)[1]
+        if text:
             # A multi-line section starts on its own line, so its first item lines up with the others.
             lines.append(LABELS[field] + ("：\n" if "\n" in text else "：") + text)
     return "\n".join(line for line in lines if line)
