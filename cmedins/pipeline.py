@@ -288,8 +288,12 @@ def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict
     # Conservation across the whole build, not only per stage.
     if rows["input"] + created != rows["kept"] + dropped + quarantined:
         raise CmedinsError(f"row counts do not add up: {rows}")
+    stage_figures = dict(ctx.stats)
+    # `tasks` in stats.json is the kept rows per task; the tasks stage's own figures move to `templating`.
+    if "tasks" in stage_figures:
+        stage_figures["templating"] = stage_figures.pop("tasks")
     return {
-        **ctx.stats,
+        **stage_figures,
         "kind": "sft",
         "name": recipe.name,
         "seed": recipe.seed,

@@ -43,9 +43,10 @@ class BuildContext:
                                field=field, error=error, content=row, private=private)
 
     def resolve(self, path: str | Path) -> Path:
-        """Paths in a recipe are relative to the recipe file."""
-        path = Path(path)
-        return path if path.is_absolute() else (self.recipe_dir / path)
+        """Paths in a recipe are relative to the recipe file; `package://sample/...` is the embedded sample."""
+        from cmedins.config import resolve_path
+
+        return resolve_path(str(path), self.recipe_dir)
 
 
 class Stage:
