@@ -135,7 +135,8 @@ def method_datasketch_loop(path: Path, work: Path) -> list[str]:
 
 
 def method_datatrove(path: Path, work: Path) -> list[str]:
-    """datatrove's four MinHash steps, as its docs run them, with its Chinese (jieba) word tokenizer."""
+    """datatrove's four MinHash steps, as its docs run them, with its Chinese (jieba) word tokenizer.
+    sha1 shingle hashes: datatrove 0.10.1 passes str to xxhash 4.1, which raises "Strings must be encoded"."""
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup.minhash import (
         MinhashConfig,
@@ -148,7 +149,8 @@ def method_datatrove(path: Path, work: Path) -> list[str]:
     from datatrove.pipeline.writers import JsonlWriter
     from datatrove.utils.hashing import HashConfig
 
-    config = MinhashConfig(n_grams=NGRAM, num_buckets=14, hashes_per_bucket=9, hash_config=HashConfig(precision=64))
+    config = MinhashConfig(n_grams=NGRAM, num_buckets=14, hashes_per_bucket=9,
+                           hash_config=HashConfig(precision=64, hash_fc="sha1"))
     reader = JsonlReader(str(path.parent), glob_pattern=path.name, id_key="id", text_key="text")
     steps = [
         [reader, MinhashDedupSignature(output_folder=str(work / "sigs"), config=config, language="zh")],
@@ -205,6 +207,7 @@ def speed(rows: int) -> None:
             out = subprocess.run([sys.executable, __file__, "_run", name, str(path)], capture_output=True, text=True)
             if out.returncode != 0:
                 results[name] = {"error": out.stderr.strip().splitlines()[-1:]}
+                print(json.dumps({name: results[name]}))
                 continue
             measured = json.loads(out.stdout.strip().splitlines()[-1])
             results[name] = {"rows_per_s": round(rows / measured["seconds"]), "seconds": round(measured["seconds"], 1),
