@@ -136,3 +136,20 @@ def test_cli_dedup_names_a_missing_field(tmp_path):
                                       "--field", "ask"])
     assert result.exit_code != 0
     assert "row 1: no field 'ask'" in str(result.exception or result.output)
+
+
+def test_tasks_of_one_record_are_never_duplicates_of_each_other(tmp_path):
+    record = ("主诉：反复胸闷气短2年，加重3天。现病史：患者2年前活动后出现胸闷气短，休息后缓解，3天前症状加重，"
+              "夜间不能平卧。既往史：高血压10年。查体：双肺底湿啰音，双下肢水肿。辅助检查：BNP 1200pg/ml。")
+    def task_row(task: str, answer: str, source: str) -> dict:
+        row = sft("请根据病历回答：" + record, answer, source, task=task)
+        return {**row, "query": record, "answer": answer, "id": content_id(task, record, answer, source)}
+
+    rows = [task_row("diagnosis", "慢性心力衰竭急性加重；高血压病。", "emr"),
+            task_row("treatment", "利尿、扩血管、控制血压。", "emr"),
+            task_row("triage", "心内科。", "emr"),
+            task_row("diagnosis", "慢性心力衰竭急性加重；高血压病", "emr_copy")]  # same task, other source
+    ctx = context(tmp_path)
+    out = run(DedupStage, {}, rows, ctx)
+    assert [row["task"] for row in out] == ["diagnosis", "treatment", "triage"]
+    assert ctx.ledger.stage("dedup").dropped == {"duplicate_exact": 1}

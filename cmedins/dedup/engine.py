@@ -103,15 +103,21 @@ class DedupIndex:
         self._answer_chars: list[int] = []
         self._id_prefix: list[int] = []
         self._groups: dict[str, int] = {}
+        self._task: list[int] = []
+        self._tasks: dict[str, int] = {}
         self.rows = 0
 
-    def add(self, text: str | None, *, group: str, answer_chars: int, row_id: str, label: str | None = None) -> None:
+    def add(self, text: str | None, *, group: str, answer_chars: int, row_id: str, label: str | None = None,
+            task: str = "") -> None:
         """One row in input order. `text=None` marks a row that takes no part (e.g. another row kind).
-        `row_id` breaks keep-rule ties ("" for none: the earliest row wins); `label` names it in reports."""
+        `group` is the source (the per-source scope); rows of different `task`s are never duplicates of each
+        other (a record's diagnosis and treatment rows share its text). `row_id` breaks keep-rule ties ("" for
+        none: the earliest row wins); `label` names the row in reports."""
         normal = normalise(text, t2s=self.params.t2s) if text else ""
         self._pending.append(normal)
         self._exact.append(_exact_hash(normal) if normal else 0)
         self._group.append(self._groups.setdefault(group, len(self._groups)))
+        self._task.append(self._tasks.setdefault(task, len(self._tasks)))
         self._answer_chars.append(answer_chars)
         self._id_prefix.append(int.from_bytes(row_id.encode("utf-8")[:8].ljust(8, b"\0"), "big"))
         self._ids.write((label or row_id).replace("\n", " ") + "\n")
@@ -133,6 +139,7 @@ class DedupIndex:
                       if n_rows else np.zeros((0, self.params.num_perm), dtype=np.uint32))
         exact = np.array(self._exact, dtype=np.uint64)
         group_of = np.array(self._group, dtype=np.int64)
+        task_of = np.array(self._task, dtype=np.int64)
         rank = self._keep_rank(group_of)
         result = DedupResult(
             status=np.zeros(n_rows, dtype=np.int8), kept=np.full(n_rows, -1, dtype=np.int64),
@@ -148,12 +155,12 @@ class DedupIndex:
         stats["lsh"] = {"bands": lsh_probe.b, "rows_per_band": lsh_probe.r, "max_keys": 0, "max_buckets": 0}
         for scope_number, scope in enumerate(self.params.scopes):
             scope_stats = {"exact": 0, "near": 0, "clusters": 0}
-            partitions = np.unique(group_of[candidates]) if scope == "per_source" else [None]
-            for part in partitions:
-                alive = candidates & (result.status == KEPT)
-                if part is not None:
-                    alive &= group_of == part
-                members = np.flatnonzero(alive)
+            # A partition: one task within one source (per_source), or one task across sources (global).
+            partition = task_of * len(self._groups) + group_of if scope == "per_source" else task_of
+            alive = np.flatnonzero(candidates & (result.status == KEPT))  # partitions are disjoint: once per scope
+            alive = alive[np.argsort(partition[alive], kind="stable")]
+            bounds = np.flatnonzero(np.diff(partition[alive])) + 1
+            for members in np.split(alive, bounds):
                 self._exact_pass(members, exact, rank, result, scope_number, scope_stats)
                 members = members[result.status[members] == KEPT]
                 self._near_pass(members, signatures, rank, result, scope_number, scope_stats, stats["lsh"])

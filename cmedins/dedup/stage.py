@@ -72,7 +72,7 @@ class DedupStage(Stage):
                 pickle.dump(row, spool, protocol=pickle.HIGHEST_PROTOCOL)
                 if row.get("kind") == "sft":
                     selection = self.selection.get(row.get("task"), self.selection["default"])
-                    index.add(select_text(row, selection), group=str(row.get("source")),
+                    index.add(select_text(row, selection), group=str(row.get("source")), task=str(row.get("task")),
                               answer_chars=answer_chars(row), row_id=str(row.get("id", "")))
                 else:
                     index.add(None, group="", answer_chars=0, row_id=str(row.get("id", "")))
