@@ -291,6 +291,10 @@ def render_card(build: Build, plots: list[Plot], rows: list[dict]) -> DatasetCar
     return card
 
 
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def preference_section(build: Build, rows: list[dict]) -> str:
     figures = build.stats.get("preference") or {}
     dims = Counter(row.get("deciding_dimension") or "none" for row in rows)
@@ -302,9 +306,23 @@ def preference_section(build: Build, rows: list[dict]) -> str:
              f"Pairs decided by an expert arbiter: {arbitrated:,} of {len(rows):,}. "
              + (f"Mean per-pair annotator agreement: {sum(agreements) / len(agreements):.3f}."
                 if agreements else "No pair records an agreement figure.")]
+    agreement = figures.get("agreement") or {}
+    if agreement.get("cross_annotated"):
+        parts.append(f"Inter-annotator agreement over {agreement['cross_annotated']:,} cross-annotated pairs "
+                     "(before arbitration):\n\n" + table(
+                         ["dimension", "percent agreement", "Cohen's kappa", "Fleiss' kappa"],
+                         [(dim, _figure(entry.get("percent_agreement")), _figure(entry.get("cohen_kappa")),
+                           _figure(entry.get("fleiss_kappa"))) for dim, entry in agreement["dimensions"].items()]))
+    arbitration = figures.get("arbitration")
+    if arbitration:
+        parts.append(f"Arbitration (`{arbitration['arbitrate_on']}` disagreement goes to the expert): "
+                     f"{arbitration['disputed']:,} disputed pairs, {arbitration['applied']:,} settled by the expert, "
+                     f"{arbitration['pending']:,} still pending (left out of this build; listed in the build's "
+                     "`arbitration_queue.jsonl`).")
     if figures:
-        parts.append("Figures of the `preference` stage (agreement per dimension: percent agreement and "
-                     "Cohen's / Fleiss' kappa):\n\n" + table(["figure", "value"], flatten(figures)))
+        outcomes = figures.get("outcomes") or {}
+        if outcomes:
+            parts.append(table(["pair outcome", "pairs"], sorted(outcomes.items())))
     else:
         parts.append("stats.json has no `preference` figures: agreement between annotators was not measured.")
     return "\n\n".join(parts)
