@@ -85,7 +85,9 @@ def test_spf_card_reports_preference_figures(tmp_path):
     assert card.data.to_dict()["task_categories"] == ["text-generation"]
     assert "holds\n**4 pairs**" in card.text
     assert "Pairs decided by an expert arbiter: 2 of 4. Mean per-pair annotator agreement: 0.750." in card.text
-    assert "| agreement.safety.cohen_kappa | 0.5 |" in card.text
+    assert "| safety | 0.750 | 0.500 | n/a |" in card.text
+    assert "| fluency | 1.000 | n/a | n/a |" in card.text  # kappa is undefined when everyone agrees on one label
+    assert "2 disputed pairs, 2 settled by the expert, 0 still pending" in card.text
     assert "No row in this build carries a department label." not in card.text  # SPF has no department table
     assert sorted(p.name for p in (root / "plots").glob("*.png")) == [
         "dimensions.png", "distribution.png", "lengths_chars.png", "lengths_tokens.png", "sources.png", "turns.png"]

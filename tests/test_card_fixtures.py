@@ -133,11 +133,16 @@ def make_build(root: Path, kind: str = "sft", *, deid_ran: bool = True, validati
         stats["mix"] = {"target": {"dialogue_single": 1.0, "dialogue_multi": 1.0},
                         "achieved": {"dialogue_single": 2, "dialogue_multi": 2}}
     else:
-        stats["preference"] = {"dimensions": {"safety": 2, "professionalism": 1, "fluency": 1},
-                               "distribution": {"in": 2, "out": 2}, "dropped_all_tie": 1,
-                               "agreement": {"safety": {"percent": 0.75, "cohen_kappa": 0.5},
-                                             "professionalism": {"percent": 0.5, "cohen_kappa": 0.0}},
-                               "arbitrated": 2}
+        # The shape cmedins.preference writes (see its build's stats.json).
+        stats["preference"] = {
+            "pairs": 4, "arbitrated": 2, "distribution": {"in": 2, "out": 2},
+            "outcomes": {"all_tie": 1, "decided": 4},
+            "agreement": {"pairs": 5, "cross_annotated": 4, "dimensions": {
+                "safety": {"percent_agreement": 0.75, "cohen_kappa": 0.5, "cohen_pairs": 4},
+                "professionalism": {"percent_agreement": 0.5, "cohen_kappa": 0.0, "cohen_pairs": 4},
+                "fluency": {"percent_agreement": 1.0, "cohen_kappa": None, "cohen_pairs": 4}}},
+            "arbitration": {"arbitrate_on": "any", "disputed": 2, "applied": 2, "pending": 0},
+        }
     recipe = {"name": f"test-{kind}", "seed": 42, "card": recipe_card or {},
               "sources": [{"name": name, "path": f"raw/{name}.jsonl", "format": "jsonl", "license": licenses[name]}
                           for name in sorted(sources)]}
