@@ -29,3 +29,23 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory) -> Path:
+    """The embedded sample built by the default recipe, as `make build` does (built once per session)."""
+    from cmedins.pipeline import run_recipe
+
+    out = tmp_path_factory.mktemp("builds") / "sample"
+    run_recipe(ROOT / "pipelines" / "sample.yaml", out, show_progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def spf_sample_build(tmp_path_factory) -> Path:
+    """The SPF preference set of the embedded sample, as `make spf` builds it."""
+    from cmedins.preference.build import build_spf
+
+    out = tmp_path_factory.mktemp("builds") / "spf-sample"
+    build_spf(ROOT / "pipelines" / "spf.yaml", out)
+    return out

@@ -345,17 +345,11 @@ def _logged(trainer, key: str) -> list[float]:
     return [entry[key] for entry in trainer.state.log_history if key in entry]
 
 
-def _sample_builds() -> list:
-    """The real sample builds (`make build`, `cmedins prefs build`) when they exist in this checkout."""
-    sample, spf = ROOT / "build" / "sample", ROOT / "build" / "spf-sample"
-    present = (sample / "data").is_dir() and (spf / "data").is_dir()
-    return [pytest.param((sample, spf), id="sample-builds", marks=pytest.mark.skipif(
-        not present, reason="build/sample and build/spf-sample are not built"))]
-
-
-@pytest.fixture(params=["test-builds", *_sample_builds()])
+@pytest.fixture(params=["test-builds", "sample-builds"])
 def builds(request, sft_build: Path, dpo_build: Path) -> tuple[Path, Path]:
-    return (sft_build, dpo_build) if request.param == "test-builds" else request.param
+    if request.param == "test-builds":
+        return sft_build, dpo_build
+    return request.getfixturevalue("sample_build"), request.getfixturevalue("spf_sample_build")
 
 
 @pytest.mark.slow
