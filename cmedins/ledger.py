@@ -99,3 +99,17 @@ class Ledger:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: counts.as_dict() for name, counts in self.stages.items()}
+
+    def totals(self, input_stage: str, kept: int) -> dict[str, Any]:
+        """Whole-build figures; fails unless input + created == kept + dropped + quarantined."""
+        stages = self.stages.values()
+        totals = {
+            "input": self.stage(input_stage).rows_in,
+            "created": sum(s.created for s in stages),
+            "kept": kept,
+            "dropped": sum(sum(s.dropped.values()) for s in stages),
+            "quarantined": sum(sum(s.quarantined.values()) for s in stages),
+        }
+        if totals["input"] + totals["created"] != kept + totals["dropped"] + totals["quarantined"]:
+            raise ConservationError(f"row counts do not add up: {totals}")
+        return {**totals, "balanced": True}

@@ -278,16 +278,7 @@ def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, s
 
 def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict, selection: Selection,
            splits: dict[str, int], kept: dict[str, Counter]) -> dict[str, Any]:
-    stages = ledger.as_dict()
-    dropped = sum(sum(s["dropped"].values()) for s in stages.values())
-    quarantined = sum(sum(s["quarantined"].values()) for s in stages.values())
-    created = sum(s["created"] for s in stages.values())
     selected = {group: len(rows) for group, rows in selection.selected.items()}
-    rows = {"input": stages[READ]["in"], "created": created, "kept": sum(splits.values()),
-            "dropped": dropped, "quarantined": quarantined}
-    # Conservation across the whole build, not only per stage.
-    if rows["input"] + created != rows["kept"] + dropped + quarantined:
-        raise CmedinsError(f"row counts do not add up: {rows}")
     stage_figures = dict(ctx.stats)
     # `tasks` in stats.json is the kept rows per task; the tasks stage's own figures move to `templating`.
     if "tasks" in stage_figures:
@@ -297,8 +288,8 @@ def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict
         "kind": "sft",
         "name": recipe.name,
         "seed": recipe.seed,
-        "rows": {**rows, "balanced": True},
-        "stages": stages,
+        "rows": ledger.totals(READ, sum(splits.values())),
+        "stages": ledger.as_dict(),
         "sources": source_stats,
         "splits": splits,
         "tasks": dict(sorted(kept["task"].items())),

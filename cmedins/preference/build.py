@@ -179,14 +179,6 @@ def preference_stats(rows: list[dict], stage_stats: dict[str, Any]) -> dict[str,
 
 def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict, rows: list[dict],
            splits: dict[str, int]) -> dict[str, Any]:
-    stages = ledger.as_dict()
-    dropped = sum(sum(s["dropped"].values()) for s in stages.values())
-    quarantined = sum(sum(s["quarantined"].values()) for s in stages.values())
-    created = sum(s["created"] for s in stages.values())
-    totals = {"input": stages[READ]["in"], "created": created, "kept": len(rows), "dropped": dropped,
-              "quarantined": quarantined}
-    if totals["input"] + created != totals["kept"] + dropped + quarantined:
-        raise CmedinsError(f"row counts do not add up: {totals}")
     own = {key: value for key, value in ctx.stats.items()
            if key not in ("preference_resolve", "adjacent_pairs", "rm_vote")}
     return {
@@ -194,8 +186,8 @@ def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict
         "kind": "dpo",
         "name": recipe.name,
         "seed": recipe.seed,
-        "rows": {**totals, "balanced": True},
-        "stages": stages,
+        "rows": ledger.totals(READ, len(rows)),
+        "stages": ledger.as_dict(),
         "sources": source_stats,
         "splits": splits,
         "preference": preference_stats(rows, ctx.stats),
