@@ -230,3 +230,11 @@ def test_ccks2017_joins_four_sections_by_index(shared_data: Path):
 def test_ccks2017_reader_refuses_a_wrong_folder(tmp_path: Path):
     with pytest.raises(CmedinsError, match="一般项目"):
         list(read_ccks2017(tmp_path))
+
+
+def test_ccks_reader_strips_mangled_html_spaces(shared_data):
+    from cmedins.records.formats import read_ccks2017
+
+    texts = [text for _, _, raw in read_ccks2017(shared_data / "ccks2017_emr") for text in raw.values() if text]
+    assert len(texts) > 1000
+    assert not [text for text in texts if "nbsp" in text]

@@ -178,9 +178,17 @@ def read_ccks2017(path: Path) -> Iterator[tuple[str, int, dict]]:
             if match and match.group("section") == section:
                 files.setdefault(int(match.group("index")), {})[section] = file
     for index in sorted(files):
-        raw = {section: files[index][section].read_text(encoding="utf-8-sig") if section in files[index] else None
-               for section in CCKS_SECTIONS}
+        raw = {section: _strip_html_residue(files[index][section].read_text(encoding="utf-8-sig"))
+               if section in files[index] else None for section in CCKS_SECTIONS}
         yield str(root), index, raw
+
+
+# 52 CCKS files begin with a mangled HTML entity (";nbsp;", "&nbsp;") left from the EMR export.
+_HTML_SPACE = re.compile(r"[&;]?nbsp;")
+
+
+def _strip_html_residue(text: str) -> str:
+    return _HTML_SPACE.sub(" ", text)
 
 
 # The admission diagnosis inside a CCKS 病史特点: "…门诊以左侧粗隆间骨折收入院". Words such as 以来/以上/以前
