@@ -21,11 +21,39 @@ def test_top_level_help_lists_the_commands():
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["build", "validate", "schemas"])
-def test_every_command_has_help(command):
-    result = cmedins(command, "--help")
-    assert result.returncode == 0, result.stderr
-    assert "Usage" in result.stdout
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command and sub-command the CLI registers (the areas add theirs on import)."""
+    import click
+    import typer.main
+
+    from cmedins.cli import app
+
+    paths = []
+
+    def walk(command: click.Command, path: tuple[str, ...]) -> None:
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return paths[1:]
+
+
+def test_the_areas_register_their_commands():
+    names = {" ".join(path) for path in _command_paths()}
+    assert {"build", "validate", "schemas", "sample", "deid", "dedup", "card", "push", "prefs build",
+            "prefs import", "prefs export-tasks"} <= names
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda path: " ".join(path))
+def test_every_command_has_help(path):
+    from typer.testing import CliRunner
+
+    from cmedins.cli import app
+
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
 
 
 def test_bad_recipe_is_one_line_without_traceback(tmp_path):
