@@ -28,7 +28,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from trainset import DPO_COLUMNS, TrainInputError, load_trainset, resume_point
+from trainset import DPO_COLUMNS, TrainInputError, load_splits, resume_point, set_model_init_kwargs
 
 
 @dataclass
@@ -64,19 +64,9 @@ def main(script_args, training_args, model_args, adapter_args):
     from transformers import AutoTokenizer
     from trl import DPOTrainer, get_quantization_config
 
-    model_init_kwargs = dict(
-        revision=model_args.model_revision,
-        trust_remote_code=training_args.trust_remote_code,
-        attn_implementation=model_args.attn_implementation,
-        dtype=model_args.dtype,
-    )
-    if training_args.model_init_kwargs is not None:
-        model_init_kwargs.update(training_args.model_init_kwargs)
-    training_args.model_init_kwargs = model_init_kwargs
-
+    set_model_init_kwargs(model_args, training_args)
     evaluate = training_args.eval_strategy != "no"
-    splits = [script_args.dataset_train_split] + ([script_args.dataset_test_split] if evaluate else [])
-    dataset = load_trainset(script_args.dataset_name, script_args.dataset_config, splits, DPO_COLUMNS, "DPO")
+    dataset = load_splits(script_args, training_args, DPO_COLUMNS, "DPO")
 
     quantization_config = get_quantization_config(model_args)
     model, peft_config = load_policy(model_args, training_args, adapter_args, quantization_config)

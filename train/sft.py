@@ -24,26 +24,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from trainset import SFT_COLUMNS, TrainInputError, load_trainset, resume_point
+from trainset import SFT_COLUMNS, TrainInputError, load_splits, resume_point, set_model_init_kwargs
 
 
 def main(script_args, training_args, model_args):
     """Train and save the adapter to `training_args.output_dir`; returns the trainer (its state has the logs)."""
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
-    model_init_kwargs = dict(
-        revision=model_args.model_revision,
-        trust_remote_code=training_args.trust_remote_code,
-        attn_implementation=model_args.attn_implementation,
-        dtype=model_args.dtype,
-    )
-    if training_args.model_init_kwargs is not None:
-        model_init_kwargs.update(training_args.model_init_kwargs)
-    training_args.model_init_kwargs = model_init_kwargs
-
+    set_model_init_kwargs(model_args, training_args)
     evaluate = training_args.eval_strategy != "no"
-    splits = [script_args.dataset_train_split] + ([script_args.dataset_test_split] if evaluate else [])
-    dataset = load_trainset(script_args.dataset_name, script_args.dataset_config, splits, SFT_COLUMNS, "SFT")
+    dataset = load_splits(script_args, training_args, SFT_COLUMNS, "SFT")
 
     trainer = SFTTrainer(
         model=model_args.model_name_or_path,

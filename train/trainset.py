@@ -56,3 +56,20 @@ def resume_point(explicit: str | None, output_dir: str) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
     return get_last_checkpoint(output_dir)
+
+
+def set_model_init_kwargs(model_args, training_args) -> None:
+    """How the trainer loads the model (as trl's scripts do), with the config's own kwargs on top."""
+    kwargs = dict(revision=model_args.model_revision, trust_remote_code=training_args.trust_remote_code,
+                  attn_implementation=model_args.attn_implementation, dtype=model_args.dtype)
+    if training_args.model_init_kwargs is not None:
+        kwargs.update(training_args.model_init_kwargs)
+    training_args.model_init_kwargs = kwargs
+
+
+def load_splits(script_args, training_args, columns: tuple[str, ...], kind: str):
+    """The train split, plus the eval split when the config evaluates, checked for the trainer's columns."""
+    splits = [script_args.dataset_train_split]
+    if training_args.eval_strategy != "no":
+        splits.append(script_args.dataset_test_split)
+    return load_trainset(script_args.dataset_name, script_args.dataset_config, splits, columns, kind)
