@@ -8,6 +8,7 @@ then maps findings back to each text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -19,6 +20,9 @@ from cmedins.deid.residual import residual_hits
 # No pattern crosses it: \x00 is not whitespace, Han, digit or letter, and value classes stop at newlines.
 SEPARATOR = "\n\x00\n"
 PRIORITY = {entity: rank for rank, entity in enumerate(ENTITY_TYPES)}
+# Book and article titles (《雷公炮炙论》, 《黄帝内经》) name works, not people or places.
+TITLE = re.compile(r"《[^《》\n]{1,40}》")
+NOT_IN_TITLES = {"PERSON", "CN_ADDRESS", "INSTITUTION"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,27 @@ def merge_overlaps(findings: list[Finding]) -> list[Finding]:
 def _combine(group: list[Finding]) -> Finding:
     best = max(group, key=lambda f: (f.score, f.end - f.start, -PRIORITY[f.entity_type]))
     return Finding(min(f.start for f in group), max(f.end for f in group), best.entity_type, best.score)
+
+
+def outside_titles(text: str, findings: list[Finding]) -> list[Finding]:
+    """Drop name, address and institution findings inside a book title (《…》)."""
+    if "《" not in text:
+        return findings
+    titles = [m.span() for m in TITLE.finditer(text)]
+    return [f for f in findings if f.entity_type not in NOT_IN_TITLES
+            or not any(lo < f.start and f.end < hi for lo, hi in titles)]
+
+
+def with_propagated_names(texts: Sequence[str], findings: list[list[Finding]]) -> list[list[Finding]]:
+    """Findings plus every other occurrence, in these texts (one record or dialogue), of a name found in them."""
+    from cmedins.deid.names import propagate
+
+    extra = propagate(list(texts), findings)
+    if not any(extra):
+        return findings
+    score = min((f.score for found in findings for f in found if f.entity_type == "PERSON"), default=1.0)
+    return [merge_overlaps(found + [Finding(lo, hi, "PERSON", score) for lo, hi in spans])
+            for found, spans in zip(findings, extra, strict=True)]
 
 
 class _NoContextEnhancer:
@@ -124,7 +149,8 @@ class Deidentifier:
             start, end = result.start - base, min(result.end - base, len(texts[index]))
             if start < end:
                 per_text[index].append(Finding(start, end, result.entity_type, round(result.score, 4)))
-        return [merge_overlaps(findings) for findings in per_text]
+        return [with_propagated_names([text], [outside_titles(text, findings)])[0]
+                for text, findings in zip(texts, per_text, strict=True)]
 
     def anonymize(self, text: str, findings: list[Finding], replacer: Replacer) -> str:
         """Apply the operators (presidio AnonymizerEngine, one custom operator per entity type)."""
@@ -143,8 +169,17 @@ class Deidentifier:
     def deidentify_many(self, texts: Sequence[str], scopes: Sequence[str]) -> list[tuple[str, list[Finding]]]:
         """De-identify texts; texts sharing a scope (one record, one dialogue) share pseudonyms."""
         replacers: dict[str, Replacer] = {}
+        found = self.analyze_many(texts)
+        by_scope: dict[str, list[int]] = {}
+        for index, scope in enumerate(scopes):
+            by_scope.setdefault(scope, []).append(index)
+        for indices in by_scope.values():
+            if len(indices) > 1:
+                for index, findings in zip(indices, with_propagated_names(
+                        [texts[i] for i in indices], [found[i] for i in indices]), strict=True):
+                    found[index] = findings
         out = []
-        for text, scope, findings in zip(texts, scopes, self.analyze_many(texts), strict=True):
+        for text, scope, findings in zip(texts, scopes, found, strict=True):
             replacer = replacers.setdefault(scope, Replacer(self.config, scope))
             out.append((self.anonymize(text, findings, replacer), findings))
         return out
@@ -159,10 +194,10 @@ class Deidentifier:
         for scope, texts in units:
             replacer = Replacer(self.config, scope)
             results = []
-            for text in texts:
-                new = self.anonymize(text, findings[index], replacer)
-                results.append(TextResult(new, findings[index], []))
-                index += 1
+            unit_findings = with_propagated_names(texts, findings[index:index + len(texts)])
+            for text, found in zip(texts, unit_findings, strict=True):
+                results.append(TextResult(self.anonymize(text, found, replacer), found, []))
+            index += len(texts)
             out.append([TextResult(r.text, r.findings, residual_hits(r.text, replacer.used)) for r in results])
         return out
 

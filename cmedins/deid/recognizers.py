@@ -27,9 +27,10 @@ DATE_HANZI = rf"[{CN_DIGIT}]{{4}}年[一二三四五六七八九十]{{1,2}}月(?
 DATE_ANY = rf"(?:{DATE_CN}|{DATE_SEP}|{DATE_HANZI}|{YEAR}\s*年\s*{MONTH}\s*月|{YEAR}[-/]{MONTH}(?![-/.\d]))"
 SEP = r"\s*[：:]?\s*"  # between a label and its value
 # Characters that end a place or institution name to the left: verbs and particles that precede places.
-STOP = "患者住现居于在自来是的为了及与并其至到从往入出诊治疗因伴查示经曾向赴回返由去要求好您你可以后或"
+STOP = "患者住现居于在自来是的为了及与并其至到从往入出诊治疗因伴查示经曾向赴回返由去要求好您你可以后或找"
 NAME_CH = rf"[\p{{Han}}--[{STOP}]]"  # set difference: needs the regex module's VERSION1 flag
 NAME_START = rf"(?<!{NAME_CH})"  # a place name starts at a boundary, never inside another word
+
 
 
 def _labelled(labels: str, value: str) -> str:
@@ -154,10 +155,16 @@ def pattern_recognizers() -> list[PatternRecognizer]:
         rf"|(?:{local}){{2,3}}(?:{number})?)"
     )
     address_labels = r"家庭住址|现住址|户籍地址|住址|地址|家住|现住|住在|居住于|居住在|现居"
-    generic = r"我|本|外|该|上级|当地|基层|附近|其他|其它|他|综合|专科|一家|多家|各级|某|市级|县级|省级|乡镇|私立|私人|个体|民营|公立|正规|三甲|二甲|一级|二级|三级|附近"
-    # The name must hold a place (承德市中心医院, 双滦区人民医院) or be a medical school's affiliate.
+    value = r"[^\s，。；;,、：:\n][^\s，。；;,、\n]{1,39}"
+    # 家住农村, 居住在牧场, 住在城里: a kind of place, not an address.
+    generic_place = (r"(?:农村|乡下|乡村|城里|城市|城镇|县城|市区|郊区|山区|牧区|牧场|草原|林区|矿区|高原|沿海|本地|当地|外地|"
+                     r"老家|家里|家中|国外|海外|南方|北方|附近|楼上|楼下|宿舍|学校|单位|一起|一楼|顶楼|平房|楼房)"
+                     r"(?:[\s，。；;,、！!？?）)]|$|里|中|的|地区|一带|附近)")
+    generic = r"我|本|外|该|上级|当地|基层|附近|其他|其它|他|综合|专科|一家|多家|各级|某|市级|县级|省级|乡镇|私立|私人|个体|民营|公立|正规|三甲|二甲|一级|二级|三级|社区|地区|城市|城区|市区|郊区|山区|各|不同|大城市|小城市|县城"
+    # The name must hold a place (承德市中心医院, 双滦区人民医院, 广西壮族自治区人民医院; not the generic 社区医院,
+    # 各地区医院, 不同城市医院) or be a medical school's affiliate.
     institution = (
-        rf"{NAME_START}(?!{generic})(?:{NAME_CH}{{1,8}}?[省市县区州旗镇乡]{NAME_CH}{{0,10}}?"
+        rf"{NAME_START}(?!{generic})(?:{NAME_CH}{{1,8}}?(?:自治区|自治州|自治县|[省市县区州旗镇乡]){NAME_CH}{{0,10}}?"
         rf"|{NAME_CH}{{2,8}}?(?:医学院|医科大学|大学)(?:附属|第[一二三四五六七八九])?{NAME_CH}{{0,4}}?)"
         r"(?:医院|卫生院|卫生所|卫生室|诊所|门诊部|医务室|保健院|疾控中心|疾病预防控制中心|卫生服务中心|卫生服务站|"
         r"医学院|医科大学|急救中心|血站|体检中心)"
@@ -202,7 +209,7 @@ def pattern_recognizers() -> list[PatternRecognizer]:
         PatternRecognizer("CN_ADDRESS", "ChineseAddressRecognizer", LANGUAGE, [
             Pattern("address", address, 0.8),
             Pattern("village", rf"{NAME_START}{NAME_CH}{{2,8}}?(?:村|屯|庄|镇|乡)(?=人)", 0.7),
-            Pattern("labelled", _labelled(address_labels, r"[^\s，。；;,、：:\n][^\s，。；;,、\n]{1,39}"), 0.95),
+            Pattern("labelled", _labelled(address_labels, rf"(?!{generic_place}){value}"), 0.95),
         ], global_regex_flags=FLAGS),
         PatternRecognizer("INSTITUTION", "InstitutionRecognizer", LANGUAGE, [
             Pattern("institution", institution, 0.75),

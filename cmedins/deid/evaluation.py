@@ -1,0 +1,93 @@
+"""Recall of de-identification on the cmedins sample generator's records, whose identities are known.
+
+The generator (cmedins.sample) builds each record around one fake `Identity` and leaks parts of it into the
+free text the way real notes do (患者张某某, 病史由患者之父雷保国代诉, 现住…村3组12号, 住院号ZY2023…). The ground
+truth is that structured identity: every identity value found in a record's text before de-identification
+must be gone after it. `make_record` keeps the identity to itself (the relative's name, the inpatient
+number and the landline never reach the record dict), so `sample_cases` wraps `make_identity` to see each
+one as it is made; the generator's output is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from unittest import mock
+
+# Identity facts checked, by the entity type that should remove them.
+Truth = tuple[str, str]  # (entity type, value as it may appear in the text)
+
+
+@dataclass(frozen=True)
+class SampleCase:
+    """One generated record: the texts a de-identifier sees, and the identity values planted in them."""
+
+    scope: str
+    texts: list[str]
+    truths: list[Truth]
+
+
+def date_spellings(value: date) -> list[str]:
+    """Every way cmedins.sample.identity.format_date (and the record header) writes a date."""
+    return [f"{value.year}年{value.month:02d}月{value.day:02d}日", f"{value.year}年{value.month}月{value.day}日",
+            f"{value.year}.{value.month}.{value.day}", value.isoformat()]
+
+
+def identity_truths(person) -> list[Truth]:
+    """The identity values of one cmedins.sample Identity, typed by the entity that must remove them."""
+    truths = [("PERSON", person.name), ("PERSON", person.relative_name), ("PERSON", person.partial_name),
+              ("CN_ID_CARD", person.id_number), ("CN_PHONE", person.phone), ("CN_PHONE", person.phone_display),
+              ("CN_PHONE", person.landline), ("CN_ADDRESS", person.address), ("INSTITUTION", person.hospital),
+              ("MEDICAL_RECORD_NUMBER", person.record_number),
+              ("MEDICAL_RECORD_NUMBER", person.inpatient_number)]
+    truths += [("DATE_OF_BIRTH", spelling) for spelling in date_spellings(person.birth_date)]
+    truths += [("DATE_TIME", spelling) for spelling in date_spellings(person.admission_date)]
+    return truths
+
+
+def sample_cases(count: int, seed: int = 7) -> list[SampleCase]:
+    """`count` generated records, half in the structured layout (clinical fields), half in free text."""
+    import random
+
+    from cmedins.sample import records
+    from cmedins.schema import CLINICAL_FIELDS
+
+    made = []
+    real_make_identity = records.make_identity
+
+    def remember(*args, **kwargs):
+        person = real_make_identity(*args, **kwargs)
+        made.append(person)
+        return person
+
+    cases = []
+    rng = random.Random(f"{seed}:deid-eval")
+    with mock.patch.object(records, "make_identity", remember):
+        for number in range(count):
+            record = records.make_record(rng, f"eval-{number}")
+            if number % 2:
+                texts = [records.render_text(rng, record)["text"]]
+            else:
+                texts = [record[name] for name in CLINICAL_FIELDS if record.get(name)]
+            cases.append(SampleCase(record["record_id"], texts, identity_truths(made[-1])))
+    return cases
+
+
+def leaks_by_type(cases: Sequence[SampleCase], outputs: Sequence[Sequence[str]]
+                  ) -> tuple[dict[str, tuple[int, int]], list[tuple[str, str, str]]]:
+    """({entity type: (removed, planted)}, [(scope, entity type, value) still in the output]). A value is
+    planted when it occurs in the input texts, removed when it no longer occurs in the output texts."""
+    counts: dict[str, list[int]] = {}
+    leaks = []
+    for case, texts in zip(cases, outputs, strict=True):
+        before, after = "\n".join(case.texts), "\n".join(texts)
+        for entity, value in dict.fromkeys(case.truths):
+            if value and value in before:
+                tally = counts.setdefault(entity, [0, 0])
+                tally[1] += 1
+                if value in after:
+                    leaks.append((case.scope, entity, value))
+                else:
+                    tally[0] += 1
+    return {entity: (removed, planted) for entity, (removed, planted) in sorted(counts.items())}, leaks
