@@ -91,3 +91,32 @@ def leaks_by_type(cases: Sequence[SampleCase], outputs: Sequence[Sequence[str]]
                 else:
                     tally[0] += 1
     return {entity: (removed, planted) for entity, (removed, planted) in sorted(counts.items())}, leaks
+
+
+# --- precision on real public consultation text ---------------------------------------------------------
+# Public medical Q&A and dialogue rarely holds a real identity, so nearly every finding there is a false
+# positive worth reading. Paths are relative to the shared data folder (../shared/data).
+PUBLIC_SOURCES = {
+    "medicalgpt_reward": ("medicalgpt_samples/reward_test.json", "jsonl",
+                          ("question", "response_chosen", "response_rejected")),
+    "chatmed_consult": ("chatmed_consult/ChatMed-Consult_test.json", None, ("query", "response")),
+    "huatuo26m_answers": ("huatuo26m_test_zhongjing/huatuo26M_test.json", None, ("output",)),
+    "toyhom_cmdd": ("toyhom_cmdd/样例_内科5000-6000.csv", None, ("ask", "answer")),
+}
+
+
+def public_texts(data_dir, limit: int = 1000) -> dict[str, list[str]]:
+    """Up to `limit` rows of each public source, one text per row (its fields joined by a newline)."""
+    from itertools import islice
+
+    from cmedins.io import iter_rows
+
+    texts = {}
+    for name, (path, fmt, fields) in PUBLIC_SOURCES.items():
+        rows = islice(iter_rows(data_dir / path, fmt), limit)
+        texts[name] = ["\n".join(_text(row[field]) for field in fields) for _, row in rows]
+    return texts
+
+
+def _text(value) -> str:
+    return "\n".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -160,7 +160,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         second = first + 1
         end = second
         if (second < len(text) and HAN.match(text[second]) and text[second] not in STOP_AFTER_NAME
-                and not self._common_word(text[second:second + 2]) and self._may_be_given(text[first:second + 1])):
+                and (not self._common_word(text[second:second + 2]) or NAME_END_WORD.match(text, second + 1))
+                and self._may_be_given(text[first:second + 1])):  # 程志明代诉: 明代 is a word, 代诉 wins
             end = second + 1
         head = text[start:first + 1]
         if self._common_word(head) and not (  # 医生关照：, 母亲高兴地说, 患者钱包丢失 are not names, but

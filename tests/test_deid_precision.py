@@ -1,0 +1,116 @@
+"""De-identification, second round: recall on the sample generator's records (ground truth from their structured
+identities), names after kinship words and with ambiguous surnames, and precision on real public consultation
+text, where drug, herb and book names, generic places and everyday words used to be masked as identities."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from cmedins.deid.config import DeidConfig
+from cmedins.deid.evaluation import leaks_by_type, public_texts, sample_cases
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from cmedins.deid.engine import Deidentifier
+
+    return Deidentifier(DeidConfig())
+
+
+def masked(engine, text: str) -> str:
+    return engine.deidentify(text)[0]
+
+
+# --- recall on 2,000 generated records ------------------------------------------------------------------------
+def test_every_planted_identity_of_generated_records_is_removed(engine):
+    cases = sample_cases(2000, seed=7)
+    units = engine.deidentify_units([(case.scope, case.texts) for case in cases])
+    counts, leaks = leaks_by_type(cases, [[result.text for result in unit] for unit in units])
+    assert set(counts) == {"PERSON", "CN_ID_CARD", "CN_PHONE", "CN_ADDRESS", "INSTITUTION", "MEDICAL_RECORD_NUMBER",
+                           "DATE_OF_BIRTH", "DATE_TIME"}
+    assert all(planted > 500 for _, planted in counts.values()), counts
+    person_removed, person_planted = counts.pop("PERSON")
+    assert person_removed / person_planted >= 0.998, leaks[:10]
+    assert [leak for leak in leaks if leak[1] != "PERSON"] == [], counts
+
+
+# --- names that used to survive -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("病史由患者之父雷保国代诉，可靠。", "病史由患者之父<姓名>代诉，可靠。"),
+    ("病史由患者之孙韩文博代诉。", "病史由患者之孙<姓名>代诉。"),
+    ("病史由患者之子程志明代诉。", "病史由患者之子<姓名>代诉。"),  # 明代 is a word, 代诉 ends the name
+    ("患者之女王鑫代诉病史。", "患者之女<姓名>代诉病史。"),  # 女王 is a word too
+    ("患者于强，男，45岁。", "患者<姓名>，男，45岁。"),
+    ("姓名：向宇航　性别：男", "姓名：<姓名>　性别：男"),
+    ("患者向浩然3天前出现发热。", "患者<姓名>3天前出现发热。"),
+    ("患者向秋菊平素月经规律。", "患者<姓名>平素月经规律。"),
+    ("5.家属于明电话13341122334。", "5.家属<姓名>电话<电话>。"),
+    ("患者于某某半年前出现皮疹。", "患者<姓名>半年前出现皮疹。"),
+    ("由其子高欢陪同。", "由其子<姓名>陪同。"),
+    ("请示王金兰主任后准予出院。", "请示<姓名>后准予出院。"),
+    ("潘之清研究认为，婴幼儿更易感染。", "<姓名>研究认为，婴幼儿更易感染。"),
+    ("来广西壮族自治区人民医院就诊。", "来<机构>就诊。"),
+])
+def test_names_and_institutions_found(engine, text, expected):
+    assert masked(engine, text) == expected
+
+
+def test_a_name_found_once_is_masked_everywhere_in_the_record(engine):
+    (header, story), = engine.deidentify_units([("r1", ["患者王建国，男，65岁。", "王建国诉头痛3天，王建国之妻陪同。"])])
+    assert story.text == "<姓名>诉头痛3天，<姓名>之妻陪同。"
+    other = engine.deidentify_units([("r2", ["王建国诉头痛3天。"])])[0][0]
+    assert other.text == "王建国诉头痛3天。"  # no context in this record: a bare name is not enough evidence
+
+
+# --- precision: medical content and everyday words survive ---------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "口服些妇科千金片或者花红颗粒，具体用药请遵医嘱。",
+    "炮制方法1.《雷公炮炙论》：宜炮皴。",
+    "出自《张仲景医案》与《黄帝内经》。",
+    "盐酸氢吗啡酮注射液镇痛。",
+    "查腹部彩超示：腹部脐周大血管旁及肠系膜多发淋巴结。",
+    "建议去社区医院就诊，各地区医院收费不同，不同城市医院也不同。",
+    "患者居住在牧场，您好我家住农村，我们家亲戚的小孩。",
+    "请及时就医并向医生详细描述症状，由医生进行评估，谢谢医生！",
+    "祝宝宝健康成长，祝老人健康！",
+    "吃点元胡止疼片，确诊后服用奥美拉唑、吗丁啉和胃炎颗粒治疗。",
+    "一般来说，成年男性每隔2-3小时排尿一次，白领女性因为工作压力。",
+    "医生关照：在排卵期，会有白带增多。",
+    "孕妇都会出现脚肿，让病人平让他呼吸顺畅。",
+    "可以服用龙母壮骨颗粒、孟鲁司特咀嚼片和金匮肾气丸。",
+    "其他辅助手段帮助实现孕育愿望。",
+    "您好医生干细胞嫁接治疗糖尿病多少钱？",
+    "患者于今日上午、于晨起时、于外院就诊，患者于我院诉头痛。",
+    "母亲高兴地说，女儿白天上学，患者钱包丢失。",
+])
+def test_medical_and_everyday_text_survives(engine, text):
+    assert masked(engine, text) == text
+
+
+# --- precision on real public consultation text -------------------------------------------------------------
+# Every name, address and institution the engine still finds in the public sources (1,000 rows each), read by
+# eye: real people (authors 张立 and 潘之清, 钱先生 and 姚主任 as addressed), real hospitals and their addresses,
+# and place names. 严令 (高血压患者严令禁止饮酒) is the one known false positive left.
+REVIEWED = {
+    ("PERSON", "张立"), ("PERSON", "潘之清"), ("PERSON", "钱先生"), ("PERSON", "姚主任"), ("PERSON", "严令"),
+    ("INSTITUTION", "张立博士北京大学第三医院"), ("INSTITUTION", "上海交通大学医学院"), ("INSTITUTION", "南京市第一人民医院"),
+    ("INSTITUTION", "台湾桃园市龟山区迴龍诊所"), ("INSTITUTION", "西安交通大学医学院"), ("INSTITUTION", "庆阳市中心医院"),
+    ("INSTITUTION", "神奈川县医院"), ("CN_ADDRESS", "江西省鄱阳湖区"), ("CN_ADDRESS", "贵州省剑河县"),
+    ("CN_ADDRESS", "上海市浦东新区世纪大道99号"), ("CN_ADDRESS", "北京市朝阳区东大桥路1号"),
+    ("CN_ADDRESS", "南京市秦淮区中山北路168号"), ("CN_ADDRESS", "台湾桃园市龟山区"), ("CN_ADDRESS", "陕西省咸阳市长乐西路2号院"),
+}
+
+
+def test_findings_on_public_consultations_are_the_reviewed_ones(engine, shared_data):
+    texts = public_texts(shared_data, limit=1000)
+    assert {name: len(rows) for name, rows in texts.items()} == {
+        "medicalgpt_reward": 100, "chatmed_consult": 450, "huatuo26m_answers": 1000, "toyhom_cmdd": 1000}
+    found = Counter()
+    for rows in texts.values():
+        for text, findings in zip(rows, engine.analyze_many(rows), strict=True):
+            found.update((f.entity_type, text[f.start:f.end]) for f in findings
+                         if f.entity_type in ("PERSON", "CN_ADDRESS", "INSTITUTION"))
+    assert set(found) <= REVIEWED, sorted(set(found) - REVIEWED)
+    assert sum(n for (entity, _), n in found.items() if entity == "PERSON") <= 10
