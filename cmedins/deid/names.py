@@ -55,7 +55,6 @@ CUE_AFTER = ("教授", "博士", "院士", "研究员", "主任", "主治医师"
 CUE = re.compile(rf"(?:{_surnames})[\u4e00-\u9fff]{{1,2}}?(?={'|'.join(CUE_AFTER)})")
 # Dosage forms after a word make it a drug (龙母壮骨颗粒, 李乐钙片 ...), never a name.
 DOSAGE_FORM = re.compile(r"颗粒|胶囊|口服液|注射液|注射剂|冲剂|滴丸|软膏|乳膏|片剂|糖浆|合剂|气雾剂|钙片")
-ROLE_WORDS = set(lexicon.NAME_PREFIX_CONTEXT)
 SURNAME_SET = set(lexicon.SURNAMES) | set(lexicon.COMPOUND_SURNAMES)
 # A header line names the patient right before the sex: "马淑英，女，84岁", "姓名 王芳 性别 女".
 SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}"
