@@ -134,3 +134,16 @@ def test_every_taxonomy_department_has_an_english_label():
     departments = pytest.importorskip("cmedins.records.departments")
     assert [name for name in departments.DEPARTMENTS if department_labels([name], has_cjk=False) ==
             ["unmapped department"]] == []
+
+
+def test_large_build_card_reads_a_sample_but_counts_exactly(tmp_path):
+    """A million-row build must not be loaded whole for its card: figures come from every k-th row, counts
+    from whole columns, and every task still gets its example."""
+    root = make_build(tmp_path / "big", kind="sft")
+    build = load_build(root)
+    rows, step = build.card_rows(limit=3)
+    assert step == -(-build.total_rows // 3) > 1
+    tasks = build.value_counts("task")
+    assert {row["task"] for row in rows} == set(tasks)  # the first row of each task is always in the sample
+    assert len(rows) < build.total_rows
+    assert sum(build.value_counts("source").values()) == build.total_rows

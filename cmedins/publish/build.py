@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cmedins.errors import CmedinsError
@@ -33,6 +35,34 @@ class Build:
     def rows(self, split: str) -> list[dict]:
         """All rows of one split as dicts (Parquet order, i.e. the order `load_dataset` returns)."""
         return [row for shard in self.shards[split] for row in pq.read_table(shard).to_pylist()]
+
+    def value_counts(self, column: str) -> Counter:
+        """Exact counts of one column over every split, read column-only (cheap at a million rows)."""
+        counts: Counter = Counter()
+        for split in self.splits:
+            for shard in self.shards[split]:
+                counts.update(pq.read_table(shard, columns=[column]).column(column).to_pylist())
+        return counts
+
+    def card_rows(self, limit: int = 50_000) -> tuple[list[dict], int]:
+        """Rows for the card's examples and per-row figures: all rows when there are at most `limit`, else
+        every k-th row plus the first row of each task or deciding dimension (so every example exists).
+        Returns (rows, k). Keeps a million-row build's card within a few hundred MB."""
+        step = max(1, -(-self.total_rows // limit))
+        if step == 1:
+            return [row for split in self.splits for row in self.rows(split)], 1
+        key = "deciding_dimension" if self.kind == "dpo" else "task"
+        rows, seen, offset = [], set(), 0
+        for split in self.splits:
+            for shard in self.shards[split]:
+                # Batch by batch: a whole 200k-row shard in Arrow memory would cost a gigabyte.
+                for batch in pq.ParquetFile(shard).iter_batches(batch_size=8192):
+                    labels = batch.column(key).to_pylist()
+                    firsts = [i for i, label in enumerate(labels) if label not in seen and not seen.add(label)]
+                    wanted = sorted(set(range((-offset) % step, batch.num_rows, step)) | set(firsts))
+                    rows += batch.take(pa.array(wanted, type=pa.int64())).to_pylist()
+                    offset += batch.num_rows
+        return rows, step
 
     def row_count(self, split: str) -> int:
         return sum(pq.ParquetFile(shard).metadata.num_rows for shard in self.shards[split])

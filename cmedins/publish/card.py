@@ -110,7 +110,7 @@ def sources_section(build: Build, rows: list[dict]) -> str:
     sources = build.stats.get("sources") or {}
     if not sources:
         return "stats.json lists no sources for this build."
-    published = Counter(row["source"] for row in rows)
+    published = build.value_counts("source")
     described = {spec.get("name"): spec.get("description", "") for spec in
                  (build.manifest.get("recipe") or {}).get("sources") or [] if isinstance(spec, dict)}
     body = table(["source", "format", "rows read", "quarantined", "rows published", "licence (as stated)",
@@ -213,7 +213,7 @@ def risks(build: Build, rows: list[dict]) -> list[str]:
                    f"rows are spread evenly (each between {least / total:.1%} and {most / total:.1%})"))
         notes.append(f"{len(departments)} departments appear and {spread}; a model trained on this data will be "
                      "weaker in departments that are rare or absent here.")
-    sources = Counter(row["source"] for row in rows)
+    sources = build.value_counts("source")
     if sources:
         name, n = sources.most_common(1)[0]
         notes.append(f"The largest source ({name}) supplies {n / sum(sources.values()):.1%} of published rows, "
@@ -331,8 +331,8 @@ def preference_section(build: Build, rows: list[dict]) -> str:
 def write_card(build_dir: Path, *, font: str | None = "auto") -> Path:
     """Write <build>/plots/*.png and <build>/README.md; returns the card's path."""
     build = load_build(build_dir)
-    rows = [row for split in build.splits for row in build.rows(split)]
-    plots = write_plots(build, rows, font=font)
+    rows, step = build.card_rows()
+    plots = write_plots(build, rows, font=font, step=step)
     card = render_card(build, plots, rows)
     path = build.root / "README.md"
     path.write_text(str(card).rstrip("\n") + "\n", encoding="utf-8", newline="\n")

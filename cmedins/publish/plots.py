@@ -146,8 +146,9 @@ def jieba_words() -> Callable[[str], int]:
     return lambda text: sum(1 for word in jieba.cut(text) if word.strip())
 
 
-def write_plots(build: Build, rows: list[dict], font: str | None = "auto") -> list[Plot]:
-    """Write every figure the build has data for; returns them in card order."""
+def write_plots(build: Build, rows: list[dict], font: str | None = "auto", step: int = 1) -> list[Plot]:
+    """Write every figure the build has data for; returns them in card order. `rows` is every `step`-th row
+    of the build (Build.card_rows); counts come from whole columns, shapes and lengths from `rows`."""
     font = cjk_font() if font == "auto" else font
     plt = _pyplot(font)
     out = build.root / "plots"
@@ -169,46 +170,47 @@ def write_plots(build: Build, rows: list[dict], font: str | None = "auto") -> li
         save("departments.png", "Rows per department",
              lambda p: _barh(plt, dict(shown), "Rows per department (cf. IIMedGPT Figure 2)", "rows", p))
     if build.kind == "dpo":
-        dims = Counter(r["deciding_dimension"] or "none" for r in rows)
+        dims = Counter({(k or "none"): n for k, n in build.value_counts("deciding_dimension").items()})
         save("dimensions.png", "Deciding dimension of each pair",
              lambda p: _barh(plt, dict(dims.most_common()), "Pairs by deciding dimension "
                              "(safety > professionalism > fluency)", "pairs", p))
-        dist = Counter(f"{r['distribution']}-distribution" for r in rows)
+        dist = Counter({f"{k}-distribution": n for k, n in build.value_counts("distribution").items()})
         save("distribution.png", "In- vs out-of-distribution prompts",
              lambda p: _barh(plt, dict(sorted(dist.items())), "Pairs by prompt distribution", "pairs", p))
     else:
-        tasks = Counter(build.stats.get("tasks") or Counter(r["task"] for r in rows))
+        tasks = Counter(build.stats.get("tasks") or build.value_counts("task"))
         save("tasks.png", "Rows per task",
              lambda p: _barh(plt, dict(tasks.most_common()), "Rows per task", "rows", p))
-    sources = Counter(r["source"] for r in rows)
+    sources = build.value_counts("source")
     save("sources.png", "Source mix",
          lambda p: _barh(plt, dict(sources.most_common()), "Source mix of the published rows", "rows", p))
     turns = Counter(user_turns(build, r) for r in rows)
-    save("turns.png", "User turns per row", lambda p: _turns(plt, turns, p))
+    char_note = "" if step == 1 else f", every {step}th row"
+    save("turns.png", "User turns per row", lambda p: _turns(plt, turns, p, char_note))
 
     sides = text_sides(build, rows)
     save("lengths_chars.png", "Length in characters",
          lambda p: _histograms(plt, {k: [len(t) for t in v] for k, v in sides.items()},
-                               "Length in characters", "characters", p))
-    step = max(1, len(rows) // TOKEN_SAMPLE)
+                               f"Length in characters{char_note}", "characters", p))
+    token_step = max(1, len(rows) // TOKEN_SAMPLE)
     count = jieba_words()
-    sampled = {k: [count(t) for t in v[::step]] for k, v in sides.items()}
-    sample_note = "all rows" if step == 1 else f"every {step}th row"
+    sampled = {k: [count(t) for t in v[::token_step]] for k, v in sides.items()}
+    sample_note = "all rows" if step * token_step == 1 else f"every {step * token_step}th row"
     save("lengths_tokens.png", "Length in tokens (jieba words)",
          lambda p: _histograms(plt, sampled, f"Length in tokens, {sample_note}",
                                "tokens (jieba words; no model tokenizer)", p))
     return plots
 
 
-def _turns(plt, turns: Counter, path: Path) -> None:
+def _turns(plt, turns: Counter, path: Path, note: str = "") -> None:
     keys = sorted(turns)
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     bars = ax.bar([str(k) for k in keys], [turns[k] for k in keys], color="#3a7ca5")
     ax.bar_label(bars, [f"{turns[k]:,}" for k in keys], padding=2, fontsize=8)
     ax.set_ylim(0, max(turns.values()) * 1.15)
     ax.set_xlabel("user turns in the row")
-    ax.set_ylabel("rows")
-    ax.set_title("User turns per row (1 = single-turn)", loc="left", fontsize=11)
+    ax.set_ylabel("rows" if not note else "rows in the sample")
+    ax.set_title(f"User turns per row (1 = single-turn){note}", loc="left", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
