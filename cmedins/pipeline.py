@@ -25,7 +25,7 @@ from cmedins.ledger import Ledger
 from cmedins.manifest import build_manifest, input_fingerprint
 from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
 from cmedins.progress import Progress
-from cmedins.schema import Conversation, MedicalRecord
+from cmedins.schema import NO_DEPARTMENT, Conversation, MedicalRecord
 from cmedins.sources import FORMATS, Format
 from cmedins.stage import STAGES, BuildContext
 
@@ -264,7 +264,8 @@ def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, s
                 split = "validation" if index in selection.validation[group] else "train"
                 writers[split].write(row)
                 kept["task"][row["task"]] += 1
-                kept["department"][row.get("department") or "未知"] += 1
+                # Dialogue and general rows often carry no department: say so, rather than "unknown".
+                kept["department"][row.get("department") or NO_DEPARTMENT] += 1
                 kept["source"][row["source"]] += 1
                 if shown < PREVIEW_PER_GROUP and split == "train":
                     preview.append(row)

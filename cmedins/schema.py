@@ -24,6 +24,7 @@ Dimension = Literal["safety", "professionalism", "fluency"]
 DIMENSIONS: tuple[str, ...] = ("safety", "professionalism", "fluency")  # priority order
 Judgment = Literal["A", "B", "tie"]
 Distribution = Literal["in", "out"]
+NO_DEPARTMENT = "无科室标注"  # stats.json's department key for rows without one (dialogues, general)
 
 
 class _Strict(BaseModel):

@@ -18,7 +18,7 @@ from cmedins.errors import CmedinsError
 from cmedins.publish.build import Build, load_build
 from cmedins.publish.metadata import build_card_data, check_card_data, hub_license
 from cmedins.publish.plots import Plot, write_plots
-from cmedins.schema import RECORD_TASKS
+from cmedins.schema import NO_DEPARTMENT, RECORD_TASKS
 
 TEMPLATES = Path(cmedins.__file__).resolve().parent.parent / "cards"
 TEMPLATE_FOR_KIND = {"sft": "cmedins.md", "dpo": "spf.md"}
@@ -189,20 +189,26 @@ def tasks_table(build: Build) -> str:
                   for name in TASK_DESCRIPTIONS if name in tasks or name in RECORD_TASKS])
 
 
+def labelled_departments(build: Build) -> dict[str, int]:
+    return {name: n for name, n in (build.stats.get("departments") or {}).items() if name != NO_DEPARTMENT}
+
+
 def departments_table(build: Build) -> str:
-    departments = build.stats.get("departments") or {}
+    departments = labelled_departments(build)
     if not departments:
         return "No row in this build carries a department label."
     total = sum(departments.values())
     ranked = sorted(departments.items(), key=lambda item: (-item[1], item[0]))
-    return (f"{len(ranked)} departments, {total:,} rows with a department label.\n\n"
+    unlabelled = (build.stats.get("departments") or {}).get(NO_DEPARTMENT, 0)
+    return (f"{len(ranked)} departments, {total:,} rows with a department label"
+            + (f" ({unlabelled:,} dialogue or general rows carry none)" if unlabelled else "") + ".\n\n"
             + table(["department", "rows", "share"], [[name, n, f"{n / total:.1%}"] for name, n in ranked]))
 
 
 def risks(build: Build, rows: list[dict]) -> list[str]:
     """Limitations stated from this build's own figures."""
     notes = []
-    departments = build.stats.get("departments") or {}
+    departments = labelled_departments(build)
     if departments:
         total = sum(departments.values())
         (big, most), (small, least) = (max(departments.items(), key=lambda i: (i[1], i[0])),

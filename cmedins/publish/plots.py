@@ -39,7 +39,7 @@ DEPARTMENT_EN = {
     "疼痛科": "Pain medicine", "新生儿科": "Neonatology", "小儿外科": "Paediatric surgery",
     "核医学科": "Nuclear medicine", "病理科": "Pathology", "药剂科": "Pharmacy", "其他": "Other",
     "普通内科": "General internal medicine", "普通外科": "General surgery", "精神心理科": "Psychiatry & psychology",
-    "未知": "Unknown",
+    "未知": "Unknown", "无科室标注": "No department label (dialogues, general)",
 }
 
 
