@@ -28,7 +28,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
-from trainset import DPO_COLUMNS, TrainInputError, load_splits, resume_point, set_model_init_kwargs
+from trainset import DPO_COLUMNS, TrainInputError, load_splits, set_model_init_kwargs, train_and_save
 
 
 @dataclass
@@ -82,16 +82,7 @@ def main(script_args, training_args, model_args, adapter_args):
         quantization_config=quantization_config if peft_config is not None else None,
         peft_config=peft_config,
     )
-    checkpoint = resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
-    if checkpoint:
-        trainer.accelerator.print(f"resuming from {checkpoint}")
-    trainer.train(resume_from_checkpoint=checkpoint)
-    trainer.save_model(training_args.output_dir)
-    trainer.accelerator.print(f"DPO adapter saved to {training_args.output_dir}")
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    trainer.end()
-    return trainer
+    return train_and_save(trainer, script_args, training_args, "DPO")
 
 
 def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str | None = None):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from trainset import SFT_COLUMNS, TrainInputError, load_splits, resume_point, set_model_init_kwargs
+from trainset import SFT_COLUMNS, TrainInputError, load_splits, set_model_init_kwargs, train_and_save
 
 
 def main(script_args, training_args, model_args):
@@ -43,17 +43,7 @@ def main(script_args, training_args, model_args):
         quantization_config=get_quantization_config(model_args),
         peft_config=get_peft_config(model_args),
     )
-    checkpoint = resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
-    if checkpoint:
-        trainer.accelerator.print(f"resuming from {checkpoint}")
-    trainer.train(resume_from_checkpoint=checkpoint)
-    # With load_best_model_at_end the best checkpoint is loaded back first, so this saves the best adapter.
-    trainer.save_model(training_args.output_dir)
-    trainer.accelerator.print(f"SFT adapter saved to {training_args.output_dir}")
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    trainer.end()
-    return trainer
+    return train_and_save(trainer, script_args, training_args, "SFT")
 
 
 def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str | None = None):

@@ -73,3 +73,18 @@ def load_splits(script_args, training_args, columns: tuple[str, ...], kind: str)
     if training_args.eval_strategy != "no":
         splits.append(script_args.dataset_test_split)
     return load_trainset(script_args.dataset_name, script_args.dataset_config, splits, columns, kind)
+
+
+def train_and_save(trainer, script_args, training_args, label: str):
+    """Resume from the newest checkpoint if any, train, save the adapter (the best one when the config keeps
+    the best checkpoint), push when asked; returns the trainer (its state holds the logs)."""
+    checkpoint = resume_point(training_args.resume_from_checkpoint, training_args.output_dir)
+    if checkpoint:
+        trainer.accelerator.print(f"resuming from {checkpoint}")
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(training_args.output_dir)
+    trainer.accelerator.print(f"{label} adapter saved to {training_args.output_dir}")
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    trainer.end()
+    return trainer
