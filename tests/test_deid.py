@@ -203,3 +203,11 @@ def test_real_clinical_texts_go_through(engine, shared_data):
     found = sum(len(findings) for _, findings in results)
     chars = sum(len(t) for t in texts)
     assert found / chars < 0.01  # masking stays rare in clinical prose (about 1 finding per 300 chars)
+
+
+def test_residual_scan_flags_addresses_but_not_pinned_package_versions():
+    from cmedins.deid.residual import residual_hits
+
+    code = '<script src="https://cdn.jsdelivr.net/npm/web3@1.3.0/dist/web3.min.js"></script>'
+    assert residual_hits(code) == []
+    assert [kind for kind, _, _ in residual_hits("联系邮箱 zhang.wei@hospital.com.cn 或 li@yy.org1")] == ["email", "email"]

@@ -9,7 +9,8 @@ import re
 RESIDUAL_PATTERNS: dict[str, re.Pattern] = {
     "id_number": re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])"),
     "mobile": re.compile(r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"),
-    "email": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII),
+    # A domain ends in a letter TLD: `web3@1.3.0` (a package pinned in a code answer) is not an address.
+    "email": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", re.ASCII),
 }
 
 
