@@ -7,6 +7,7 @@ Paths are relative to the recipe file; `package://sample/x.jsonl` points into th
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,4 +112,5 @@ def resolve_path(value: str, base_dir: Path) -> Path:
     if value.startswith(PACKAGE_SCHEME):
         return Path(__file__).parent / value[len(PACKAGE_SCHEME):].replace("sample/", "sample/data/", 1)
     path = Path(value).expanduser()
-    return path if path.is_absolute() else (base_dir / path)
+    # normpath folds "pipelines/../build" so messages and the manifest show the path a user would type.
+    return path if path.is_absolute() else Path(os.path.normpath(base_dir / path))
