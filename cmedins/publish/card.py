@@ -162,8 +162,8 @@ def privacy_section(build: Build) -> str:
                 "be published; `cmedins push` refuses it.")
     counts = deid.get("counts") or {}
     parts = ["De-identification ran before any row left the private work folder (presidio with cmedins' "
-             "Chinese recognizers: the `deid` stage). Raw rows and the audit of replaced spans stay there; "
-             "neither is published."]
+             "Chinese recognizers: the `deid` stage). Raw rows stay in that folder; the audit of replaced spans "
+             "(offsets and entity types, never the values) stays beside the build. Neither is published."]
     if deid.get("config"):
         parts.append("Configuration:\n\n" + table(["setting", "value"], flatten(deid["config"])))
     if counts:
@@ -172,7 +172,7 @@ def privacy_section(build: Build) -> str:
             ["entity type", "count"], [[name, n] for name, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]))
     else:
         parts.append("The de-identification reported no entity counts: no identifier was found in the input.")
-    others = {k: v for k, v in (build.stats.get("deid") or {}).items() if k not in ("entities", "counts")}
+    others = {k: v for k, v in (build.stats.get("deid") or {}).items() if k not in ("entities", "counts", "config")}
     if others:
         parts.append("Other de-identification figures:\n\n" + table(["figure", "value"], flatten(others)))
     return "\n\n".join(parts)
