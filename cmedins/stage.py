@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from cmedins.errors import CmedinsError
 from cmedins.ledger import Ledger
 
 
@@ -50,11 +51,18 @@ class BuildContext:
 
 
 class Stage:
-    """Base class. Subclasses set `name`, validate `params` in __init__ and implement `run`."""
+    """Base class. Subclasses set `name` and `allowed_params`, check their values in __init__ and implement
+    `run`. A recipe naming a parameter the stage does not know is refused here, for every stage alike."""
 
     name: ClassVar[str] = "stage"
+    allowed_params: ClassVar[frozenset[str] | None] = None  # None: the stage checks its parameters itself
 
     def __init__(self, params: dict[str, Any], ctx: BuildContext):
+        if self.allowed_params is not None:
+            unknown = sorted(set(params) - self.allowed_params)
+            if unknown:
+                raise CmedinsError(f"stage '{self.name}': unknown parameter(s) {', '.join(unknown)} "
+                                   f"(allowed: {', '.join(sorted(self.allowed_params)) or 'none'})")
         self.params = params
         self.ctx = ctx
 

@@ -32,12 +32,6 @@ from cmedins.stage import Stage, register_stage
 _DECONTAM_BATCH = 1024
 
 
-def _check_keys(stage: str, params: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise CmedinsError(f"{stage}: unknown parameter(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
-
-
 def _reports_dir(work_dir: Path) -> Path:
     path = work_dir.parent / "reports"
     path.mkdir(parents=True, exist_ok=True)
@@ -49,10 +43,10 @@ class DedupStage(Stage):
     """Drop exact (`duplicate_exact`) and near (`duplicate_near`) duplicates; see cmedins.dedup.engine."""
 
     name = "dedup"
+    allowed_params = frozenset({"scope", "threshold", "n", "num_perm", "text", "source_priority", "t2s"})
 
     def __init__(self, params: dict[str, Any], ctx):
         super().__init__(params, ctx)
-        _check_keys(self.name, params, {"scope", "threshold", "n", "num_perm", "text", "source_priority", "t2s"})
         scope = params.get("scope", ["per_source", "global"])
         self.dedup_params = DedupParams(
             n=int(params.get("n", 5)), num_perm=int(params.get("num_perm", 128)),
@@ -106,11 +100,10 @@ class DecontaminateStage(Stage):
     """Drop rows that contain an evaluation item (`contaminated:<eval set>`); see cmedins.dedup.decontam."""
 
     name = "decontaminate"
+    allowed_params = frozenset({"eval_sets", "threshold", "n", "min_chars", "max_item_frequency", "text", "t2s"})
 
     def __init__(self, params: dict[str, Any], ctx):
         super().__init__(params, ctx)
-        _check_keys(self.name, params, {"eval_sets", "threshold", "n", "min_chars", "max_item_frequency", "text",
-                                        "t2s"})
         self.eval_sets = _parse_eval_sets(params.get("eval_sets"))
         self.index = EvalIndex(
             n=int(params.get("n", 8)), threshold=float(params.get("threshold", 0.5)),

@@ -27,13 +27,6 @@ QUEUE_FILE = "arbitration_queue.jsonl"
 TEXT_KINDS = ("annotation", "preference", "ranking", "prompt")
 
 
-def _unknown_params(stage: Stage, allowed: set[str]) -> None:
-    unknown = set(stage.params) - allowed
-    if unknown:
-        raise CmedinsError(f"stage '{stage.name}': unknown parameter(s) {', '.join(sorted(unknown))} "
-                           f"(allowed: {', '.join(sorted(allowed)) or 'none'})")
-
-
 @register_stage
 class SpfDeidStage(Stage):
     """De-identify every prompt and response of preference rows (params: the deid area's DeidConfig)."""
@@ -62,10 +55,10 @@ class SpfResolveStage(Stage):
     """
 
     name = "spf_resolve"
+    allowed_params = frozenset({"decisions", "arbitrate_on", "queue"})
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
-        _unknown_params(self, {"decisions", "arbitrate_on", "queue"})
         self.arbitrate_on = params.get("arbitrate_on", "any")
         if self.arbitrate_on not in ARBITRATE_ON:
             raise CmedinsError(f"stage '{self.name}': arbitrate_on must be one of {', '.join(ARBITRATE_ON)}")
@@ -174,10 +167,10 @@ class RmVoteStage(Stage):
     """
 
     name = "rm_vote"
+    allowed_params = frozenset({"models", "flip_fraction", "drop_fraction", "sources"})
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
-        _unknown_params(self, {"models", "flip_fraction", "drop_fraction", "sources"})
         try:
             self.config = VoteConfig(tuple(params.get("models") or ()), params.get("flip_fraction", 0.1),
                                      params.get("drop_fraction", 0.1))
@@ -218,10 +211,10 @@ class DpoRowsStage(Stage):
     """
 
     name = "dpo_rows"
+    allowed_params = frozenset({"distribution"})
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
-        _unknown_params(self, {"distribution"})
         self.distribution = params.get("distribution") or {}
         bad = {k: v for k, v in self.distribution.items() if v not in ("in", "out")}
         if bad:

@@ -28,8 +28,6 @@ from cmedins.stage import BuildContext, Stage, register_stage
 from cmedins.tasks.bank import Bank, choose_templates, load_bank
 from cmedins.tasks.definitions import TASKS, Made, make_task
 
-PARAMS = {"tasks", "max_query_chars", "max_answer_chars", "system_prompt", "templates"}
-
 
 def _positive_int(params: dict, key: str, default: int) -> int:
     value = params.get(key, default)
@@ -66,12 +64,10 @@ class TasksStage(Stage):
     """Template medical records into the six CMedINS tasks (see cmedins/tasks/README.md)."""
 
     name = "tasks"
+    allowed_params = frozenset({"tasks", "max_query_chars", "max_answer_chars", "system_prompt", "templates"})
 
     def __init__(self, params: dict[str, Any], ctx: BuildContext):
         super().__init__(params, ctx)
-        unknown = sorted(set(params) - PARAMS)
-        if unknown:
-            raise CmedinsError(f"tasks: unknown parameter(s) {', '.join(unknown)} (allowed: {', '.join(sorted(PARAMS))})")
         tasks = params.get("tasks", list(RECORD_TASKS))
         if not isinstance(tasks, list) or not tasks or any(task not in TASKS for task in tasks):
             raise CmedinsError(f"tasks: `tasks` must be a non-empty list drawn from {', '.join(RECORD_TASKS)}")
