@@ -22,9 +22,10 @@ from cmedins.core_stages import public_row
 from cmedins.errors import CmedinsError, RowError
 from cmedins.io import iter_rows, row_error
 from cmedins.ledger import Ledger
-from cmedins.manifest import build_manifest, input_fingerprint
+from cmedins.manifest import build_manifest
 from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
 from cmedins.progress import Progress
+from cmedins.publish.card import write_card
 from cmedins.schema import NO_DEPARTMENT, Conversation, MedicalRecord
 from cmedins.sources import FORMATS, Format
 from cmedins.stage import STAGES, BuildContext
@@ -70,7 +71,7 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
         write_preview(out_dir / "preview.jsonl", preview)
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
-        _write_card(out_dir)
+        write_card(out_dir)
     finally:
         ledger.close()
     shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
@@ -302,15 +303,3 @@ def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict
     }
 
 
-def _write_card(out_dir: Path) -> None:
-    """The card and plots come from the publish area once it is installed."""
-    import importlib.util
-
-    if importlib.util.find_spec("cmedins.publish.card") is None:
-        return
-    from cmedins.publish.card import write_card
-
-    write_card(out_dir)
-
-
-__all__ = ["BuildResult", "run_recipe", "input_fingerprint"]

@@ -22,7 +22,7 @@ from cmedins.io import iter_rows, row_error
 from cmedins.ledger import Ledger
 from cmedins.manifest import build_manifest
 from cmedins.output import DPO_SCHEMA, SplitWriter, write_json, write_preview
-from cmedins.preference.card import write_card
+from cmedins.publish.card import write_card
 from cmedins.schema import DIMENSIONS
 from cmedins.sources import FORMATS
 from cmedins.stage import STAGES, BuildContext
@@ -63,7 +63,7 @@ def build_spf(recipe_path: Path, out_dir: Path | None = None) -> dict[str, Any]:
         write_preview(out_dir / "preview.jsonl", rows[:PREVIEW_ROWS])
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
-        write_card(out_dir, stats, manifest)
+        write_card(out_dir)
     finally:
         ledger.close()
     return stats
