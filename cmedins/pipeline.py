@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,14 @@ from cmedins.config import Recipe, SourceConfig, load_recipe, resolve_path
 from cmedins.core_stages import public_row
 from cmedins.errors import CmedinsError, RowError
 from cmedins.io import iter_rows, row_error
-from cmedins.ledger import Ledger
+from cmedins.ledger import Ledger, StageCounts
 from cmedins.manifest import build_manifest
 from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
 from cmedins.progress import Progress
 from cmedins.publish.card import write_card
 from cmedins.schema import NO_DEPARTMENT, Conversation, MedicalRecord
 from cmedins.sources import FORMATS, Format
-from cmedins.stage import STAGES, BuildContext
+from cmedins.stage import STAGES, BuildContext, Stage
 
 GENERAL_FORMATS = {"alpaca", "sharegpt"}  # default category of conversations from these formats
 READ = "read"
@@ -44,30 +44,21 @@ class BuildResult:
 
 
 def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True) -> BuildResult:
-    from cmedins.registry import load_plugins
-
-    load_plugins()
-    recipe_path = Path(recipe_path)
-    recipe, raw_recipe, recipe_sha = load_recipe(recipe_path)
-    base = recipe_path.resolve().parent
-    out_dir = Path(out_dir) if out_dir is not None else resolve_path(recipe.output, base)
-    _prepare_out_dir(out_dir)
-    ledger = Ledger(out_dir / "quarantine", out_dir / WORK_DIR / "quarantine")
-    ctx = BuildContext(seed=recipe.seed, work_dir=out_dir / WORK_DIR, ledger=ledger, recipe_dir=base)
-    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    build = open_build(recipe_path, out_dir)
+    recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
+    ledger = ctx.ledger
     try:
         with Progress(enabled=show_progress) as progress:
             source_stats: dict[str, dict[str, Any]] = {}
-            stream = _counted(ledger, READ, _read_sources(recipe, ctx, source_stats, progress))
-            for key, stage in _build_stages(recipe, ctx):
-                stream = _counted(ledger, key, stage.run(_counting_in(ledger, key, stream)))
+            stream = read_sources(recipe, ctx, source_stats, _convert, progress)
+            stream = run_stages(ledger, stream, make_stages(_plan(recipe), ctx))
             spool = _spool_by_group(stream, ctx.work_dir, progress)
             selection = _mix_and_split(recipe, spool, ledger)
             splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
         ledger.close()
         ledger.check()
         stats = _stats(recipe, ledger, ctx, source_stats, selection, splits, kept)
-        manifest = build_manifest(recipe, raw_recipe, recipe_sha, base, ctx, ledger)
+        manifest = build_manifest(recipe, build.raw_recipe, build.recipe_sha, build.base, ctx, ledger)
         write_preview(out_dir / "preview.jsonl", preview)
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
@@ -78,7 +69,35 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
     return BuildResult(out_dir, stats, manifest)
 
 
-def _prepare_out_dir(out_dir: Path) -> None:
+@dataclass
+class OpenBuild:
+    """A parsed recipe and an empty build folder with its ledger and stage context (shared by the SFT and
+    SPF runners)."""
+
+    recipe: Recipe
+    raw_recipe: dict[str, Any]
+    recipe_sha: str
+    base: Path
+    out_dir: Path
+    ctx: BuildContext
+
+
+def open_build(recipe_path: Path, out_dir: Path | None) -> OpenBuild:
+    from cmedins.registry import load_plugins
+
+    load_plugins()
+    recipe_path = Path(recipe_path)
+    recipe, raw_recipe, recipe_sha = load_recipe(recipe_path)
+    base = recipe_path.resolve().parent
+    out_dir = Path(out_dir) if out_dir is not None else resolve_path(recipe.output, base)
+    prepare_out_dir(out_dir)
+    ledger = Ledger(out_dir / "quarantine", out_dir / WORK_DIR / "quarantine")
+    ctx = BuildContext(seed=recipe.seed, work_dir=out_dir / WORK_DIR, ledger=ledger, recipe_dir=base)
+    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    return OpenBuild(recipe, raw_recipe, recipe_sha, base, out_dir, ctx)
+
+
+def prepare_out_dir(out_dir: Path) -> None:
     """Start from an empty folder; refuse to wipe a non-empty folder that is not an earlier build."""
     if out_dir.exists():
         if any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists() and not (out_dir / WORK_DIR).exists():
@@ -95,8 +114,15 @@ def _format(source: SourceConfig) -> Format:
     return FORMATS[source.format]
 
 
-def _read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, progress: Progress) -> Iterator[dict]:
-    """Every raw row is counted in the `read` stage; bad ones are quarantined privately (not de-identified)."""
+# (format, source entry, raw row, row number) -> the rows it becomes; raises RowError for a bad row.
+Convert = Callable[[Format, SourceConfig, dict, int], list[dict]]
+
+
+def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert: Convert,
+                 progress: Progress | None = None) -> Iterator[dict]:
+    """Every raw row is counted in the `read` stage; bad ones are quarantined privately (not de-identified).
+    Rows leave with their location (`_file`, `_row`)."""
+    progress = progress or Progress(enabled=False)
     counts = ctx.ledger.stage(READ)
     for source in recipe.sources:
         fmt = _format(source)
@@ -117,17 +143,21 @@ def _read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, progres
             progress.advance(task)
             location = {"_file": _display_path(file, ctx.recipe_dir), "_row": row_number}
             try:
-                converted = _convert(fmt, source, raw, location, row_number)
+                error = row_error(raw)
+                if error is not None:
+                    raise error
+                converted = convert(fmt, source, raw, row_number)
             except RowError as error:
                 figures["quarantined"] += 1
-                error = error.at(location["_file"], row_number)
                 reason = f"bad_row:{error.field}" if error.field else "bad_row"
                 ctx.quarantine(READ, reason, {**location, "raw": raw}, error.message, field=error.field,
                                private=True)
                 continue
             counts.created += len(converted) - 1
+            counts.rows_out += len(converted)
             figures["rows_out"] += len(converted)
-            yield from converted
+            for row in converted:
+                yield {**row, **location}
         progress.done(task)
 
 
@@ -139,10 +169,8 @@ def _display_path(file: str, base: Path) -> str:
         return path.name if "site-packages" in str(path) else str(path)
 
 
-def _convert(fmt: Format, source: SourceConfig, raw: dict, location: dict, row_number: int) -> list[dict]:
-    error = row_error(raw)
-    if error is not None:
-        raise error
+def _convert(fmt: Format, source: SourceConfig, raw: dict, row_number: int) -> list[dict]:
+    """Records and conversations, with their ids and category, checked against their contracts."""
     produced = fmt.adapter(raw)
     produced = produced if isinstance(produced, list) else [produced]
     out = []
@@ -164,16 +192,22 @@ def _convert(fmt: Format, source: SourceConfig, raw: dict, location: dict, row_n
         except ValidationError as failure:
             first = failure.errors()[0]
             raise RowError(first["msg"], field=".".join(str(part) for part in first["loc"])) from None
-        out.append({**row, **location})
+        out.append(row)
     return out
 
 
-def _build_stages(recipe: Recipe, ctx: BuildContext) -> list[tuple[str, Any]]:
-    names = [name for name, _ in recipe.stage_list()]
+def _plan(recipe: Recipe) -> list[tuple[str, dict[str, Any]]]:
+    """The recipe's stages, deid first if present, and a closing validate stage when the recipe has none."""
+    plan = recipe.stage_list()
+    names = [name for name, _ in plan]
     if "deid" in names and names.index("deid") != 0:
         raise CmedinsError("recipe: the deid stage must come first (nothing may see identities before it)")
+    return plan + ([] if "validate" in names else [("validate", {})])
+
+
+def make_stages(plan: list[tuple[str, dict[str, Any]]], ctx: BuildContext) -> list[tuple[str, Stage]]:
+    """Instantiate the planned stages; a stage named twice gets its own ledger key (`dedup#2`)."""
     stages, seen = [], Counter()
-    plan = recipe.stage_list() + ([] if "validate" in names else [("validate", {})])
     for name, params in plan:
         if name not in STAGES:
             raise CmedinsError(f"recipe: unknown stage '{name}' (known: {', '.join(sorted(STAGES))})")
@@ -185,15 +219,20 @@ def _build_stages(recipe: Recipe, ctx: BuildContext) -> list[tuple[str, Any]]:
     return stages
 
 
-def _counting_in(ledger: Ledger, key: str, rows: Iterator[dict]) -> Iterator[dict]:
-    counts = ledger.stage(key)
+def run_stages(ledger: Ledger, rows: Iterator[dict], stages: list[tuple[str, Stage]]) -> Iterator[dict]:
+    """Chain the stages lazily, counting every row into and out of each."""
+    for key, stage in stages:
+        rows = _counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows)))
+    return rows
+
+
+def _counted_in(counts: StageCounts, rows: Iterator[dict]) -> Iterator[dict]:
     for row in rows:
         counts.rows_in += 1
         yield row
 
 
-def _counted(ledger: Ledger, key: str, rows: Iterator[dict]) -> Iterator[dict]:
-    counts = ledger.stage(key)
+def _counted_out(counts: StageCounts, rows: Iterator[dict]) -> Iterator[dict]:
     for row in rows:
         counts.rows_out += 1
         yield row

@@ -2,33 +2,30 @@
 
 Same layout and accounting as the SFT runner (cmedins.pipeline): data/<split>-*.parquet (DPORow schema),
 preview.jsonl, stats.json (kind "dpo", with a `preference` key), manifest.json, quarantine/, README.md;
-the arbitration queue is written beside them. The SFT runner's reading step only knows records and
-conversations and its tail (mix by task, SFT validation) does not apply to pairs, hence this runner.
+the arbitration queue is written beside them. It shares the SFT runner's set-up, source reading and stage
+chaining; what differs is the row conversion (preference kinds only) and the tail: pairs are neither mixed
+by task nor checked against the SFT contract.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cmedins import mix as mixing
-from cmedins.config import Recipe, load_recipe, resolve_path
+from cmedins.config import Recipe, SourceConfig
 from cmedins.core_stages import public_row
 from cmedins.errors import CmedinsError, RowError
-from cmedins.io import iter_rows, row_error
 from cmedins.ledger import Ledger
 from cmedins.manifest import build_manifest
 from cmedins.output import DPO_SCHEMA, SplitWriter, write_json, write_preview
+from cmedins.pipeline import READ, make_stages, open_build, read_sources, run_stages
 from cmedins.publish.card import write_card
 from cmedins.schema import DIMENSIONS
-from cmedins.sources import FORMATS
-from cmedins.stage import STAGES, BuildContext
+from cmedins.sources import Format
+from cmedins.stage import BuildContext
 
-READ = "read"
-WORK_DIR = ".work"
 SPF_KINDS = ("annotation", "preference", "ranking")
 DEID_STAGE = "spf_deid"
 PREVIEW_ROWS = 20
@@ -36,30 +33,19 @@ PREVIEW_ROWS = 20
 
 def build_spf(recipe_path: Path, out_dir: Path | None = None) -> dict[str, Any]:
     """Run an SPF recipe; returns stats.json's content."""
-    from cmedins.registry import load_plugins
-
-    load_plugins()
-    recipe_path = Path(recipe_path)
-    recipe, raw_recipe, recipe_sha = load_recipe(recipe_path)
-    base = recipe_path.resolve().parent
-    out_dir = Path(out_dir) if out_dir is not None else resolve_path(recipe.output, base)
-    stages = _plan(recipe)
-    _prepare(out_dir)
-    ledger = Ledger(out_dir / "quarantine", out_dir / WORK_DIR / "quarantine")
-    ctx = BuildContext(seed=recipe.seed, work_dir=out_dir / WORK_DIR, ledger=ledger, recipe_dir=base)
-    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    build = open_build(recipe_path, out_dir)
+    recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
+    ledger = ctx.ledger
     try:
+        stages = make_stages(_plan(recipe), ctx)
         source_stats: dict[str, dict] = {}
-        stream = _counted(ledger, READ, _read_sources(recipe, ctx, source_stats), out=True)
-        for name, params in stages:
-            stage = STAGES[name](params, ctx)
-            stream = _counted(ledger, name, stage.run(_counted(ledger, name, stream, out=False)), out=True)
-        rows = [public_row(row) for row in stream]
+        stream = read_sources(recipe, ctx, source_stats, _convert)
+        rows = [public_row(row) for row in run_stages(ledger, stream, stages)]
         splits = _write_splits(out_dir, rows, recipe)
         ledger.close()
         ledger.check()
         stats = _stats(recipe, ledger, ctx, source_stats, rows, splits)
-        manifest = build_manifest(recipe, raw_recipe, recipe_sha, base, ctx, ledger)
+        manifest = build_manifest(recipe, build.raw_recipe, build.recipe_sha, build.base, ctx, ledger)
         write_preview(out_dir / "preview.jsonl", rows[:PREVIEW_ROWS])
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
@@ -75,72 +61,17 @@ def _plan(recipe: Recipe) -> list[tuple[str, dict]]:
     if not names or names[0] != DEID_STAGE:
         raise CmedinsError(f"recipe: an SPF recipe must start with the {DEID_STAGE} stage (prompts and responses "
                            "are published and must be de-identified first)")
-    for name in names:
-        if name not in STAGES:
-            raise CmedinsError(f"recipe: unknown stage '{name}' (known: {', '.join(sorted(STAGES))})")
     if names[-1] != "dpo_rows":
         raise CmedinsError("recipe: an SPF recipe must end with the dpo_rows stage")
     return stages
 
 
-def _prepare(out_dir: Path) -> None:
-    if out_dir.exists():
-        if any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists() and not (out_dir / WORK_DIR).exists():
-            raise CmedinsError(f"{out_dir}: output folder is not empty and is not a cmedins build; choose another --out")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-
-
-def _counted(ledger: Ledger, key: str, rows: Iterator[dict], *, out: bool) -> Iterator[dict]:
-    counts = ledger.stage(key)
-    for row in rows:
-        if out:
-            counts.rows_out += 1
-        else:
-            counts.rows_in += 1
-        yield row
-
-
-def _read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict) -> Iterator[dict]:
-    counts = ctx.ledger.stage(READ)
-    for source in recipe.sources:
-        if source.format not in FORMATS:
-            raise CmedinsError(f"source '{source.name}': unknown format '{source.format}' (known: "
-                               f"{', '.join(sorted(FORMATS))})")
-        fmt = FORMATS[source.format]
-        path = resolve_path(source.path, ctx.recipe_dir)
-        if not path.exists():
-            raise CmedinsError(f"source '{source.name}': {path} not found")
-        figures = source_stats[source.name] = {"format": source.format, "path": source.path,
-                                               "license": source.license, "rows_read": 0, "quarantined": 0}
-        rows = fmt.reader(path) if fmt.reader else ((str(path), n, row) for n, row in iter_rows(path))
-        for number, (file, row_number, raw) in enumerate(rows, start=1):
-            if source.limit and number > source.limit:
-                break
-            counts.rows_in += 1
-            figures["rows_read"] += 1
-            location = {"_file": _display(Path(file), ctx.recipe_dir), "_row": row_number}
-            try:
-                error = row_error(raw)
-                if error is not None:
-                    raise error
-                row = fmt.adapter(raw)
-                if row.get("kind") not in SPF_KINDS:
-                    raise RowError(f"format '{fmt.name}' gives {row.get('kind')} rows, not preference data",
-                                   field="format")
-            except RowError as error:
-                figures["quarantined"] += 1
-                reason = f"bad_row:{error.field}" if error.field else "bad_row"
-                ctx.quarantine(READ, reason, {**location, "raw": raw}, error.message, field=error.field, private=True)
-                continue
-            yield {**row, "source": row.get("source") or source.name, "_source": source.name, **location}
-
-
-def _display(path: Path, base: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(base.parent))
-    except ValueError:
-        return path.name
+def _convert(fmt: Format, source: SourceConfig, raw: dict, row_number: int) -> list[dict]:
+    """Preference sources only: annotations, decided pairs, rankings."""
+    row = fmt.adapter(raw)
+    if row.get("kind") not in SPF_KINDS:
+        raise RowError(f"format '{fmt.name}' gives {row.get('kind')} rows, not preference data", field="format")
+    return [{**row, "source": row.get("source") or source.name, "_source": source.name}]
 
 
 def _write_splits(out_dir: Path, rows: list[dict], recipe: Recipe) -> dict[str, int]:
