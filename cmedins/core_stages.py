@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from pydantic import ValidationError
 
+from cmedins.errors import RowError
 from cmedins.ids import content_id
 from cmedins.schema import SFTRow
 from cmedins.stage import Stage, register_stage
@@ -78,9 +79,9 @@ class ValidateStage(Stage):
             try:
                 SFTRow.model_validate(public_row(row))
             except ValidationError as error:
-                first = error.errors()[0]
-                field = ".".join(str(part) for part in first["loc"])
-                self.ctx.quarantine(self.name, f"invalid:{first['loc'][0]}", row, first["msg"], field=field)
+                problem = RowError.from_validation(error)
+                top_field = problem.field.split(".")[0] if problem.field else "row"
+                self.ctx.quarantine(self.name, f"invalid:{top_field}", row, problem.message, field=problem.field)
                 continue
             checked += 1
             yield row

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class CmedinsError(Exception):
     """An error caused by the user's input or configuration; the CLI prints it without a traceback."""
@@ -16,6 +21,12 @@ class RowError(CmedinsError):
         self.file = file
         self.row = row
         super().__init__(self.describe())
+
+    @classmethod
+    def from_validation(cls, error: ValidationError) -> RowError:
+        """The first pydantic error of a row, naming its field path (e.g. `messages.1.content`)."""
+        first = error.errors()[0]
+        return cls(first["msg"], field=".".join(str(part) for part in first["loc"]) or None)
 
     def at(self, file: str, row: int) -> RowError:
         """Return a copy located at `file`, `row` (adapters do not know where their row came from)."""

@@ -190,8 +190,7 @@ def _convert(fmt: Format, source: SourceConfig, raw: dict, row_number: int) -> l
         try:
             model.model_validate({key: value for key, value in row.items() if key != "kind"})
         except ValidationError as failure:
-            first = failure.errors()[0]
-            raise RowError(first["msg"], field=".".join(str(part) for part in first["loc"])) from None
+            raise RowError.from_validation(failure) from None
         out.append(row)
     return out
 

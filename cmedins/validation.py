@@ -46,8 +46,7 @@ def validate_path(path: Path, kind: str) -> Report:
                     model.model_validate({k: v for k, v in row.items() if k not in IGNORED_KEYS})
                     continue
                 except ValidationError as failure:
-                    first = failure.errors()[0]
-                    error = RowError(first["msg"], field=".".join(str(p) for p in first["loc"]))
+                    error = RowError.from_validation(failure)
             report.errors.append(error.at(str(file), number))
     return report
 

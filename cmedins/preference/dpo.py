@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from cmedins.errors import RowError
 from cmedins.ids import content_id
-from cmedins.preference.judgments import validation_error
 from cmedins.schema import DPORow
 
 
@@ -30,4 +30,4 @@ def dpo_row(pair: dict, distribution: str) -> dict:
     try:
         return DPORow.model_validate(row).model_dump()
     except ValidationError as error:
-        raise validation_error(error) from None
+        raise RowError.from_validation(error) from None

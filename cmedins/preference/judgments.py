@@ -18,13 +18,6 @@ from cmedins.sources import register_format
 JUDGMENT_ALIASES = {"a": "A", "b": "B", "tie": "tie", "=": "tie", "平": "tie", "相当": "tie"}
 
 
-def validation_error(error: ValidationError) -> RowError:
-    """The first pydantic error as a RowError naming the field."""
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
-    return RowError(first["msg"], field=field)
-
-
 @register_format("spf_jsonl", "annotation")
 def parse_annotation(row: dict) -> dict:
     """One annotator's SPF judgment of a response pair (plain JSONL judgment format)."""
@@ -38,7 +31,7 @@ def parse_annotation(row: dict) -> dict:
     try:
         annotation = PreferenceAnnotation.model_validate(row)
     except ValidationError as error:
-        raise validation_error(error) from None
+        raise RowError.from_validation(error) from None
     return {"kind": "annotation", **annotation.model_dump()}
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from cmedins.errors import CmedinsError
 from cmedins.ids import content_id
 
 RESPONSE_KEYS = ("response_a", "response_b", "chosen", "rejected")
@@ -20,16 +19,10 @@ class PreferenceRedactor:
     """De-identifies all texts of a row in one batch; texts of one prompt share pseudonyms (one scope)."""
 
     def __init__(self, params: dict[str, Any]):
-        from pydantic import ValidationError
-
-        from cmedins.deid.config import DeidConfig
         from cmedins.deid.engine import Deidentifier
+        from cmedins.deid.stage import config_from_params
 
-        try:
-            config = DeidConfig.model_validate(params)
-        except ValidationError as error:
-            first = error.errors()[0]
-            raise CmedinsError(f"deid parameter '{'.'.join(map(str, first['loc']))}': {first['msg']}") from None
+        config = config_from_params(params, "recipe stage 'spf_deid'")
         self.config = config
         self.deidentifier = Deidentifier(config)
         self.counts: Counter = Counter()
