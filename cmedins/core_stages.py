@@ -9,19 +9,11 @@ from pydantic import ValidationError
 
 from cmedins.errors import RowError
 from cmedins.ids import content_id
+from cmedins.records.departments import normalize_department  # dialogues share the tasks' taxonomy
 from cmedins.schema import SFTRow
 from cmedins.stage import Stage, register_stage
 
 PRIVATE_KEYS = ("kind", "_file", "_row")
-
-
-def normalize_department(name: str | None) -> str | None:
-    """The tasks area's department taxonomy, shared so dialogue departments use the same names."""
-    if not name:
-        return None
-    from cmedins.records.departments import normalize_department as normalize
-
-    return normalize(name)
 
 
 def dialogue_task(row: dict) -> str:

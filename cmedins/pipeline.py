@@ -52,8 +52,8 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
             source_stats: dict[str, dict[str, Any]] = {}
             stream = read_sources(recipe, ctx, source_stats, _convert, progress)
             stream = run_stages(ledger, stream, make_stages(_plan(recipe), ctx))
-            spool = _spool_by_group(stream, ctx.work_dir, progress)
-            selection = _mix_and_split(recipe, spool, ledger)
+            spool, available = _spool_by_group(stream, ctx.work_dir, progress)
+            selection = _mix_and_split(recipe, available, ledger)
             splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
         ledger.close()
         ledger.check()
@@ -237,21 +237,25 @@ def _counted_out(counts: StageCounts, rows: Iterator[dict]) -> Iterator[dict]:
         yield row
 
 
-def _spool_by_group(rows: Iterator[dict], work_dir: Path, progress: Progress) -> dict[str, Path]:
+def _spool_by_group(rows: Iterator[dict], work_dir: Path, progress: Progress) -> tuple[dict[str, Path], Counter]:
+    """Write each row to its mix group's JSONL spool; returns the spools and the rows per group."""
     spool_dir = work_dir / "spool"
     spool_dir.mkdir(parents=True, exist_ok=True)
     paths = {group: spool_dir / f"{group}.jsonl" for group in mixing.MIX_GROUPS}
     handles = {group: path.open("w", encoding="utf-8") for group, path in paths.items()}
+    available: Counter = Counter({group: 0 for group in mixing.MIX_GROUPS})
     task = progress.add("processing")
     try:
         for row in rows:
-            handles[mixing.mix_group(row["task"])].write(json.dumps(public_row(row), ensure_ascii=False) + "\n")
+            group = mixing.mix_group(row["task"])
+            handles[group].write(json.dumps(public_row(row), ensure_ascii=False) + "\n")
+            available[group] += 1
             progress.advance(task)
     finally:
         for handle in handles.values():
             handle.close()
         progress.done(task)
-    return paths
+    return paths, available
 
 
 @dataclass
@@ -261,13 +265,8 @@ class Selection:
     validation: dict[str, set[int]]
 
 
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for _ in handle)
-
-
-def _mix_and_split(recipe: Recipe, spool: dict[str, Path], ledger: Ledger) -> Selection:
-    available = {group: _count_lines(path) for group, path in spool.items()}
+def _mix_and_split(recipe: Recipe, available: dict[str, int], ledger: Ledger) -> Selection:
+    available = dict(available)
     targets = mixing.target_counts(available, recipe.mix.ratios)
     counts = ledger.stage("mix")
     selected, validation = {}, {}
