@@ -20,7 +20,7 @@ from cmedins import mix as mixing
 from cmedins.config import Recipe, SourceConfig, load_recipe, resolve_path
 from cmedins.core_stages import public_row
 from cmedins.errors import CmedinsError, RowError
-from cmedins.io import iter_rows, row_error
+from cmedins.io import row_error
 from cmedins.ledger import Ledger, StageCounts
 from cmedins.manifest import build_manifest
 from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
@@ -129,7 +129,7 @@ def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert:
         path = resolve_path(source.path, ctx.recipe_dir)
         if not path.exists():
             raise CmedinsError(f"source '{source.name}': {path} not found")
-        rows = fmt.reader(path) if fmt.reader else ((str(path), n, row) for n, row in iter_rows(path))
+        rows = fmt.read(path)
         figures = source_stats[source.name] = {
             "format": source.format, "path": source.path, "license": source.license,
             "description": source.description, "rows_read": 0, "rows_out": 0, "quarantined": 0,

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from cmedins.io import iter_rows
+
 RowAdapter = Callable[[dict], "dict | list[dict]"]
 Reader = Callable[[Path], Iterator[tuple[str, int, dict]]]
 
@@ -22,8 +24,14 @@ class Format:
     name: str
     kind: str  # "record" | "conversation" | "annotation" | "preference"
     adapter: RowAdapter
-    reader: Reader | None = None  # None: rows come from cmedins.io.read_rows
+    reader: Reader | None = None  # None: rows come from cmedins.io.iter_rows
     description: str = ""
+
+    def read(self, path: Path) -> Iterator[tuple[str, int, dict]]:
+        """(file, row number, raw row) of a source in this format, through its own reader if it has one."""
+        if self.reader is not None:
+            return self.reader(path)
+        return ((str(path), number, row) for number, row in iter_rows(path))
 
 
 FORMATS: dict[str, Format] = {}

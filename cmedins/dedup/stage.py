@@ -172,7 +172,7 @@ def _parse_eval_sets(value: Any) -> list[dict[str, str]]:
 def load_eval_set(index: EvalIndex, spec: dict[str, str], path: Path) -> dict[str, Any]:
     """Add every user turn of an eval set (read with its source format's adapter) to the index."""
     from cmedins.errors import RowError
-    from cmedins.io import iter_rows, row_error
+    from cmedins.io import row_error
     from cmedins.registry import load_plugins
     from cmedins.sources import FORMATS
 
@@ -181,7 +181,7 @@ def load_eval_set(index: EvalIndex, spec: dict[str, str], path: Path) -> dict[st
     if fmt is None:
         raise CmedinsError(f"decontaminate: eval set '{spec['name']}' has unknown format '{spec['format']}' "
                            f"(known: {', '.join(sorted(FORMATS))})")
-    raw = fmt.reader(path) if fmt.reader else ((str(path), number, row) for number, row in iter_rows(path))
+    raw = fmt.read(path)
     rows = unreadable = 0
     for file, number, row in raw:
         try:

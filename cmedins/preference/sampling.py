@@ -47,7 +47,7 @@ def source_prompts(path: Path, fmt: str) -> Iterator[dict]:
         known = ", ".join(sorted(name for name, f in FORMATS.items() if f.kind == "prompt"))
         raise CmedinsError(f"'{fmt}' is not a prompt source format (known: {known})")
     spec = FORMATS[fmt]
-    rows = spec.reader(path) if spec.reader else ((str(path), n, row) for n, row in iter_rows(path))
+    rows = spec.read(path)
     for file, number, raw in rows:
         try:
             error = row_error(raw)
