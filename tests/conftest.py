@@ -49,3 +49,12 @@ def spf_sample_build(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("builds") / "spf-sample"
     build_spf(ROOT / "pipelines" / "spf.yaml", out)
     return out
+
+
+@pytest.fixture(scope="session")
+def deid_engine():
+    """One de-identification engine for the whole run (presidio set-up costs seconds)."""
+    from cmedins.deid.config import DeidConfig
+    from cmedins.deid.engine import Deidentifier
+
+    return Deidentifier(DeidConfig())

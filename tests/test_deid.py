@@ -18,22 +18,15 @@ from cmedins.schema import IDENTITY_FIELDS
 from cmedins.stage import STAGES, BuildContext
 
 
-@pytest.fixture(scope="module")
-def engine():
-    from cmedins.deid.engine import Deidentifier
-
-    return Deidentifier(DeidConfig())
-
-
-def masked(engine, text: str) -> str:
-    return engine.deidentify(text)[0]
+def masked(deid_engine, text: str) -> str:
+    return deid_engine.deidentify(text)[0]
 
 
 # --- recall and precision on synthetic notes ----------------------------------------------------------------
-def test_recall_per_entity_type_and_medical_terms_kept(engine):
+def test_recall_per_entity_type_and_medical_terms_kept(deid_engine):
     factory = NoteFactory(seed=11)
     notes = [factory.make() for _ in range(300)]
-    results = engine.deidentify_many([n.text for n in notes], [str(i) for i in range(len(notes))])
+    results = deid_engine.deidentify_many([n.text for n in notes], [str(i) for i in range(len(notes))])
     recall = recall_by_type(notes, [findings for _, findings in results])
     for entity in ("CN_ID_CARD", "CN_PHONE", "EMAIL", "MEDICAL_RECORD_NUMBER", "BANK_CARD", "DATE_OF_BIRTH"):
         hit, total = recall[entity]
@@ -48,15 +41,15 @@ def test_recall_per_entity_type_and_medical_terms_kept(engine):
 
 
 @pytest.mark.parametrize("term", [*MEDICAL_TERMS, "帕金森病", "霍奇金淋巴瘤", "桥本甲状腺炎"])
-def test_medical_terms_starting_with_a_surname_survive(engine, term):
+def test_medical_terms_starting_with_a_surname_survive(deid_engine, term):
     text = f"患者3天前出现{term}，查体：BP 150/95mmHg，予{term}治疗，ICD-10 I10，阿司匹林100mg qd。"
-    assert masked(engine, text) == text
+    assert masked(deid_engine, text) == text
 
 
-def test_clinical_numbers_and_relative_times_survive(engine):
+def test_clinical_numbers_and_relative_times_survive(deid_engine):
     text = ("3天前出现发热，体温39.2℃，1周前外院诊断高血压，WBC 12.5×10^9/L，Hb 98g/L，BP 150/93mmHg，"
             "P 101次/分，血糖7.8mmol/L，予甘露醇125ml q8h，ICD-10编码I10、G20.x00，术后第3天，病程2年余。")
-    assert masked(engine, text) == text
+    assert masked(deid_engine, text) == text
 
 
 # --- single identifiers: exact expected output ------------------------------------------------------------
@@ -74,8 +67,8 @@ def test_clinical_numbers_and_relative_times_survive(engine):
     ("曾于承德市中心医院行手术。", "曾于<机构>行手术。"),
     ("车牌京A12345，护照E12345678。", "车牌<车牌号>，护照<护照号>。"),
 ])
-def test_identifiers_become_placeholders(engine, text, expected):
-    assert masked(engine, text) == expected
+def test_identifiers_become_placeholders(deid_engine, text, expected):
+    assert masked(deid_engine, text) == expected
 
 
 def test_id_check_digit_and_wrong_check_digit_scores():
@@ -83,17 +76,17 @@ def test_id_check_digit_and_wrong_check_digit_scores():
     assert luhn_ok("4539578763621486") and not luhn_ok("4539578763621487")
 
 
-def test_id_with_wrong_check_digit_is_masked_at_lower_score(engine):
+def test_id_with_wrong_check_digit_is_masked_at_lower_score(deid_engine):
     good = "11010519491231002X"
     bad = "110105194912310021"
-    (f_good,), (f_bad,) = engine.analyze_many([f"证件{good}", f"证件{bad}"])
+    (f_good,), (f_bad,) = deid_engine.analyze_many([f"证件{good}", f"证件{bad}"])
     assert (f_good.entity_type, f_good.score) == ("CN_ID_CARD", 1.0)
     assert f_bad.entity_type == "CN_ID_CARD" and 0.5 <= f_bad.score < 1.0
 
 
-def test_batched_analysis_equals_one_by_one(engine):
+def test_batched_analysis_equals_one_by_one(deid_engine):
     texts = [NoteFactory(seed=3).make().text for _ in range(5)] + ["", "患者李四", "2016年"]
-    assert engine.analyze_many(texts) == [engine.analyze(t) for t in texts]
+    assert deid_engine.analyze_many(texts) == [deid_engine.analyze(t) for t in texts]
 
 
 # --- operators ----------------------------------------------------------------------------------------------
@@ -191,9 +184,9 @@ def real_texts(shared_data: Path) -> list[str]:
     return texts
 
 
-def test_real_clinical_texts_go_through(engine, shared_data):
+def test_real_clinical_texts_go_through(deid_engine, shared_data):
     texts = real_texts(shared_data)
-    results = engine.deidentify_many(texts, [str(i) for i in range(len(texts))])
+    results = deid_engine.deidentify_many(texts, [str(i) for i in range(len(texts))])
     assert len(results) == len(texts) > 150
     everything = "".join(text for text, _ in results)
     # Dates of admission in CCKS are masked; clinical content stays.

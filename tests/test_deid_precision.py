@@ -8,25 +8,17 @@ from collections import Counter
 
 import pytest
 
-from cmedins.deid.config import DeidConfig
 from cmedins.deid.evaluation import leaks_by_type, public_texts, sample_cases
 
 
-@pytest.fixture(scope="module")
-def engine():
-    from cmedins.deid.engine import Deidentifier
-
-    return Deidentifier(DeidConfig())
-
-
-def masked(engine, text: str) -> str:
-    return engine.deidentify(text)[0]
+def masked(deid_engine, text: str) -> str:
+    return deid_engine.deidentify(text)[0]
 
 
 # --- recall on 2,000 generated records ------------------------------------------------------------------------
-def test_every_planted_identity_of_generated_records_is_removed(engine):
+def test_every_planted_identity_of_generated_records_is_removed(deid_engine):
     cases = sample_cases(2000, seed=7)
-    units = engine.deidentify_units([(case.scope, case.texts) for case in cases])
+    units = deid_engine.deidentify_units([(case.scope, case.texts) for case in cases])
     counts, leaks = leaks_by_type(cases, [[result.text for result in unit] for unit in units])
     assert set(counts) == {"PERSON", "CN_ID_CARD", "CN_PHONE", "CN_ADDRESS", "INSTITUTION", "MEDICAL_RECORD_NUMBER",
                            "DATE_OF_BIRTH", "DATE_TIME"}
@@ -53,14 +45,14 @@ def test_every_planted_identity_of_generated_records_is_removed(engine):
     ("潘之清研究认为，婴幼儿更易感染。", "<姓名>研究认为，婴幼儿更易感染。"),
     ("来广西壮族自治区人民医院就诊。", "来<机构>就诊。"),
 ])
-def test_names_and_institutions_found(engine, text, expected):
-    assert masked(engine, text) == expected
+def test_names_and_institutions_found(deid_engine, text, expected):
+    assert masked(deid_engine, text) == expected
 
 
-def test_a_name_found_once_is_masked_everywhere_in_the_record(engine):
-    (header, story), = engine.deidentify_units([("r1", ["患者王建国，男，65岁。", "王建国诉头痛3天，王建国之妻陪同。"])])
+def test_a_name_found_once_is_masked_everywhere_in_the_record(deid_engine):
+    (header, story), = deid_engine.deidentify_units([("r1", ["患者王建国，男，65岁。", "王建国诉头痛3天，王建国之妻陪同。"])])
     assert story.text == "<姓名>诉头痛3天，<姓名>之妻陪同。"
-    other = engine.deidentify_units([("r2", ["王建国诉头痛3天。"])])[0][0]
+    other = deid_engine.deidentify_units([("r2", ["王建国诉头痛3天。"])])[0][0]
     assert other.text == "王建国诉头痛3天。"  # no context in this record: a bare name is not enough evidence
 
 
@@ -85,12 +77,12 @@ def test_a_name_found_once_is_masked_everywhere_in_the_record(engine):
     "患者于今日上午、于晨起时、于外院就诊，患者于我院诉头痛。",
     "母亲高兴地说，女儿白天上学，患者钱包丢失。",
 ])
-def test_medical_and_everyday_text_survives(engine, text):
-    assert masked(engine, text) == text
+def test_medical_and_everyday_text_survives(deid_engine, text):
+    assert masked(deid_engine, text) == text
 
 
 # --- precision on real public consultation text -------------------------------------------------------------
-# Every name, address and institution the engine still finds in the public sources (1,000 rows each), read by
+# Every name, address and institution the deid_engine still finds in the public sources (1,000 rows each), read by
 # eye: real people (authors 张立 and 潘之清, 钱先生 and 姚主任 as addressed), real hospitals and their addresses,
 # and place names. 严令 (高血压患者严令禁止饮酒) is the one known false positive left.
 REVIEWED = {
@@ -103,13 +95,13 @@ REVIEWED = {
 }
 
 
-def test_findings_on_public_consultations_are_the_reviewed_ones(engine, shared_data):
+def test_findings_on_public_consultations_are_the_reviewed_ones(deid_engine, shared_data):
     texts = public_texts(shared_data, limit=1000)
     assert {name: len(rows) for name, rows in texts.items()} == {
         "medicalgpt_reward": 100, "chatmed_consult": 450, "huatuo26m_answers": 1000, "toyhom_cmdd": 1000}
     found = Counter()
     for rows in texts.values():
-        for text, findings in zip(rows, engine.analyze_many(rows), strict=True):
+        for text, findings in zip(rows, deid_engine.analyze_many(rows), strict=True):
             found.update((f.entity_type, text[f.start:f.end]) for f in findings
                          if f.entity_type in ("PERSON", "CN_ADDRESS", "INSTITUTION"))
     assert set(found) <= REVIEWED, sorted(set(found) - REVIEWED)
