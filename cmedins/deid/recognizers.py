@@ -13,6 +13,8 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
+from cmedins.prc_id import id_check_digit
+
 LANGUAGE = "zh"
 FLAGS = regex.DOTALL | regex.MULTILINE | regex.VERSION1
 
@@ -61,14 +63,6 @@ class ChecksumRecognizer(PatternRecognizer):
             if result.score > 0:
                 results.append(result)
         return results
-
-
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def id_check_digit(first17: str) -> str:
-    """ISO 7064 MOD 11-2 check character of a PRC resident ID."""
-    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=False)) % 11]
 
 
 class ChineseIdRecognizer(ChecksumRecognizer):
@@ -219,4 +213,4 @@ def pattern_recognizers() -> list[PatternRecognizer]:
     ]
 
 
-__all__ = ["LANGUAGE", "RecognizerResult", "id_check_digit", "luhn_ok", "pattern_recognizers"]
+__all__ = ["LANGUAGE", "RecognizerResult", "luhn_ok", "pattern_recognizers"]

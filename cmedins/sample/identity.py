@@ -10,20 +10,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from cmedins.prc_id import id_check_digit
 from cmedins.sample.pools import load_pool
-
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-
-def id_check_digit(first17: str) -> str:
-    """ISO 7064 MOD 11-2 check character of an 18-digit resident ID number."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
-
-
-def is_valid_id_number(number: str) -> bool:
-    return len(number) == 18 and number[:17].isdigit() and id_check_digit(number[:17]) == number[17]
 
 
 @dataclass(frozen=True)
