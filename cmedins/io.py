@@ -165,22 +165,16 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, dict]]:
             yield number, clean_value(row)
 
 
-def write_rows(path: Path, rows: Iterable[dict], fmt: str | None = None) -> int:
-    """Write rows; the format follows the suffix. Output bytes depend only on the rows (deterministic)."""
+def write_rows(path: Path, rows: Iterable[Any], fmt: str | None = None) -> int:
+    """Write rows; the format follows the suffix. Output bytes depend only on the rows (deterministic).
+    JSON and JSONL stream one value per line and take any JSON value (a sample plants non-object lines)."""
     path = Path(path)
     fmt = fmt or detect_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "jsonl":
-        count = 0
-        with path.open("w", encoding="utf-8", newline="\n") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-        return count
+    if fmt in ("jsonl", "json"):
+        return _write_json_lines(path, rows, array=fmt == "json")
     rows = list(rows)
-    if fmt == "json":
-        path.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    elif fmt == "csv":
+    if fmt == "csv":
         columns = list(dict.fromkeys(key for row in rows for key in row))
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
@@ -195,6 +189,21 @@ def write_rows(path: Path, rows: Iterable[dict], fmt: str | None = None) -> int:
     else:
         raise CmedinsError(f"{path}: cannot write format '{fmt}'")
     return len(rows)
+
+
+def _write_json_lines(path: Path, rows: Iterable[Any], *, array: bool) -> int:
+    """One JSON value per line, streamed (constant memory at any size); a JSON array when `array` is set."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        if array:
+            handle.write("[")
+        for row in rows:
+            line = json.dumps(row, ensure_ascii=False)
+            handle.write((("\n" if count == 0 else ",\n") + line) if array else line + "\n")
+            count += 1
+        if array:
+            handle.write("\n]\n")
+    return count
 
 
 def _csv_cell(value: Any) -> Any:

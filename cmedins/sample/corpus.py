@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cmedins.io import write_rows
 from cmedins.sample.dialogues import chatmed_row, multi_turn, repost, single_turn
 from cmedins.sample.general import general_item
 from cmedins.sample.records import make_record, render_text
-from cmedins.sample.writers import write_json_array, write_jsonl
 
 DUPLICATE_RATE = 0.02  # exact re-posts
 NEAR_DUPLICATE_RATE = 0.03  # re-posts with a small edit
@@ -42,18 +42,18 @@ def write_corpus(out_dir: Path, size: CorpusSize, seed: int) -> dict[str, int]:
     out_dir.mkdir(parents=True, exist_ok=True)
     text_records = round(size.records * size.text_share)
     written = {
-        "records.jsonl": write_jsonl(out_dir / "records.jsonl",
+        "records.jsonl": write_rows(out_dir / "records.jsonl",
                                      record_rows(stream(seed, "records"), size.records - text_records)),
-        "records_text.jsonl": write_jsonl(out_dir / "records_text.jsonl",
+        "records_text.jsonl": write_rows(out_dir / "records_text.jsonl",
                                           text_record_rows(stream(seed, "records_text"), text_records)),
     }
     if size.dialogues:
-        written["chatmed.jsonl"] = write_jsonl(out_dir / "chatmed.jsonl",
+        written["chatmed.jsonl"] = write_rows(out_dir / "chatmed.jsonl",
                                                chatmed_rows(stream(seed, "chatmed"), size.dialogues))
-        written["cmtmedqa.json"] = write_json_array(out_dir / "cmtmedqa.json",
+        written["cmtmedqa.json"] = write_rows(out_dir / "cmtmedqa.json",
                                                     cmtmedqa_rows(stream(seed, "cmtmedqa"), size.dialogues))
     if size.general:
-        written["general_alpaca.json"] = write_json_array(out_dir / "general_alpaca.json",
+        written["general_alpaca.json"] = write_rows(out_dir / "general_alpaca.json",
                                                           general_rows(stream(seed, "general"), size.general))
     return written
 

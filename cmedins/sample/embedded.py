@@ -12,13 +12,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+from cmedins.io import write_rows
 from cmedins.sample.corpus import chatmed_rows, cmtmedqa_rows, record_rows, stream
 from cmedins.sample.dialogues import chatmed_row, repost
 from cmedins.sample.general import REASONING
 from cmedins.sample.pools import load_pool
 from cmedins.sample.preference import annotations
 from cmedins.sample.records import make_record, render_text
-from cmedins.sample.writers import write_json_array, write_jsonl
 
 EMBEDDED_SEED = 2024
 DATA_DIR = Path(__file__).parent / "data"
@@ -38,14 +38,14 @@ def write_embedded(folder: Path = DATA_DIR, seed: int = EMBEDDED_SEED) -> dict[s
     folder.mkdir(parents=True, exist_ok=True)
     notes, decisions = annotations(stream(seed, "annotations"))
     return {
-        "records.jsonl": write_jsonl(folder / "records.jsonl", _records(seed)),
-        "records_text.jsonl": write_jsonl(folder / "records_text.jsonl", _text_records(seed)),
-        "chatmed.jsonl": write_jsonl(folder / "chatmed.jsonl", _chatmed(seed)),
-        "cmtmedqa.json": write_json_array(folder / "cmtmedqa.json", _cmtmedqa(seed)),
-        "general_alpaca.json": write_json_array(folder / "general_alpaca.json", _general(seed)),
-        "eval_sample.json": write_json_array(folder / "eval_sample.json", _eval_items()),
-        "annotations.jsonl": write_jsonl(folder / "annotations.jsonl", notes),
-        "arbitration.jsonl": write_jsonl(folder / "arbitration.jsonl", decisions),
+        "records.jsonl": write_rows(folder / "records.jsonl", _records(seed)),
+        "records_text.jsonl": write_rows(folder / "records_text.jsonl", _text_records(seed)),
+        "chatmed.jsonl": write_rows(folder / "chatmed.jsonl", _chatmed(seed)),
+        "cmtmedqa.json": write_rows(folder / "cmtmedqa.json", _cmtmedqa(seed)),
+        "general_alpaca.json": write_rows(folder / "general_alpaca.json", _general(seed)),
+        "eval_sample.json": write_rows(folder / "eval_sample.json", _eval_items()),
+        "annotations.jsonl": write_rows(folder / "annotations.jsonl", notes),
+        "arbitration.jsonl": write_rows(folder / "arbitration.jsonl", decisions),
     }
 
 
