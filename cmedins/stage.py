@@ -32,6 +32,11 @@ class BuildContext:
     stats: dict[str, Any] = field(default_factory=dict)  # stage name -> its own figures (stats.json)
     manifest: dict[str, Any] = field(default_factory=dict)  # stage name -> facts for manifest.json
 
+    @property
+    def build_dir(self) -> Path:
+        """The build folder (the work folder lives inside it, as `.work`): where reports and audits go."""
+        return self.work_dir.parent
+
     def drop(self, stage: str, reason: str, n: int = 1) -> None:
         self.ledger.drop(stage, reason, n)
 

@@ -32,8 +32,8 @@ from cmedins.stage import Stage, register_stage
 _DECONTAM_BATCH = 1024
 
 
-def _reports_dir(work_dir: Path) -> Path:
-    path = work_dir.parent / "reports"
+def _reports_dir(build_dir: Path) -> Path:
+    path = build_dir / "reports"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -73,7 +73,7 @@ class DedupStage(Stage):
         result = index.resolve()
         kept_ids = result.kept_ids(index.ids_path)
         scopes = self.dedup_params.scopes
-        with spool_path.open("rb") as spool, (_reports_dir(self.ctx.work_dir) / "dedup_clusters.jsonl").open(
+        with spool_path.open("rb") as spool, (_reports_dir(self.ctx.build_dir) / "dedup_clusters.jsonl").open(
                 "w", encoding="utf-8") as report:
             for position in range(index.rows):
                 row = pickle.load(spool)
@@ -118,7 +118,7 @@ class DecontaminateStage(Stage):
         self.index.build()
         dropped: Counter = Counter()
         checked = 0
-        with (_reports_dir(self.ctx.work_dir) / "contamination.jsonl").open("w", encoding="utf-8") as report:
+        with (_reports_dir(self.ctx.build_dir) / "contamination.jsonl").open("w", encoding="utf-8") as report:
             batch: list[dict] = []
             for row in rows:
                 if row.get("kind") != "sft":

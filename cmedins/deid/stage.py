@@ -84,7 +84,7 @@ class DeidStage(Stage):
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         from cmedins.deid.engine import ParallelDeidentifier
 
-        audit_path = self.ctx.work_dir.parent / "audit" / "deid.jsonl"
+        audit_path = self.ctx.build_dir / "audit" / "deid.jsonl"
         audit_path.parent.mkdir(parents=True, exist_ok=True)
         engine = ParallelDeidentifier(self.config)
         rows = iter(rows)

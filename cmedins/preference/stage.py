@@ -127,7 +127,7 @@ class SpfResolveStage(Stage):
         }
 
     def _write_queue(self, queue: list[dict]) -> Path | None:
-        default = self.ctx.work_dir.parent / QUEUE_FILE
+        default = self.ctx.build_dir / QUEUE_FILE
         path = resolve_path(self.params["queue"], self.ctx.recipe_dir) if self.params.get("queue") else default
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8", newline="\n") as handle:
