@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cmedins import build_folder
 from cmedins import mix as mixing
 from cmedins.config import Recipe, SourceConfig, load_recipe, resolve_path
 from cmedins.core_stages import public_row
@@ -44,14 +45,14 @@ class BuildResult:
 
 
 def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True) -> BuildResult:
-    build = open_build(recipe_path, out_dir)
+    build = open_build(recipe_path, out_dir, plan=_plan)
     recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
     ledger = ctx.ledger
     try:
         with Progress(enabled=show_progress) as progress:
             source_stats: dict[str, dict[str, Any]] = {}
             stream = read_sources(recipe, ctx, source_stats, _convert, progress)
-            stream = run_stages(ledger, stream, make_stages(_plan(recipe), ctx))
+            stream = run_stages(ledger, stream, build.stages)
             spool, available = _spool_by_group(stream, ctx.work_dir, progress)
             selection = _mix_and_split(recipe, available, ledger)
             splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
@@ -63,48 +64,78 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
         write_card(out_dir)
+        shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
+        build.commit()
     finally:
         ledger.close()
-    shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
-    return BuildResult(out_dir, stats, manifest)
+        build.close()
+    return BuildResult(build.final_dir, stats, manifest)
+
+
+Plan = Callable[[Recipe], list[tuple[str, dict[str, Any]]]]
 
 
 @dataclass
 class OpenBuild:
-    """A parsed recipe and an empty build folder with its ledger and stage context (shared by the SFT and
-    SPF runners)."""
+    """A checked plan and an empty partial build folder with its ledger, stage context and lock (shared by
+    the SFT and SPF runners). Write into `out_dir`; `commit()` swaps it in as `final_dir`; `close()` always."""
 
     recipe: Recipe
     raw_recipe: dict[str, Any]
     recipe_sha: str
     base: Path
     out_dir: Path
+    final_dir: Path
     ctx: BuildContext
+    stages: list[tuple[str, Stage]]
+    lock: build_folder.BuildLock
+
+    def commit(self) -> None:
+        build_folder.commit(self.out_dir, self.final_dir)
+
+    def close(self) -> None:
+        self.lock.release()
 
 
-def open_build(recipe_path: Path, out_dir: Path | None) -> OpenBuild:
+def open_build(recipe_path: Path, out_dir: Path | None, plan: Plan | None = None) -> OpenBuild:
+    """Check the whole plan (recipe, stages and their parameters, the output folder against every input)
+    before anything is read or touched; then take the folder's lock and start an empty partial build."""
     from cmedins.registry import load_plugins
 
     load_plugins()
     recipe_path = Path(recipe_path)
     recipe, raw_recipe, recipe_sha = load_recipe(recipe_path)
     base = recipe_path.resolve().parent
-    out_dir = Path(out_dir) if out_dir is not None else resolve_path(recipe.output, base)
-    prepare_out_dir(out_dir)
-    ledger = Ledger(out_dir / "quarantine", out_dir / WORK_DIR / "quarantine")
-    ctx = BuildContext(seed=recipe.seed, work_dir=out_dir / WORK_DIR, ledger=ledger, recipe_dir=base)
-    ctx.work_dir.mkdir(parents=True, exist_ok=True)
-    return OpenBuild(recipe, raw_recipe, recipe_sha, base, out_dir, ctx)
+    final_dir = Path(out_dir) if out_dir is not None else resolve_path(recipe.output, base)
+    partial = build_folder.state_dir(final_dir) / "partial"
+    ledger = Ledger(partial / "quarantine", partial / WORK_DIR / "quarantine")
+    ctx = BuildContext(seed=recipe.seed, work_dir=partial / WORK_DIR, ledger=ledger, recipe_dir=base)
+    for source in recipe.sources:
+        _format(source)
+    stages = make_stages(plan(recipe), ctx) if plan is not None else []
+    build_folder.check_out_dir(final_dir, plan_inputs(recipe, base))
+    lock = build_folder.BuildLock(final_dir).acquire()
+    try:
+        build_folder.start_partial(final_dir)
+        ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        lock.release()
+        raise
+    return OpenBuild(recipe, raw_recipe, recipe_sha, base, partial, final_dir, ctx, stages, lock)
 
 
-def prepare_out_dir(out_dir: Path) -> None:
-    """Start from an empty folder; refuse to wipe a non-empty folder that is not an earlier build."""
-    if out_dir.exists():
-        if any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists() and not (out_dir / WORK_DIR).exists():
-            raise CmedinsError(f"{out_dir}: output folder is not empty and is not a cmedins build; "
-                               "choose another --out")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+def plan_inputs(recipe: Recipe, base: Path) -> list[Path]:
+    """Every path the recipe reads: sources, and the paths named in stage parameters (eval sets, templates,
+    expert decisions), so that no output folder can be, hold or lie inside one of them."""
+    paths = [resolve_path(source.path, base) for source in recipe.sources]
+    for _, params in recipe.stage_list():
+        for spec in params.get("eval_sets") or []:
+            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+                paths.append(resolve_path(spec["path"], base))
+        for key in ("templates", "decisions"):
+            if isinstance(params.get(key), str):
+                paths.append(resolve_path(params[key], base))
+    return paths
 
 
 def _format(source: SourceConfig) -> Format:

@@ -144,5 +144,6 @@ def test_unknown_format_and_missing_file(corpus):
 def test_refuses_to_wipe_a_folder_that_is_not_a_build(corpus):
     (corpus / "out").mkdir()
     (corpus / "out" / "thesis.docx").write_text("precious", encoding="utf-8")
-    with pytest.raises(CmedinsError, match="not a cmedins build"):
+    with pytest.raises(CmedinsError, match="not made by `cmedins build`"):
         run_recipe(_recipe(corpus), show_progress=False)
+    assert (corpus / "out" / "thesis.docx").read_text(encoding="utf-8") == "precious"

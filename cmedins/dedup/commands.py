@@ -32,6 +32,11 @@ def register(app: typer.Typer) -> None:
         from cmedins.errors import CmedinsError
         from cmedins.io import iter_rows, write_rows
 
+        from cmedins.build_folder import check_not_input
+
+        check_not_input(out, input)  # writing onto the input would empty it before it is read
+        if clusters:
+            check_not_input(clusters, input)
         selection = parse_selection(None, stage="dedup")
 
         def text_of(number: int, row: dict) -> str:

@@ -34,6 +34,10 @@ def register(app: typer.Typer) -> None:
         config = config_from_params({"operator": operator, "dates": dates, "score_threshold": threshold,
                                      "workers": workers, "fail_on_residual": fail_on_residual}, "cmedins deid")
         audit_path = out.with_name(out.name.split(".")[0] + ".audit.jsonl")
+        from cmedins.build_folder import check_not_input
+
+        check_not_input(out, input)  # writing onto the input would empty it before it is read
+        check_not_input(audit_path, input)
         counts: Counter = Counter()
         engine = ParallelDeidentifier(config)
 

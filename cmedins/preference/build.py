@@ -20,7 +20,7 @@ from cmedins.errors import CmedinsError, RowError
 from cmedins.ledger import Ledger
 from cmedins.manifest import build_manifest
 from cmedins.output import DPO_SCHEMA, SplitWriter, write_json, write_preview
-from cmedins.pipeline import READ, make_stages, open_build, read_sources, run_stages
+from cmedins.pipeline import READ, open_build, read_sources, run_stages
 from cmedins.publish.card import write_card
 from cmedins.schema import DIMENSIONS
 from cmedins.sources import Format
@@ -33,11 +33,11 @@ PREVIEW_ROWS = 20
 
 def build_spf(recipe_path: Path, out_dir: Path | None = None) -> dict[str, Any]:
     """Run an SPF recipe; returns stats.json's content."""
-    build = open_build(recipe_path, out_dir)
+    build = open_build(recipe_path, out_dir, plan=_plan)
     recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
     ledger = ctx.ledger
     try:
-        stages = make_stages(_plan(recipe), ctx)
+        stages = build.stages
         source_stats: dict[str, dict] = {}
         stream = read_sources(recipe, ctx, source_stats, _convert)
         rows = [public_row(row) for row in run_stages(ledger, stream, stages)]
@@ -50,8 +50,10 @@ def build_spf(recipe_path: Path, out_dir: Path | None = None) -> dict[str, Any]:
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
         write_card(out_dir)
+        build.commit()
     finally:
         ledger.close()
+        build.close()
     return stats
 
 
