@@ -24,7 +24,9 @@ DPO_SCHEMA = pa.schema([
     ("id", pa.string()), ("prompt", pa.list_(_MESSAGE)), ("chosen", pa.list_(_MESSAGE)),
     ("rejected", pa.list_(_MESSAGE)), ("deciding_dimension", pa.string()), ("distribution", pa.string()),
     ("source", pa.string()), ("annotator_count", pa.int32()), ("agreement", pa.float64()),
-    ("arbitrated", pa.bool_()),
+    ("arbitrated", pa.bool_()), ("decided_by", pa.string()), ("chosen_model", pa.string()),
+    ("rejected_model", pa.string()), ("chosen_score", pa.float64()), ("rejected_score", pa.float64()),
+    ("score_margin", pa.float64()), ("rm_margin", pa.float64()), ("flipped", pa.bool_()),
 ])
 SCHEMAS = {"sft": SFT_SCHEMA, "dpo": DPO_SCHEMA}
 

@@ -24,6 +24,9 @@ Dimension = Literal["safety", "professionalism", "fluency"]
 DIMENSIONS: tuple[str, ...] = ("safety", "professionalism", "fluency")  # priority order
 Judgment = Literal["A", "B", "tie"]
 Distribution = Literal["in", "out"]
+# annotation: SPF judgments (+ expert); source: the source's own chosen/rejected; rank: a ranked list's
+# order; score: a judge's scores (e.g. GPT-4) over several models' answers.
+DecidedBy = Literal["annotation", "source", "rank", "score"]
 NO_DEPARTMENT = "无科室标注"  # stats.json's department key for rows without one (dialogues, general)
 
 
@@ -181,6 +184,15 @@ class DPORow(_Strict):
     annotator_count: int = Field(ge=0)
     agreement: float | None = Field(default=None, ge=0.0, le=1.0)
     arbitrated: bool = False
+    # Provenance: who or what decided the pair, and the figures it was decided on.
+    decided_by: DecidedBy | None = None
+    chosen_model: str | None = None
+    rejected_model: str | None = None
+    chosen_score: float | None = None
+    rejected_score: float | None = None
+    score_margin: float | None = None  # chosen_score - rejected_score (the judge's scores)
+    rm_margin: float | None = None  # mean reward-model margin, when rm_vote ran on the pair
+    flipped: bool = False  # rm_vote swapped chosen and rejected
 
     @field_validator("chosen", "rejected")
     @classmethod

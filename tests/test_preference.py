@@ -183,20 +183,39 @@ def _scored(n: int) -> list[dict]:
              "scores": {"rm1_chosen": float(i), "rm1_rejected": 0.0, "rm2": i + 1.0}} for i in range(n)]
 
 
-def test_rm_vote_flips_weakest_and_drops_strongest_tenth():
+def test_rm_vote_drops_strongest_tenth_and_flips_nothing_by_default():
     rows = list(reversed(_scored(20)))
-    kept, dropped, flipped = select(rows, VoteConfig(("rm1", "rm2")))
-    assert flipped == 2 and [r["chosen"] for r in dropped] == ["好19", "好18"]
+    kept, dropped, flips = select(rows, VoteConfig(("rm1", "rm2")))
+    assert flips == {"flipped": 0, "flip_protected": 0} and [r["chosen"] for r in dropped] == ["好19", "好18"]
+    assert len(kept) == 18 and all(r["chosen"].startswith("好") and not r.get("flipped") for r in kept)
+
+
+def test_rm_vote_flips_weakest_tenth_when_asked():
+    rows = list(reversed(_scored(20)))
+    kept, _, flips = select(rows, VoteConfig(("rm1", "rm2"), flip_fraction=0.1))
     by_prompt = {r["prompt"][0]["content"]: r for r in kept}
-    assert len(kept) == 18
+    assert flips == {"flipped": 2, "flip_protected": 0}
     assert (by_prompt["问题0"]["chosen"], by_prompt["问题0"]["rejected"]) == ("差0", "好0")
-    assert by_prompt["问题1"]["rm_flipped"] and not by_prompt["问题2"].get("rm_flipped")
-    assert by_prompt["问题0"]["rm_margin"] == 0.5
+    assert by_prompt["问题1"]["flipped"] and not by_prompt["问题2"].get("flipped")
+    assert by_prompt["问题0"]["rm_margin"] == -0.5 and by_prompt["问题2"]["rm_margin"] == 2.5
+
+
+def test_rm_vote_never_flips_a_clear_score_margin_or_an_annotated_pair():
+    rows = _scored(10)
+    rows[0] = {**rows[0], "score_margin": 2.0, "chosen_model": "doctor", "rejected_model": "gpt-3.5"}
+    rows[1] = {**rows[1], "decided_by": "annotation"}
+    rows[2] = {**rows[2], "score_margin": 0.5, "chosen_score": 7.5, "rejected_score": 7.0,
+               "chosen_model": "gpt-4", "rejected_model": "bentsao"}
+    kept, _, flips = select(rows, VoteConfig(("rm2",), flip_fraction=0.3, drop_fraction=0.0, clear_margin=1.0))
+    assert flips == {"flipped": 1, "flip_protected": 2}
+    assert [r["chosen"] for r in kept[:3]] == ["好0", "好1", "差2"]
+    swapped = kept[2]
+    assert (swapped["chosen_model"], swapped["chosen_score"], swapped["score_margin"]) == ("bentsao", 7.0, -0.5)
 
 
 def test_rm_vote_fractions_are_configurable_and_missing_scores_named():
-    kept, dropped, flipped = select(_scored(10), VoteConfig(("rm2",), flip_fraction=0.3, drop_fraction=0.0))
-    assert (len(kept), len(dropped), flipped) == (10, 0, 3)
+    kept, dropped, flips = select(_scored(10), VoteConfig(("rm2",), flip_fraction=0.3, drop_fraction=0.0))
+    assert (len(kept), len(dropped), flips["flipped"]) == (10, 0, 3)
     with pytest.raises(RowError) as error:
         select(_scored(3), VoteConfig(("rm3",)))
     assert error.value.field == "rm3"
@@ -205,7 +224,8 @@ def test_rm_vote_fractions_are_configurable_and_missing_scores_named():
 def test_ranked_list_to_adjacent_pairs():
     ranking = {"kind": "ranking", "prompt": [{"role": "user", "content": "孕妇腹泻怎么办"}],
                "responses": ["医生的回答", "GPT-4 的回答", "GPT-3.5 的回答", "BenTsao 的回答"], "source": "chimed"}
-    pairs = adjacent_pairs(ranking)
+    pairs, dropped = adjacent_pairs(ranking)
+    assert not dropped and all(p["decided_by"] == "rank" and p["score_margin"] is None for p in pairs)
     assert [(p["chosen"], p["rejected"], p["rank"]) for p in pairs] == [
         ("医生的回答", "GPT-4 的回答", 1), ("GPT-4 的回答", "GPT-3.5 的回答", 2), ("GPT-3.5 的回答", "BenTsao 的回答", 3)]
     assert all(p["kind"] == "preference" and p["source"] == "chimed" for p in pairs)

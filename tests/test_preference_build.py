@@ -51,7 +51,7 @@ stages:
   - spf_deid: {{}}
   - spf_resolve: {{decisions: {DATA / 'decisions.jsonl'}, arbitrate_on: any}}
   - adjacent_pairs: {{}}
-  - rm_vote: {{models: [rm_a, rm_b], sources: [scored]}}
+  - rm_vote: {{models: [rm_a, rm_b], flip_fraction: 0.1, sources: [scored]}}
   - dpo_rows: {{distribution: {{ranked: out}}}}
 """, encoding="utf-8")
     return recipe
@@ -84,6 +84,9 @@ def test_build_rows_follow_the_dpo_contract(build):
     assert edema["chosen"][0]["content"].startswith("氨氯地平引起的踝部水肿")
     flipped = next(r for r in rows if r["prompt"][0]["content"].startswith("第0个问题"))
     assert flipped["chosen"][0]["content"] == "忍一忍就好了（0）"  # the weakest pair by RM vote is flipped
+    assert (flipped["flipped"], flipped["decided_by"], flipped["rm_margin"]) == (True, "source", 0.0)
+    assert {r["decided_by"] for r in rows if r["source"] == "cmedins"} == {"annotation"}
+    assert {r["decided_by"] for r in rows if r["source"] == "ranked"} == {"rank"}
     assert not any(r["prompt"][0]["content"].startswith("第9个问题") for r in rows)  # the strongest dropped
 
 

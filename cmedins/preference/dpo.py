@@ -8,6 +8,8 @@ from cmedins.errors import RowError
 from cmedins.ids import content_id
 from cmedins.schema import DPORow
 
+PROVENANCE = ("chosen_model", "rejected_model", "chosen_score", "rejected_score", "score_margin", "rm_margin")
+
 
 def dpo_row(pair: dict, distribution: str) -> dict:
     """A validated DPO row dict from a preference row {prompt, chosen, rejected, source, ...}.
@@ -26,6 +28,9 @@ def dpo_row(pair: dict, distribution: str) -> dict:
         "annotator_count": pair.get("annotator_count", 0),
         "agreement": pair.get("agreement"),
         "arbitrated": pair.get("arbitrated", False),
+        "decided_by": pair.get("decided_by") or "source",
+        **{key: pair.get(key) for key in PROVENANCE},
+        "flipped": bool(pair.get("flipped")),
     }
     try:
         return DPORow.model_validate(row).model_dump()

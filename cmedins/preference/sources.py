@@ -4,6 +4,9 @@
   already decided (doctor answer over a weaker model's); numeric columns are kept as reward-model scores.
 - `ranked_responses`: {question | prompt, responses: [best, ..., worst]} (ChiMed-GPT: doctor > GPT-4 >
   GPT-3.5 > weak model), turned into adjacent pairs by the `adjacent_pairs` step.
+- `scored_responses`: {question | prompt, responses: [{model, response, score, <reward-model scores>}]}:
+  several models' answers to one prompt with a judge's score each (e.g. GPT-4, 1-10), paired by score
+  with an explicit tie rule and margin threshold (`adjacent_pairs` params `ties`, `min_margin`).
 - `flames`, `cvalues`, `safetybench` and the `zh_safety` folder reader: Chinese safety prompts without
   responses, the out-of-distribution prompt pool for annotation.
 """
@@ -71,6 +74,49 @@ def ranked_responses(row: dict) -> dict:
     if not isinstance(responses, list) or not all(isinstance(r, str) and r.strip() for r in responses):
         raise RowError("must be a list of non-empty response texts, best first", field="responses")
     return {"kind": "ranking", "prompt": prompt_messages(row), "responses": [r.strip() for r in responses]}
+
+
+RESPONSE_TEXT_FIELDS = ("response", "answer", "text", "content", "output")
+SCORE_FIELDS = ("score", "gpt4_score", "rating")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _scored_response(item: object, index: int) -> dict:
+    field = f"responses[{index}]"
+    if not isinstance(item, dict):
+        raise RowError("must be an object {model, response, score}", field=field)
+    text_field = next((f for f in RESPONSE_TEXT_FIELDS if f in item), None)
+    value = item.get(text_field) if text_field else None
+    if not isinstance(value, str) or not value.strip():
+        raise RowError(f"has no response text (one of {', '.join(RESPONSE_TEXT_FIELDS)})", field=field)
+    score_field = next((f for f in SCORE_FIELDS if f in item), None)
+    if score_field is None or not _number(item[score_field]):
+        raise RowError(f"has no numeric score (one of {', '.join(SCORE_FIELDS)})", field=f"{field}.score")
+    model = item.get("model")
+    if model is not None and not isinstance(model, str):
+        raise RowError("must be a text", field=f"{field}.model")
+    rm = {k: float(v) for k, v in item.items() if _number(v) and k != score_field}
+    return {"text": value.strip(), "model": model, "score": float(item[score_field]), "rm": rm}
+
+
+def _split_texts(items: list[dict]) -> dict:
+    # Texts stay a plain list under `responses` (what spf_deid de-identifies); the rest rides beside them.
+    return {"responses": [item["text"] for item in items],
+            "response_meta": [{k: v for k, v in item.items() if k != "text"} for item in items]}
+
+
+@register_format("scored_responses", "ranking")
+def scored_responses(row: dict) -> dict:
+    """Several models' answers to one prompt, each scored by a judge: question | prompt,
+    responses: [{model, response | answer | text, score, <reward-model score columns>...}, ...]."""
+    responses = row.get("responses")
+    if not isinstance(responses, list) or len(responses) < 2:
+        raise RowError("must be a list of at least two scored responses", field="responses")
+    return {"kind": "ranking", "prompt": prompt_messages(row),
+            **_split_texts([_scored_response(item, i) for i, item in enumerate(responses)])}
 
 
 def _prompt(content: str, source: str) -> dict:

@@ -18,7 +18,7 @@ from cmedins.preference.crossannotation import ARBITRATE_ON, decide_pair, load_d
 from cmedins.preference.dpo import dpo_row
 from cmedins.preference.judgments import group_by_pair
 from cmedins.preference.privacy import PreferenceRedactor
-from cmedins.preference.ranked import adjacent_pairs
+from cmedins.preference.ranked import PairingRule, adjacent_pairs
 from cmedins.preference.rm_vote import VoteConfig, mean_margin, select
 from cmedins.schema import DIMENSIONS
 from cmedins.stage import Stage, register_stage
@@ -51,17 +51,24 @@ class SpfResolveStage(Stage):
     """Annotations -> decided pairs: cross-annotation majority, expert decisions, SPF priority.
 
     Params: `decisions` (expert decisions file, optional), `arbitrate_on` ("any" | "deciding"),
-    `queue` (where to write the arbitration queue; default the build folder's arbitration_queue.jsonl).
+    `queue` (where to write the arbitration queue; default the build folder's arbitration_queue.jsonl),
+    `min_annotators` (default 1): pairs judged by fewer annotators are held back (dropped as
+    `below_min_annotators`, counted), so a pair cannot enter the DPO set on one person's word when the recipe
+    asks for cross-annotation.
     """
 
     name = "spf_resolve"
-    allowed_params = frozenset({"decisions", "arbitrate_on", "queue"})
+    allowed_params = frozenset({"decisions", "arbitrate_on", "queue", "min_annotators"})
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
         self.arbitrate_on = params.get("arbitrate_on", "any")
         if self.arbitrate_on not in ARBITRATE_ON:
             raise CmedinsError(f"stage '{self.name}': arbitrate_on must be one of {', '.join(ARBITRATE_ON)}")
+        self.min_annotators = params.get("min_annotators", 1)
+        if not isinstance(self.min_annotators, int) or isinstance(self.min_annotators, bool) \
+                or self.min_annotators < 1:
+            raise CmedinsError(f"stage '{self.name}': min_annotators must be a whole number >= 1")
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         annotations = []
@@ -79,9 +86,13 @@ class SpfResolveStage(Stage):
         if repeats:
             self.ctx.drop(self.name, "superseded_by_later_judgment", len(repeats))
         outcomes: Counter = Counter()
-        disputed = applied = 0
+        disputed = applied = held_back = 0
         queue = []
         for pair_id, group in pairs.items():
+            if len(group) < self.min_annotators:
+                held_back += 1
+                self.ctx.drop(self.name, "below_min_annotators", len(group))
+                continue
             try:
                 pair = decide_pair(group, decision=decisions.get(pair_id), arbitrate_on=self.arbitrate_on)
             except RowError as error:
@@ -112,6 +123,8 @@ class SpfResolveStage(Stage):
                 "queue": str(queue_path.name) if queue_path else None,
             },
             "annotators": len({a["annotator"] for group in pairs.values() for a in group}),
+            "min_annotators": self.min_annotators,
+            "held_back_below_min_annotators": held_back,
         }
 
     def _pair_row(self, pair) -> dict:
@@ -123,6 +136,7 @@ class SpfResolveStage(Stage):
             "rejected": rejected, "deciding_dimension": pair.deciding_dimension,
             "distribution": first["distribution"], "source": first["source"], "_source": first.get("_source"),
             "annotator_count": len(pair.annotations), "agreement": pair.agreement, "arbitrated": pair.arbitrated,
+            "decided_by": "annotation",
             "_file": first.get("_file"), "_row": first.get("_row"),
         }
 
@@ -138,42 +152,60 @@ class SpfResolveStage(Stage):
 
 @register_stage
 class AdjacentPairsStage(Stage):
-    """Ranked responses (best first) -> one preference row per adjacent pair (ChiMed-GPT)."""
+    """Ranked responses (best first) or scored responses -> preference pairs (ChiMed-GPT adjacent pairs).
+
+    Params (scored lists): `ties` (drop | next_lower, default drop: how equal scores are handled) and
+    `min_margin` (default 0: a kept pair's score margin is at least this). Candidate pairs that are not
+    kept are counted by reason in stats.json (`adjacent_pairs.dropped_pairs`).
+    """
 
     name = "adjacent_pairs"
+    allowed_params = frozenset({"ties", "min_margin"})
+
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        try:
+            self.rule = PairingRule(params.get("ties", "drop"), float(params.get("min_margin", 0.0)))
+        except (TypeError, ValueError) as error:
+            raise CmedinsError(f"stage '{self.name}': {error}") from None
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         made = 0
+        dropped_pairs: Counter = Counter()
         for row in rows:
             if row.get("kind") != "ranking":
                 yield row
                 continue
-            pairs = adjacent_pairs(row)
+            pairs, dropped = adjacent_pairs(row, self.rule)
+            dropped_pairs.update(dropped)
             if not pairs:
-                self.ctx.drop(self.name, "fewer_than_two_distinct_responses")
+                self.ctx.drop(self.name, "no_pair_kept" if dropped else "fewer_than_two_distinct_responses")
                 continue
             self.ctx.created(self.name, len(pairs) - 1)
             made += len(pairs)
             yield from pairs
-        self.ctx.stats[self.name] = {"pairs": made}
+        self.ctx.stats[self.name] = {"pairs": made, "ties": self.rule.ties, "min_margin": self.rule.min_margin,
+                                     "candidate_pairs": made + sum(dropped_pairs.values()),
+                                     "dropped_pairs": dict(sorted(dropped_pairs.items()))}
 
 
 @register_stage
 class RmVoteStage(Stage):
     """SF-Med selection by reward-model vote over preference rows that carry score columns.
 
-    Params: `models` (score column names), `flip_fraction` (0.1), `drop_fraction` (0.1), `sources`
-    (recipe source names to apply it to; default every preference row).
+    Params: `models` (score column names), `drop_fraction` (0.1), `flip_fraction` (0: no flips),
+    `clear_margin` (0: a pair whose judge-score margin exceeds it is never flipped; annotator-decided pairs
+    never are), `sources` (recipe source names to apply it to; default every preference row).
     """
 
     name = "rm_vote"
-    allowed_params = frozenset({"models", "flip_fraction", "drop_fraction", "sources"})
+    allowed_params = frozenset({"models", "flip_fraction", "drop_fraction", "clear_margin", "sources"})
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
         try:
-            self.config = VoteConfig(tuple(params.get("models") or ()), params.get("flip_fraction", 0.1),
-                                     params.get("drop_fraction", 0.1))
+            self.config = VoteConfig(tuple(params.get("models") or ()), params.get("flip_fraction", 0.0),
+                                     params.get("drop_fraction", 0.1), params.get("clear_margin", 0.0))
         except ValueError as error:
             raise CmedinsError(f"stage '{self.name}': {error}") from None
         self.sources = set(params.get("sources") or ())
@@ -193,12 +225,13 @@ class RmVoteStage(Stage):
                 self.ctx.quarantine(self.name, "missing_rm_score", row, error.message, field=error.field)
                 continue
             voted.append(row)
-        kept, dropped, flipped = select(voted, self.config)
+        kept, dropped, flips = select(voted, self.config)
         if dropped:
             self.ctx.drop(self.name, "rm_vote_strongest_margin", len(dropped))
-        self.ctx.stats[self.name] = {"models": list(self.config.models), "pairs": len(voted), "flipped": flipped,
+        self.ctx.stats[self.name] = {"models": list(self.config.models), "pairs": len(voted), **flips,
                                      "dropped": len(dropped), "flip_fraction": self.config.flip_fraction,
-                                     "drop_fraction": self.config.drop_fraction}
+                                     "drop_fraction": self.config.drop_fraction,
+                                     "clear_margin": self.config.clear_margin}
         yield from kept
 
 
