@@ -92,7 +92,12 @@ def load_recipe(path: Path) -> tuple[Recipe, dict[str, Any], str]:
     path = Path(path)
     if not path.is_file():
         raise CmedinsError(f"{path}: recipe not found")
-    text = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CmedinsError(f"{path}: a recipe must be UTF-8 text (invalid byte at offset {error.start}); "
+                           "save it as UTF-8") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -105,7 +110,7 @@ def load_recipe(path: Path) -> tuple[Recipe, dict[str, Any], str]:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise CmedinsError(f"{path}: field '{where}': {first['msg']}") from None
-    return recipe, raw, hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return recipe, raw, hashlib.sha256(data).hexdigest()
 
 
 def resolve_path(value: str, base_dir: Path) -> Path:

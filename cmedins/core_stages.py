@@ -28,6 +28,8 @@ class DialoguesStage(Stage):
     """Turn conversation rows into SFT rows: task dialogue_single / dialogue_multi / general."""
 
     name = "dialogues"
+    takes = frozenset({"conversation"})
+    makes = {"conversation": "sft"}
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         tasks: Counter = Counter()
@@ -59,6 +61,8 @@ class ValidateStage(Stage):
     """Check every SFT row against the contract; a failing row is quarantined naming its field."""
 
     name = "validate"
+    takes = frozenset({"sft"})
+    only = True
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         checked = 0

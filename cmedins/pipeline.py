@@ -29,8 +29,9 @@ from cmedins.progress import Progress
 from cmedins.publish.card import write_card
 from cmedins.schema import NO_DEPARTMENT, Conversation, MedicalRecord
 from cmedins.sources import FORMATS, Format
-from cmedins.stage import STAGES, BuildContext, Stage
+from cmedins.stage import STAGES, BuildContext, Stage, StageParamsError, check_kinds
 
+SFT_SOURCE_KINDS = ("record", "conversation")
 GENERAL_FORMATS = {"alpaca", "sharegpt"}  # default category of conversations from these formats
 READ = "read"
 WORK_DIR = ".work"
@@ -97,7 +98,8 @@ class OpenBuild:
         self.lock.release()
 
 
-def open_build(recipe_path: Path, out_dir: Path | None, plan: Plan | None = None) -> OpenBuild:
+def open_build(recipe_path: Path, out_dir: Path | None, plan: Plan | None = None,
+               source_kinds: tuple[str, ...] = SFT_SOURCE_KINDS, build_kind: str = "an SFT build") -> OpenBuild:
     """Check the whole plan (recipe, stages and their parameters, the output folder against every input)
     before anything is read or touched; then take the folder's lock and start an empty partial build."""
     from cmedins.registry import load_plugins
@@ -110,9 +112,8 @@ def open_build(recipe_path: Path, out_dir: Path | None, plan: Plan | None = None
     partial = build_folder.state_dir(final_dir) / "partial"
     ledger = Ledger(partial / "quarantine", partial / WORK_DIR / "quarantine")
     ctx = BuildContext(seed=recipe.seed, work_dir=partial / WORK_DIR, ledger=ledger, recipe_dir=base)
-    for source in recipe.sources:
-        _format(source)
-    stages = make_stages(plan(recipe), ctx) if plan is not None else []
+    check_source_kinds(recipe, source_kinds, build_kind)
+    stages = make_stages(plan(recipe), ctx, recipe) if plan is not None else []
     build_folder.check_out_dir(final_dir, plan_inputs(recipe, base))
     lock = build_folder.BuildLock(final_dir).acquire()
     try:
@@ -138,10 +139,11 @@ def plan_inputs(recipe: Recipe, base: Path) -> list[Path]:
     return paths
 
 
-def _format(source: SourceConfig) -> Format:
+def _format(source: SourceConfig, number: int | None = None) -> Format:
     if source.format not in FORMATS:
         known = ", ".join(sorted(FORMATS))
-        raise CmedinsError(f"source '{source.name}': unknown format '{source.format}' (known: {known})")
+        where = f"recipe field 'sources.{number}.format'" if number is not None else f"source '{source.name}'"
+        raise CmedinsError(f"{where}: unknown format '{source.format}' (known: {known})")
     return FORMATS[source.format]
 
 
@@ -235,18 +237,55 @@ def _plan(recipe: Recipe) -> list[tuple[str, dict[str, Any]]]:
     return plan + ([] if "validate" in names else [("validate", {})])
 
 
-def make_stages(plan: list[tuple[str, dict[str, Any]]], ctx: BuildContext) -> list[tuple[str, Stage]]:
-    """Instantiate the planned stages; a stage named twice gets its own ledger key (`dedup#2`)."""
+def make_stages(plan: list[tuple[str, dict[str, Any]]], ctx: BuildContext,
+                recipe: Recipe | None = None) -> list[tuple[str, Stage]]:
+    """Instantiate the planned stages, checking each one's parameters against its model; a stage named
+    twice gets its own ledger key (`dedup#2`). Errors name the recipe key (`stages.3.dedup.n`)."""
+    keys = _recipe_keys(plan, recipe)
     stages, seen = [], Counter()
-    for name, params in plan:
+    for (name, params), where in zip(plan, keys, strict=True):
         if name not in STAGES:
-            raise CmedinsError(f"recipe: unknown stage '{name}' (known: {', '.join(sorted(STAGES))})")
+            raise CmedinsError(f"recipe field '{where}': unknown stage '{name}' (known: {', '.join(sorted(STAGES))})")
         seen[name] += 1
         key = name if seen[name] == 1 else f"{name}#{seen[name]}"
-        stage = STAGES[name](params, ctx)
+        try:
+            stage = STAGES[name](params if params is not None else {}, ctx)
+        except StageParamsError as error:
+            field = f"{where}.{error.field}" if error.field else where
+            raise CmedinsError(f"recipe field '{field}': {error.message}") from None
+        except CmedinsError as error:
+            raise CmedinsError(f"recipe field '{where}': {error}") from None
         stage.name = key  # ledger and stats entries of a repeated stage stay apart
         stages.append((key, stage))
+    if recipe is not None:
+        kinds: dict[str, set[str]] = {}
+        for source in recipe.sources:
+            kinds.setdefault(_format(source).kind, set()).add(f"source '{source.name}'")
+        check_kinds([(where, type(stage)) for where, (_, stage) in zip(keys, stages, strict=True)], kinds,
+                    "recipe field")
     return stages
+
+
+def _recipe_keys(plan: list[tuple[str, dict[str, Any]]], recipe: Recipe | None) -> list[str]:
+    """`stages.<i>.<name>` for the stages the recipe lists, in plan order; stages the runner adds say so."""
+    listed = [name for name, _ in recipe.stage_list()] if recipe is not None else [name for name, _ in plan]
+    keys, position = [], 0
+    for name, _ in plan:
+        if position < len(listed) and listed[position] == name:
+            keys.append(f"stages.{position}.{name}")
+            position += 1
+        else:
+            keys.append(f"{name} (added by the runner)")
+    return keys
+
+
+def check_source_kinds(recipe: Recipe, accepted: tuple[str, ...], build: str) -> None:
+    """A source whose format gives rows this kind of build cannot use is refused before any row is read."""
+    for number, source in enumerate(recipe.sources):
+        fmt = _format(source, number)
+        if fmt.kind not in accepted:
+            raise CmedinsError(f"recipe field 'sources.{number}.format': format '{source.format}' gives {fmt.kind} "
+                               f"rows; {build} reads {'/'.join(accepted)} formats")
 
 
 def run_stages(ledger: Ledger, rows: Iterator[dict], stages: list[tuple[str, Stage]]) -> Iterator[dict]:

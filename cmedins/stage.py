@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from cmedins.errors import CmedinsError
 from cmedins.ledger import Ledger
 
@@ -55,31 +57,103 @@ class BuildContext:
         return resolve_path(str(path), self.recipe_dir)
 
 
+class StageParams(BaseModel):
+    """Base of every stage's parameter model: unknown keys are refused and YAML values keep their type
+    (strict: `n: five` or `t2s: "yes"` is an error, never coerced)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class NoParams(StageParams):
+    """A stage without parameters: any key is refused."""
+
+
+class StageParamsError(CmedinsError):
+    """A stage's parameters fail its model; `field` is the parameter's path inside the stage."""
+
+    def __init__(self, field: str | None, message: str):
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}" if field else message)
+
+    @classmethod
+    def from_validation(cls, error: ValidationError, model: type[BaseModel]) -> StageParamsError:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        if first["type"] == "extra_forbidden" and len(first["loc"]) == 1:
+            allowed = ", ".join(model.model_fields) or "none"
+            return cls(field, f"unknown parameter (allowed: {allowed})")
+        return cls(field, first["msg"])  # pydantic's msg never quotes the value
+
+
 class Stage:
-    """Base class. Subclasses set `name` and `allowed_params`, check their values in __init__ and implement
-    `run`. A recipe naming a parameter the stage does not know is refused here, for every stage alike."""
+    """Base class. A subclass sets `name`, its parameter model `Params`, the row kinds it acts on (`takes`,
+    others pass through untouched) and the kind changes it makes (`makes`), and implements `run`.
+    The parameters are checked here against `Params` for every stage alike; `self.config` is the typed
+    model and `self.params` its plain dict (defaults filled in).
+
+    `only = True` marks a stage every row must reach as one of `takes` (an end-of-pipeline check): the plan
+    is refused when another kind could reach it."""
 
     name: ClassVar[str] = "stage"
-    allowed_params: ClassVar[frozenset[str] | None] = None  # None: the stage checks its parameters itself
+    Params: ClassVar[type[BaseModel]] = NoParams
+    takes: ClassVar[frozenset[str]] = frozenset()
+    makes: ClassVar[dict[str, str]] = {}
+    only: ClassVar[bool] = False
 
     def __init__(self, params: dict[str, Any], ctx: BuildContext):
-        if self.allowed_params is not None:
-            unknown = sorted(set(params) - self.allowed_params)
-            if unknown:
-                raise CmedinsError(f"stage '{self.name}': unknown parameter(s) {', '.join(unknown)} "
-                                   f"(allowed: {', '.join(sorted(self.allowed_params)) or 'none'})")
-        self.params = params
+        if not isinstance(params, dict):
+            raise StageParamsError(None, "parameters must be a mapping")
+        try:
+            self.config = self.Params.model_validate(params)
+        except ValidationError as error:
+            raise StageParamsError.from_validation(error, self.Params) from None
+        self.params = self.config.model_dump()
         self.ctx = ctx
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         raise NotImplementedError
+
+    @classmethod
+    def kinds_after(cls, kinds: frozenset[str]) -> frozenset[str]:
+        """The row kinds leaving the stage when `kinds` enter it."""
+        return frozenset(cls.makes.get(kind, kind) for kind in kinds)
+
+
+def check_kinds(stages: list[tuple[str, type[Stage]]], kinds: dict[str, set[str]], where: str) -> None:
+    """Follow the row kinds (kind -> the sources giving it) through the planned stages; refuse a stage that
+    no planned row can reach as a kind it acts on, and an `only` stage that other kinds would reach.
+    `stages` are (recipe key, stage class); `where` prefixes messages."""
+    current = {kind: set(origins) for kind, origins in kinds.items()}
+    for key, cls in stages:
+        if cls.takes:
+            wrong = sorted(kind for kind in current if kind not in cls.takes)
+            if cls.only and wrong:
+                origins = ", ".join(sorted(current[wrong[0]]))
+                raise CmedinsError(f"{where} '{key}': the {cls.name} stage takes {_kinds(cls.takes)} rows, but "
+                                   f"{wrong[0]} rows reach it (from {origins}); move it after the stage that "
+                                   f"turns them into {_kinds(cls.takes)} rows")
+            if not any(kind in cls.takes for kind in current):
+                arriving = _kinds(current) or "no"
+                raise CmedinsError(f"{where} '{key}': the {cls.name} stage acts on {_kinds(cls.takes)} rows, but "
+                                   f"only {arriving} rows reach it; move it or remove it")
+        after: dict[str, set[str]] = {}
+        for kind, origins in current.items():
+            after.setdefault(cls.makes.get(kind, kind), set()).update(origins)
+        current = after
+
+
+def _kinds(kinds) -> str:
+    return "/".join(sorted(kinds))
 
 
 STAGES: dict[str, type[Stage]] = {}
 
 
 def register_stage(cls: type[Stage]) -> type[Stage]:
-    """Class decorator: make a stage available to recipes under `cls.name`."""
+    """Class decorator: make a stage available to recipes under `cls.name`; a name is registered once."""
+    existing = STAGES.get(cls.name)
+    if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(f"stage name '{cls.name}' is registered twice ({existing.__module__}, {cls.__module__})")
     STAGES[cls.name] = cls
     return cls
 

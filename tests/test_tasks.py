@@ -132,7 +132,8 @@ def test_system_prompt_and_task_subset(tmp_path):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"tasks": ["diagnosis", "prognosis"]}, "must be a non-empty list"), ({"max_query_chars": 0}, "positive whole"),
+    ({"tasks": ["diagnosis", "prognosis"]}, "tasks.1: Input should be 'diagnosis'"),
+    ({"max_query_chars": 0}, "greater than or equal to 1"), ({"tasks": []}, "at least 1 item"),
     ({"colour": "red"}, "unknown parameter"), ({"templates": "missing"}, "template folder not found"),
 ])
 def test_bad_parameters_are_refused(tmp_path, params, message):

@@ -21,13 +21,15 @@ import pickle
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
 
 from cmedins.dedup.decontam import EvalIndex
 from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
 from cmedins.dedup.select import answer_chars, parse_selection, select_text
 from cmedins.errors import CmedinsError
-from cmedins.stage import Stage, register_stage
+from cmedins.stage import Stage, StageParams, register_stage
 
 _DECONTAM_BATCH = 1024
 
@@ -38,23 +40,60 @@ def _reports_dir(build_dir: Path) -> Path:
     return path
 
 
+Text = Literal["user", "conversation", "query_answer"] | dict[str, Literal["user", "conversation", "query_answer"]]
+
+
+class DedupStageParams(StageParams):
+    scope: Literal["per_source", "global"] | list[Literal["per_source", "global"]] = ["per_source", "global"]
+    threshold: float = Field(default=0.7, gt=0.0, lt=1.0)  # estimated Jaccard of character n-gram sets
+    n: int = Field(default=5, ge=1, le=64)
+    num_perm: int = Field(default=128, ge=16, le=1024)
+    text: Text | None = None
+    source_priority: list[str] = []
+    t2s: bool = False
+
+
+class EvalSetSpec(StageParams):
+    name: str = Field(min_length=1)
+    path: str = Field(min_length=1)
+    format: str = Field(min_length=1)
+
+
+class DecontaminateParams(StageParams):
+    eval_sets: list[EvalSetSpec] = Field(min_length=1)
+    threshold: float = Field(default=0.5, gt=0.0, le=1.0)  # share of an eval item's n-grams found in the row
+    n: int = Field(default=8, ge=1, le=64)
+    min_chars: int = Field(default=12, ge=1)
+    max_item_frequency: int = Field(default=50, ge=1)
+    text: Text | None = None
+    t2s: bool = False
+
+    @field_validator("eval_sets")
+    @classmethod
+    def _unique_names(cls, specs: list[EvalSetSpec]) -> list[EvalSetSpec]:
+        names = [spec.name for spec in specs]
+        if len(set(names)) != len(names):
+            raise ValueError("eval set names must be unique")
+        return specs
+
+
 @register_stage
 class DedupStage(Stage):
     """Drop exact (`duplicate_exact`) and near (`duplicate_near`) duplicates; see cmedins.dedup.engine."""
 
     name = "dedup"
-    allowed_params = frozenset({"scope", "threshold", "n", "num_perm", "text", "source_priority", "t2s"})
+    Params = DedupStageParams
+    takes = frozenset({"sft"})
 
     def __init__(self, params: dict[str, Any], ctx):
         super().__init__(params, ctx)
-        scope = params.get("scope", ["per_source", "global"])
+        config, scope = self.config, self.config.scope
         self.dedup_params = DedupParams(
-            n=int(params.get("n", 5)), num_perm=int(params.get("num_perm", 128)),
-            threshold=float(params.get("threshold", 0.7)),
+            n=config.n, num_perm=config.num_perm, threshold=config.threshold,
             scopes=tuple([scope] if isinstance(scope, str) else scope), seed=ctx.seed,
-            t2s=bool(params.get("t2s", False)), source_priority=tuple(params.get("source_priority") or ()),
+            t2s=config.t2s, source_priority=tuple(config.source_priority),
         )
-        self.selection = parse_selection(params.get("text"), stage=self.name)
+        self.selection = parse_selection(config.text, stage=self.name)
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         # The keep rule needs every candidate, so rows are spooled to disk and streamed back in input order.
@@ -100,17 +139,16 @@ class DecontaminateStage(Stage):
     """Drop rows that contain an evaluation item (`contaminated:<eval set>`); see cmedins.dedup.decontam."""
 
     name = "decontaminate"
-    allowed_params = frozenset({"eval_sets", "threshold", "n", "min_chars", "max_item_frequency", "text", "t2s"})
+    Params = DecontaminateParams
+    takes = frozenset({"sft"})
 
     def __init__(self, params: dict[str, Any], ctx):
         super().__init__(params, ctx)
-        self.eval_sets = _parse_eval_sets(params.get("eval_sets"))
-        self.index = EvalIndex(
-            n=int(params.get("n", 8)), threshold=float(params.get("threshold", 0.5)),
-            min_chars=int(params.get("min_chars", 12)), max_item_frequency=int(params.get("max_item_frequency", 50)),
-            t2s=bool(params.get("t2s", False)),
-        )
-        self.selection = parse_selection(params.get("text"), stage=self.name, default={"default": "conversation"})
+        config = self.config
+        self.eval_sets = [spec.model_dump() for spec in config.eval_sets]
+        self.index = EvalIndex(n=config.n, threshold=config.threshold, min_chars=config.min_chars,
+                               max_item_frequency=config.max_item_frequency, t2s=config.t2s)
+        self.selection = parse_selection(config.text, stage=self.name, default={"default": "conversation"})
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         loaded = {spec["name"]: load_eval_set(self.index, spec, self.ctx.resolve(spec["path"]))
@@ -152,21 +190,6 @@ class DecontaminateStage(Stage):
             dropped[found.eval_set] += 1
             report.write(json.dumps({"id": row.get("id"), "source": row.get("source"), "eval_set": found.eval_set,
                                      "eval_item": found.item, "overlap": found.overlap}, ensure_ascii=False) + "\n")
-
-
-def _parse_eval_sets(value: Any) -> list[dict[str, str]]:
-    if not isinstance(value, list) or not value:
-        raise CmedinsError("decontaminate: 'eval_sets' must be a non-empty list of {name, path, format}")
-    specs = []
-    for number, spec in enumerate(value, start=1):
-        if not isinstance(spec, dict) or not all(isinstance(spec.get(key), str) and spec.get(key)
-                                                 for key in ("name", "path", "format")):
-            raise CmedinsError(f"decontaminate: eval_sets entry {number} needs text fields name, path and format")
-        specs.append(spec)
-    names = [spec["name"] for spec in specs]
-    if len(set(names)) != len(names):
-        raise CmedinsError(f"decontaminate: eval set names must be unique, got {names}")
-    return specs
 
 
 def load_eval_set(index: EvalIndex, spec: dict[str, str], path: Path) -> dict[str, Any]:

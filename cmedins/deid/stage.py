@@ -70,6 +70,8 @@ def row_id(row: dict) -> str | None:
 @register_stage
 class DeidStage(Stage):
     name = "deid"
+    Params = DeidConfig
+    takes = frozenset({"record", "conversation"})
 
     def __init__(self, params: dict[str, Any], ctx: BuildContext):
         super().__init__(params, ctx)

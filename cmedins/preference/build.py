@@ -33,7 +33,7 @@ PREVIEW_ROWS = 20
 
 def build_spf(recipe_path: Path, out_dir: Path | None = None) -> dict[str, Any]:
     """Run an SPF recipe; returns stats.json's content."""
-    build = open_build(recipe_path, out_dir, plan=_plan)
+    build = open_build(recipe_path, out_dir, plan=_plan, source_kinds=SPF_KINDS, build_kind="an SPF build")
     recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
     ledger = ctx.ledger
     try:

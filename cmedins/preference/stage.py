@@ -10,8 +10,12 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from cmedins.config import resolve_path
+from cmedins.deid.config import DeidConfig
 from cmedins.errors import CmedinsError, RowError
 from cmedins.preference.agreement import agreement_report
 from cmedins.preference.crossannotation import ARBITRATE_ON, decide_pair, load_decisions, queue_entry
@@ -21,10 +25,34 @@ from cmedins.preference.privacy import PreferenceRedactor
 from cmedins.preference.ranked import PairingRule, adjacent_pairs
 from cmedins.preference.rm_vote import VoteConfig, mean_margin, select
 from cmedins.schema import DIMENSIONS
-from cmedins.stage import Stage, register_stage
+from cmedins.stage import Stage, StageParams, register_stage
 
 QUEUE_FILE = "arbitration_queue.jsonl"
 TEXT_KINDS = ("annotation", "preference", "ranking", "prompt")
+
+
+class ResolveParams(StageParams):
+    decisions: str | None = None  # expert decisions file
+    arbitrate_on: Literal[ARBITRATE_ON] = "any"
+    queue: str | None = None  # where the arbitration queue goes (default: the build folder)
+    min_annotators: int = Field(default=1, ge=1)  # pairs judged by fewer annotators are held back
+
+
+class AdjacentPairsParams(StageParams):
+    ties: Literal["drop", "next_lower"] = "drop"  # how equal scores of a scored list are handled
+    min_margin: float = Field(default=0.0, ge=0.0)  # a kept pair's score margin is at least this
+
+
+class RmVoteParams(StageParams):
+    models: list[str] = Field(min_length=1)  # score column names
+    flip_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    drop_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    clear_margin: float = Field(default=0.0, ge=0.0)  # a judge-score margin above it is never flipped
+    sources: list[str] = []  # recipe source names it applies to; empty: every preference row
+
+
+class DpoRowsParams(StageParams):
+    distribution: dict[str, Literal["in", "out"]] = {}  # recipe source name -> in | out
 
 
 @register_stage
@@ -32,6 +60,8 @@ class SpfDeidStage(Stage):
     """De-identify every prompt and response of preference rows (params: the deid area's DeidConfig)."""
 
     name = "spf_deid"
+    Params = DeidConfig
+    takes = frozenset(TEXT_KINDS)
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         redactor = PreferenceRedactor(self.params)
@@ -58,17 +88,14 @@ class SpfResolveStage(Stage):
     """
 
     name = "spf_resolve"
-    allowed_params = frozenset({"decisions", "arbitrate_on", "queue", "min_annotators"})
+    Params = ResolveParams
+    takes = frozenset({"annotation"})
+    makes = {"annotation": "preference"}
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
-        self.arbitrate_on = params.get("arbitrate_on", "any")
-        if self.arbitrate_on not in ARBITRATE_ON:
-            raise CmedinsError(f"stage '{self.name}': arbitrate_on must be one of {', '.join(ARBITRATE_ON)}")
-        self.min_annotators = params.get("min_annotators", 1)
-        if not isinstance(self.min_annotators, int) or isinstance(self.min_annotators, bool) \
-                or self.min_annotators < 1:
-            raise CmedinsError(f"stage '{self.name}': min_annotators must be a whole number >= 1")
+        self.arbitrate_on = self.config.arbitrate_on
+        self.min_annotators = self.config.min_annotators
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         annotations = []
@@ -160,12 +187,14 @@ class AdjacentPairsStage(Stage):
     """
 
     name = "adjacent_pairs"
-    allowed_params = frozenset({"ties", "min_margin"})
+    Params = AdjacentPairsParams
+    takes = frozenset({"ranking"})
+    makes = {"ranking": "preference"}
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
         try:
-            self.rule = PairingRule(params.get("ties", "drop"), float(params.get("min_margin", 0.0)))
+            self.rule = PairingRule(self.config.ties, self.config.min_margin)
         except (TypeError, ValueError) as error:
             raise CmedinsError(f"stage '{self.name}': {error}") from None
 
@@ -199,7 +228,8 @@ class RmVoteStage(Stage):
     """
 
     name = "rm_vote"
-    allowed_params = frozenset({"models", "flip_fraction", "drop_fraction", "clear_margin", "sources"})
+    Params = RmVoteParams
+    takes = frozenset({"preference"})
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
@@ -244,14 +274,14 @@ class DpoRowsStage(Stage):
     """
 
     name = "dpo_rows"
-    allowed_params = frozenset({"distribution"})
+    Params = DpoRowsParams
+    takes = frozenset({"preference"})
+    makes = {"preference": "dpo"}
+    only = True
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
-        self.distribution = params.get("distribution") or {}
-        bad = {k: v for k, v in self.distribution.items() if v not in ("in", "out")}
-        if bad:
-            raise CmedinsError(f"stage '{self.name}': distribution values must be 'in' or 'out': {bad}")
+        self.distribution = self.config.distribution
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         seen: set[str] = set()

@@ -18,22 +18,24 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
-from cmedins.errors import CmedinsError
+from pydantic import Field
+
 from cmedins.ids import content_id
 from cmedins.records.departments import normalize_department
 from cmedins.schema import RECORD_TASKS
-from cmedins.stage import BuildContext, Stage, register_stage
+from cmedins.stage import BuildContext, Stage, StageParams, register_stage
 from cmedins.tasks.bank import Bank, choose_templates, load_bank
 from cmedins.tasks.definitions import TASKS, Made, make_task
 
 
-def _positive_int(params: dict, key: str, default: int) -> int:
-    value = params.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise CmedinsError(f"tasks: {key} must be a positive whole number, not {value!r}")
-    return value
+class TasksParams(StageParams):
+    tasks: list[Literal[RECORD_TASKS]] = Field(default_factory=lambda: list(RECORD_TASKS), min_length=1)
+    max_query_chars: int = Field(default=6000, ge=1)  # a longer query drops that task's row
+    max_answer_chars: int = Field(default=4000, ge=1)
+    system_prompt: str | None = None
+    templates: str | None = None  # folder of <task>.yaml files replacing the packaged bank
 
 
 def sft_row(record: dict, made: Made, instruction: str, template_id: str, department: str | None,
@@ -64,20 +66,17 @@ class TasksStage(Stage):
     """Template medical records into the six CMedINS tasks (see cmedins/tasks/README.md)."""
 
     name = "tasks"
-    allowed_params = frozenset({"tasks", "max_query_chars", "max_answer_chars", "system_prompt", "templates"})
+    Params = TasksParams
+    takes = frozenset({"record"})
+    makes = {"record": "sft"}
 
     def __init__(self, params: dict[str, Any], ctx: BuildContext):
         super().__init__(params, ctx)
-        tasks = params.get("tasks", list(RECORD_TASKS))
-        if not isinstance(tasks, list) or not tasks or any(task not in TASKS for task in tasks):
-            raise CmedinsError(f"tasks: `tasks` must be a non-empty list drawn from {', '.join(RECORD_TASKS)}")
-        self.tasks = [task for task in RECORD_TASKS if task in tasks]  # canonical order
-        self.max_query = _positive_int(params, "max_query_chars", 6000)
-        self.max_answer = _positive_int(params, "max_answer_chars", 4000)
-        self.system_prompt = params.get("system_prompt") or None
-        if self.system_prompt is not None and not isinstance(self.system_prompt, str):
-            raise CmedinsError("tasks: system_prompt must be text")
-        folder = params.get("templates")
+        self.tasks = [task for task in RECORD_TASKS if task in self.config.tasks]  # canonical order
+        self.max_query = self.config.max_query_chars
+        self.max_answer = self.config.max_answer_chars
+        self.system_prompt = self.config.system_prompt or None
+        folder = self.config.templates
         self.bank: Bank = load_bank(ctx.resolve(folder) if folder else None)
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
