@@ -120,11 +120,11 @@ class Stage:
 
 
 def check_kinds(stages: list[tuple[str, type[Stage]]], kinds: dict[str, set[str]], where: str) -> None:
-    """Follow the row kinds (kind -> the sources giving it) through the planned stages; refuse a stage that
-    no planned row can reach as a kind it acts on, and an `only` stage that other kinds would reach.
+    """Follow the row kinds (kind -> the sources giving it) through the planned stages; refuse a stage placed
+    before the stage that makes the kind it acts on, and an `only` stage that other kinds would reach.
     `stages` are (recipe key, stage class); `where` prefixes messages."""
     current = {kind: set(origins) for kind, origins in kinds.items()}
-    for key, cls in stages:
+    for position, (key, cls) in enumerate(stages):
         if cls.takes:
             wrong = sorted(kind for kind in current if kind not in cls.takes)
             if cls.only and wrong:
@@ -132,10 +132,13 @@ def check_kinds(stages: list[tuple[str, type[Stage]]], kinds: dict[str, set[str]
                 raise CmedinsError(f"{where} '{key}': the {cls.name} stage takes {_kinds(cls.takes)} rows, but "
                                    f"{wrong[0]} rows reach it (from {origins}); move it after the stage that "
                                    f"turns them into {_kinds(cls.takes)} rows")
-            if not any(kind in cls.takes for kind in current):
+            made_later = {made for _, later in stages[position + 1:] for made in later.makes.values()}
+            if not any(kind in cls.takes for kind in current) and made_later & cls.takes:
+                # An order mistake (dedup before dialogues would compare nothing); a stage whose kind no
+                # source gives and no stage makes is merely idle (one SPF recipe shape for every source mix).
                 arriving = _kinds(current) or "no"
                 raise CmedinsError(f"{where} '{key}': the {cls.name} stage acts on {_kinds(cls.takes)} rows, but "
-                                   f"only {arriving} rows reach it; move it or remove it")
+                                   f"only {arriving} rows reach it; move it after the stage that makes them")
         after: dict[str, set[str]] = {}
         for kind, origins in current.items():
             after.setdefault(cls.makes.get(kind, kind), set()).update(origins)

@@ -40,8 +40,6 @@ SFT_MISTAKES = {
         {"stages": [{"dedup": {}}, {"dialogues": {}}]}, "stages.0.dedup", "only conversation rows reach it"),
     "no stage makes SFT rows": (
         {"stages": []}, "validate (added by the runner)", "conversation rows reach it"),
-    "tasks with only conversation sources": (
-        {"stages": [{"tasks": {}}, {"dialogues": {}}]}, "stages.0.tasks", "acts on record rows"),
     "a typo in a stage name": (
         {"stages": [{"dialogues": {}}, {"dedupe": {}}]}, "stages.1", "unknown stage 'dedupe'"),
     "deid not first": (
