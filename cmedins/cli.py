@@ -44,12 +44,15 @@ def build(
     recipe: Path = typer.Argument(Path(DEFAULT_RECIPE), help="Recipe YAML (default: the embedded sample)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Build folder (default: the recipe's `output`)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    resume: bool = typer.Option(True, "--resume/--fresh", help="Reuse the finished stages an interrupted or "
+                                "earlier run of the same recipe, inputs and code left beside the build "
+                                "(default), or discard them and run every stage."),
 ) -> None:
     """Run a recipe: read, de-identify, template, dedupe, decontaminate, mix, validate, split, write."""
     _offline_hub()
     from cmedins.pipeline import run_recipe
 
-    result = run_recipe(_default_recipe(recipe), out, show_progress=not quiet)
+    result = run_recipe(_default_recipe(recipe), out, show_progress=not quiet, resume=resume)
     rows, splits = result.stats["rows"], result.stats["splits"]
     typer.echo(f"built {result.out_dir}: {rows['kept']} rows ({', '.join(f'{k} {v}' for k, v in splits.items())}); "
                f"input {rows['input']}, created {rows['created']}, dropped {rows['dropped']}, "

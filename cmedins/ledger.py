@@ -85,6 +85,11 @@ class Ledger:
             handle = self._files[path] = path.open("w", encoding="utf-8")
         handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
 
+    def flush(self) -> None:
+        """Push buffered quarantine entries to disk (a resume checkpoint copies the files)."""
+        for handle in self._files.values():
+            handle.flush()
+
     def close(self) -> None:
         for handle in self._files.values():
             handle.close()

@@ -18,12 +18,13 @@ from pydantic import ValidationError
 
 from cmedins import build_folder
 from cmedins import mix as mixing
+from cmedins.checkpoints import Checkpoints, chain_keys
 from cmedins.config import Recipe, SourceConfig, load_recipe, resolve_path
 from cmedins.core_stages import public_row
 from cmedins.errors import CmedinsError, RowError
 from cmedins.io import row_error
 from cmedins.ledger import Ledger, StageCounts
-from cmedins.manifest import build_manifest
+from cmedins.manifest import build_manifest, input_fingerprint
 from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
 from cmedins.progress import Progress
 from cmedins.publish.card import write_card
@@ -45,15 +46,19 @@ class BuildResult:
     manifest: dict[str, Any]
 
 
-def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True) -> BuildResult:
+def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True,
+               resume: bool = True) -> BuildResult:
+    """Build a recipe. With `resume`, stages whose finished output an earlier run of the same plan on the same
+    inputs left behind are skipped (cmedins.checkpoints); `resume=False` (--fresh) discards such output."""
     build = open_build(recipe_path, out_dir, plan=_plan)
     recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
     ledger = ctx.ledger
     try:
         with Progress(enabled=show_progress) as progress:
             source_stats: dict[str, dict[str, Any]] = {}
-            stream = read_sources(recipe, ctx, source_stats, _convert, progress)
-            stream = run_stages(ledger, stream, build.stages)
+            checkpoints = Checkpoints(build_folder.state_dir(build.final_dir) / "checkpoints", resume=resume)
+            keys = chain_keys(_resume_facts(recipe, build.base), _plan(recipe))
+            stream = _run_resumable(build, checkpoints, keys, source_stats, progress)
             spool, available = _spool_by_group(stream, ctx.work_dir, progress)
             selection = _mix_and_split(recipe, available, ledger)
             splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
@@ -67,10 +72,47 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
         write_card(out_dir)
         shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
         build.commit()
+        checkpoints.prune(keys)
     finally:
         ledger.close()
         build.close()
     return BuildResult(build.final_dir, stats, manifest)
+
+
+def _resume_facts(recipe: Recipe, base: Path) -> dict[str, Any]:
+    """What every stage's output depends on besides the stages themselves (see cmedins.checkpoints)."""
+    return {"sources": [source.model_dump() for source in recipe.sources], "seed": recipe.seed, "base": str(base),
+            "inputs": [input_fingerprint(path) if path.exists() else None for path in plan_inputs(recipe, base)]}
+
+
+def _run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], source_stats: dict,
+                   progress: Progress) -> Iterator[dict]:
+    """The stages in order, each run to the end into a checkpoint before the next starts; a run restarts after
+    the last stage whose checkpoint exists. The last stage streams on (into the mix spool)."""
+    ctx, ledger, stages = build.ctx, build.ctx.ledger, build.stages
+    start = next((position + 1 for position in reversed(range(len(stages) - 1)) if checkpoints.has(keys[position])), 0)
+    if start:
+        state = checkpoints.restore(keys[start - 1], build.out_dir)
+        ledger.stages.update(state["ledger"])
+        source_stats.update(state["sources"])
+        ctx.stats.update(state["stats"])
+        ctx.manifest.update(state["manifest"])
+        rows: Iterator[dict] = checkpoints.rows(keys[start - 1])
+    else:
+        rows = read_sources(build.recipe, ctx, source_stats, _convert, progress)
+
+    def state() -> dict[str, Any]:
+        ledger.flush()
+        return {"ledger": dict(ledger.stages), "sources": source_stats, "stats": ctx.stats, "manifest": ctx.manifest}
+
+    for position in range(start, len(stages)):
+        key, stage = stages[position]
+        out = _counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows)))
+        if position == len(stages) - 1:
+            return out
+        checkpoints.save(keys[position], out, state, build.out_dir)
+        rows = checkpoints.rows(keys[position])
+    return rows
 
 
 Plan = Callable[[Recipe], list[tuple[str, dict[str, Any]]]]

@@ -1,0 +1,113 @@
+"""Resume: each stage's finished output is kept beside the build and reused by a rerun.
+
+A checkpoint is keyed by everything its rows depend on: the code (a hash of the package's files), the
+recipe's sources, seed and location, the inputs' content hashes, and the stages up to it with their
+parameters. A rerun of the same plan on the same inputs with the same code restarts after the last finished
+stage; any change gives another key, so a stale checkpoint can never be used. A checkpoint holds the stage's
+output rows, the runner's state at that point (ledger counts, stage figures and facts) and a copy of the
+files the build had written by then (quarantine, audit, reports).
+
+Checkpoints live in the toolkit's private folder beside the build (`<parent>/.<name>.cmedins/checkpoints/`),
+never inside a published folder; they hold de-identified rows after the deid stage, and the private
+quarantine's content like the build's own `.work/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import cmedins
+
+ROWS, STATE, FILES = "rows.pickle", "state.pickle", "files"
+SKIPPED_FILES = (".work/spool",)  # the mix spool is rebuilt after the last stage
+
+
+@cache
+def code_version() -> str:
+    """sha256 over the package's own files (code, templates, lexicons): any edit invalidates checkpoints."""
+    root = Path(cmedins.__file__).parent
+    digest = hashlib.sha256(cmedins.__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def chain_keys(base: dict[str, Any], stages: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """One key per stage: the base facts plus every stage up to and including it."""
+    keys, digest = [], hashlib.sha256(json.dumps({"code": code_version(), **base}, sort_keys=True,
+                                                 default=str).encode())
+    for name, params in stages:
+        digest.update(json.dumps([name, params], sort_keys=True, default=str).encode())
+        keys.append(digest.copy().hexdigest()[:32])
+    return keys
+
+
+class Checkpoints:
+    def __init__(self, root: Path, *, resume: bool):
+        self.root = root
+        if not resume and root.exists():
+            shutil.rmtree(root)  # --fresh: nothing of an earlier run is reused
+
+    def has(self, key: str) -> bool:
+        return (self.root / key / STATE).is_file()
+
+    def restore(self, key: str, build_dir: Path) -> dict[str, Any]:
+        """Copy the checkpoint's files into the build folder; returns the runner state saved with it."""
+        folder = self.root / key
+        if (folder / FILES).is_dir():
+            shutil.copytree(folder / FILES, build_dir, dirs_exist_ok=True)
+        with (folder / STATE).open("rb") as handle:
+            return pickle.load(handle)
+
+    def rows(self, key: str) -> Iterator[dict]:
+        with (self.root / key / ROWS).open("rb") as handle:
+            while True:
+                try:
+                    yield pickle.load(handle)
+                except EOFError:
+                    return
+
+    def save(self, key: str, rows: Iterator[dict], state: Callable[[], dict[str, Any]], build_dir: Path) -> None:
+        """Run `rows` (a stage's output) to the end into a new checkpoint, then save `state()` and a copy of the
+        build folder's files, and publish the checkpoint by one rename (a killed run leaves no half one)."""
+        partial = self.root / f"{key}.partial"
+        if partial.exists():
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True)
+        with (partial / ROWS).open("wb") as handle:
+            for row in rows:
+                pickle.dump(row, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        snapshot = state()  # taken first: it flushes the ledger's open quarantine files
+        shutil.copytree(build_dir, partial / FILES, ignore=_skip(build_dir))
+        with (partial / STATE).open("wb") as handle:
+            pickle.dump(snapshot, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        final = self.root / key
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(partial, final)
+
+    def prune(self, keys: list[str]) -> None:
+        """Keep only the checkpoints of this plan (`keys`): an earlier plan's are of no further use."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if folder.name not in keys:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _skip(build_dir: Path):
+    skipped = {(build_dir / name).resolve() for name in SKIPPED_FILES}
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        return [name for name in names if (Path(folder) / name).resolve() in skipped]
+
+    return ignore
