@@ -10,7 +10,16 @@ SFT_CONFIG ?= train/configs/sft_smoke_cpu.yaml
 DPO_CONFIG ?= train/configs/dpo_smoke_cpu.yaml
 LAUNCH ?= $(BIN)/python
 
-.PHONY: install build spf test lint train bench clean
+# Tools that pin what the toolkit's venv cannot hold get venvs of their own (the tests drive them as
+# subprocesses): LLaMA-Factory 0.9.5 wants datasets <= 4.0 and trl <= 0.24; Label Studio brings Django.
+TOOLS ?= .venvs
+LLAMAFACTORY_STAMP := $(TOOLS)/llamafactory/.installed-stamp
+LABELSTUDIO_STAMP := $(TOOLS)/labelstudio/.installed-stamp
+LLAMAFACTORY_PINS := torch==2.13.0 transformers==5.6.0 datasets==4.0.0 trl==0.24.0 peft==0.18.1 \
+	accelerate==1.11.0 omegaconf fire sentencepiece tiktoken einops 'tyro<0.9' protobuf scipy
+LABELSTUDIO_PINS := label-studio==1.23.2 label-studio-sdk==2.1.2
+
+.PHONY: install build spf test lint train bench clean tool-venvs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +29,23 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# LLaMA-Factory without its dependencies (--no-deps): its torchaudio/torchvision/gradio pins are for training
+# and the web UI; the data loader needs only the pins above (torchaudio is met by a stub in the test).
+$(LLAMAFACTORY_STAMP):
+	$(PYTHON) -m venv $(TOOLS)/llamafactory
+	$(TOOLS)/llamafactory/bin/pip install -q -U pip
+	$(TOOLS)/llamafactory/bin/pip install -q $(LLAMAFACTORY_PINS)
+	$(TOOLS)/llamafactory/bin/pip install -q --no-deps llamafactory==0.9.5
+	touch $@
+
+$(LABELSTUDIO_STAMP):
+	$(PYTHON) -m venv $(TOOLS)/labelstudio
+	$(TOOLS)/labelstudio/bin/pip install -q -U pip
+	$(TOOLS)/labelstudio/bin/pip install -q $(LABELSTUDIO_PINS)
+	touch $@
+
+tool-venvs: $(LLAMAFACTORY_STAMP) $(LABELSTUDIO_STAMP)
 
 build: $(STAMP)
 	$(BIN)/cmedins build pipelines/sample.yaml --out $(OUT)/sample
@@ -36,7 +62,7 @@ train: build spf
 	$(LAUNCH) train/sft.py --config $(SFT_CONFIG) --model_name_or_path $(TRAIN_MODEL) --dataset_name $(OUT)/sample --output_dir $(OUT)/train/sft
 	$(LAUNCH) train/dpo.py --config $(DPO_CONFIG) --model_name_or_path $(TRAIN_MODEL) --dataset_name $(OUT)/spf-sample --sft_adapter $(OUT)/train/sft --output_dir $(OUT)/train/dpo
 
-test: $(STAMP)
+test: $(STAMP) tool-venvs
 	$(BIN)/ruff check cmedins tests train bench
 	$(BIN)/pytest -q
 

@@ -28,6 +28,7 @@ from cmedins.manifest import build_manifest, input_fingerprint
 from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
 from cmedins.progress import Progress
 from cmedins.publish.card import write_card
+from cmedins.publish.llamafactory import write_dataset_info
 from cmedins.schema import NO_DEPARTMENT, Conversation, MedicalRecord
 from cmedins.sources import FORMATS, Format
 from cmedins.stage import STAGES, BuildContext, Stage, StageParamsError, check_kinds
@@ -70,6 +71,7 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
         write_card(out_dir)
+        write_dataset_info(out_dir)  # LLaMA-Factory reads the build folder as is
         shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
         build.commit()
         checkpoints.prune(keys)

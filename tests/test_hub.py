@@ -66,7 +66,7 @@ def test_push_then_load_round_trip_and_second_push_is_a_no_op(hub, sft_build, tm
     assert stored.private is True  # private by default
     tree = stored.commits[stored.branches["main"]]
     assert sorted(tree) == [".gitattributes", "README.md", "data/train-00000-of-00001.parquet",
-                            "data/validation-00000-of-00001.parquet", "manifest.json",
+                            "data/validation-00000-of-00001.parquet", "dataset_info.json", "manifest.json",
                             *sorted(f"plots/{p.name}" for p in (sft_build / "plots").glob("*.png")), "stats.json"]
     assert tree["data/train-00000-of-00001.parquet"].lfs  # Parquet goes through LFS
 

@@ -22,6 +22,7 @@ from cmedins.manifest import build_manifest
 from cmedins.output import DPO_SCHEMA, SplitWriter, write_json, write_preview
 from cmedins.pipeline import READ, open_build, read_sources, run_stages
 from cmedins.publish.card import write_card
+from cmedins.publish.llamafactory import write_dataset_info
 from cmedins.schema import DIMENSIONS
 from cmedins.sources import Format
 from cmedins.stage import BuildContext
@@ -50,6 +51,7 @@ def build_spf(recipe_path: Path, out_dir: Path | None = None) -> dict[str, Any]:
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
         write_card(out_dir)
+        write_dataset_info(out_dir)  # LLaMA-Factory reads the build folder as is
         build.commit()
     finally:
         ledger.close()

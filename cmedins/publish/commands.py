@@ -32,3 +32,22 @@ def register(app: typer.Typer) -> None:
         result = push_build(build_dir, repo_id, private=private, revision=revision, token=token)
         state = f"committed {result.commit[:12]}" if result.changed else f"unchanged, no commit (head {result.commit[:12]})"
         typer.echo(f"{result.repo_id}@{result.revision}: {state} — {result.url}")
+
+    export = typer.Typer(help="Write a build's configuration for other training tools.", no_args_is_help=True)
+    app.add_typer(export, name="export")
+
+    @export.command("llamafactory")
+    def export_llamafactory(
+        build_dir: Path = typer.Argument(..., help="A build folder (SFT or SPF)."),
+        repo_id: str | None = typer.Option(None, "--repo-id", help="Also write `<name>_hub` entries that load "
+                                           "from this Hub dataset repo (`dataset_dir: REMOTE:ORG/NAME`)."),
+    ) -> None:
+        """Write BUILD/dataset_info.json for LLaMA-Factory (`dataset_dir: BUILD`); `cmedins push` adds the Hub
+        entries itself. Preference builds also get llamafactory/<split>.parquet (chosen/rejected as one message)."""
+        import json
+
+        from cmedins.publish.llamafactory import write_dataset_info
+
+        path = write_dataset_info(build_dir, repo_id=repo_id)
+        names = ", ".join(json.loads(path.read_text(encoding="utf-8")))
+        typer.echo(f"wrote {path}: datasets {names}")

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from cmedins.errors import CmedinsError, PublishRefused
 from cmedins.publish.build import load_build
+from cmedins.publish.llamafactory import write_dataset_info
 
-UPLOAD_PATTERNS = ["data/*.parquet", "README.md", "plots/*.png", "stats.json", "manifest.json"]
+UPLOAD_PATTERNS = ["data/*.parquet", "README.md", "plots/*.png", "stats.json", "manifest.json",
+                   "dataset_info.json", "llamafactory/*.parquet"]  # LLaMA-Factory: cmedins/publish/llamafactory.py
 # Remote files under these that the build no longer has are deleted, so the repo mirrors the build.
-MIRRORED_PATTERNS = ["data/*", "plots/*"]
+MIRRORED_PATTERNS = ["data/*", "plots/*", "llamafactory/*"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ def push_build(build_dir: Path, repo_id: str, *, private: bool = True, revision:
         if revision:
             api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
         head = api.repo_info(repo_id, repo_type="dataset", revision=branch).sha
+        write_dataset_info(build.root, repo_id=repo_id)  # adds the `<name>_hub` entries for REMOTE:repo_id
         card = build.root / "README.md"
         if "extra_gated_prompt" in card.read_text(encoding="utf-8") and not info.gated:
             api.update_repo_settings(repo_id, repo_type="dataset", gated="manual")
