@@ -1,10 +1,16 @@
 """Benchmark of cmedins de-identification: speed on one core, the cost over a plain regex pass, and recall.
 
-    python bench/bench_deid.py [--notes 10000] [--workers 2] [--real] [--sample 2000] [--public 1000]
+    python bench/bench_deid.py [--notes 10000] [--workers 2] [--real [--rounds 1] [--write]] [--sample 2000]
+                               [--public 1000] [--record-like]
+
+--real: the real-text benchmark (bench/deid_real.py): identities planted by tests/support/plant_identities.py
+into real CCKS 2017 / CMB-Clin / ChatMed-Consult paragraphs; leak rate per type and spelling (tuned and
+held-out frames apart), clinical words kept, MB/s per core against a plain regex pass, residual-scan recall and
+false positives; --write stores the figures in cmedins/deid/measured.json (the card's privacy section).
 
 Corpus: `--notes` synthetic clinical notes (cmedins.deid.synthetic, Faker zh_CN identities planted in
 realistic contexts, ~240 characters each); with --real also the record-like texts of ../shared/data
-(CCKS 2017 EMR sections, CMB-Clin cases, Huatuo-26M test answers). Baseline measured in the same run: one
+(--record-like: CCKS 2017 EMR sections, CMB-Clin cases, Huatuo-26M test answers). Baseline measured in the same run: one
 plain `re` pass of the residual-scan patterns (ID numbers, mobiles, emails) over the same texts, the floor
 any de-identification pays. Engine construction (presidio import, jieba dictionary) is excluded and
 reported separately.
@@ -76,17 +82,36 @@ def report(label: str, texts: list[str], elapsed: float, floor: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--notes", type=int, default=10_000)
+    parser.add_argument("--notes", type=int, default=None, help="synthetic notes (default 10000, 0 with --real)")
     parser.add_argument("--workers", type=int, default=1, help="also measure with this many processes")
-    parser.add_argument("--real", action="store_true", help="also run the real texts of ../shared/data")
+    parser.add_argument("--real", action="store_true", help="the planted real-text benchmark (bench/deid_real.py)")
+    parser.add_argument("--rounds", type=int, default=1, help="--real: plant every host paragraph this many times")
+    parser.add_argument("--write", action="store_true", help="--real: write cmedins/deid/measured.json")
+    parser.add_argument("--public-limit", type=int, default=1000, help="--real: rows per public file scanned")
+    parser.add_argument("--record-like", action="store_true", help="also time the record-like real texts")
     parser.add_argument("--sample", type=int, default=0, help="recall on this many sample-generator records")
     parser.add_argument("--public", type=int, default=0, help="findings on this many rows per public source")
     args = parser.parse_args()
+    if args.real:
+        if not DATA.is_dir():
+            raise SystemExit(f"--real needs {DATA}")
+        import deid_real
 
+        deid_real.run(DATA, args.write, args.rounds, args.public_limit)
+    notes = args.notes if args.notes is not None else (0 if args.real else 10_000)
+    if notes:
+        synthetic(args, notes)
+    if args.sample:
+        sample_recall(args.sample)
+    if args.public and DATA.is_dir():
+        public_findings(args.public)
+
+
+def synthetic(args, count: int) -> None:
     from cmedins.deid.synthetic import NoteFactory, recall_by_type, terms_kept
 
     factory = NoteFactory(seed=2024)
-    notes = [factory.make() for _ in range(args.notes)]
+    notes = [factory.make() for _ in range(count)]
     texts = [note.text for note in notes]
     floor = regex_floor(texts)
     setup, elapsed, results = run_engine(texts, 1)
@@ -99,16 +124,12 @@ def main() -> None:
     if args.workers > 1:
         _, elapsed_n, _ = run_engine(texts, args.workers)
         report(f"synthetic notes, {args.workers} processes", texts, elapsed_n, floor)
-    if args.real and DATA.is_dir():
+    if args.record_like and DATA.is_dir():
         real = real_texts()
         _, elapsed_r, results_r = run_engine(real, 1)
         report("real record-like texts, 1 process", real, elapsed_r, regex_floor(real))
         found = sum(len(r.findings) for r in results_r)
         print(f"  findings: {found} in {sum(map(len, real)):,} characters")
-    if args.sample:
-        sample_recall(args.sample)
-    if args.public and DATA.is_dir():
-        public_findings(args.public)
 
 
 def sample_recall(count: int) -> None:

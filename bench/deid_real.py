@@ -1,0 +1,203 @@
+"""The real-text de-identification benchmark (bench_deid.py --real): identities planted into real public
+clinical paragraphs by tests/support/plant_identities.py, leak rate per type and per spelling class (tuned and
+held out separately), clinical words kept, throughput per core against a plain regex pass, and the residual
+scan's recall and false positives. Writes cmedins/deid/measured.json with --write."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.plant_identities import (  # noqa: E402
+    HOST_SOURCES,
+    PlantedText,
+    ccks_entities,
+    host_texts,
+    planted_corpus,
+)
+
+STRICT = {"CN_ID_CARD": "id_number", "CN_PHONE": "phone", "EMAIL": "email", "MEDICAL_RECORD_NUMBER": "record_number"}
+PUBLIC_FILES = ("chatmed_consult/ChatMed-Consult_test.json", "toyhom_cmdd/样例_内科5000-6000.csv",
+                "medicalgpt_samples/medical_sft_1K_format.jsonl", "medicalgpt_samples/reward_test.json",
+                "general_zh_instructions/medicalgpt_belle_sharegpt")
+
+
+def identifying(text: str, start: int, end: int) -> list[int]:
+    """Positions of a planted value that identify (digits, letters, Han, @): separators may stay."""
+    return [i for i in range(start, end) if text[i].isalnum() or text[i] in "@＠"]
+
+
+def leaks(corpus: list[PlantedText], findings: list[list]) -> list[tuple[PlantedText, object, bool]]:
+    """(text, planted span, leaked?) for every planted span: leaked when any identifying character of it is
+    not covered by a finding (of any type: masked is masked)."""
+    out = []
+    for item, found in zip(corpus, findings, strict=True):
+        covered = {i for f in found for i in range(f.start, f.end)}
+        for span in item.planted:
+            out.append((item, span, any(i not in covered for i in identifying(item.text, span.start, span.end))))
+    return out
+
+
+def rate_table(rows, key) -> dict[str, tuple[int, int]]:
+    table: dict[str, list[int]] = {}
+    for _, span, leaked in rows:
+        counts = table.setdefault(key(span), [0, 0])
+        counts[0] += leaked
+        counts[1] += 1
+    return {k: (a, b) for k, (a, b) in sorted(table.items())}
+
+
+def clinical_words_kept(engine, data_dir: Path) -> tuple[int, int, Counter]:
+    """CCKS annotated clinical entities (no identity planted) left intact by de-identification."""
+    records = ccks_entities(data_dir)
+    found = engine.analyze_many([text for _, text, _ in records])
+    kept = total = 0
+    cut: Counter = Counter()
+    for (_, text, spans), findings in zip(records, found, strict=True):
+        for start, end, _ in spans:
+            total += 1
+            if any(f.start < end and start < f.end for f in findings):
+                cut[text[start:end]] += 1
+            else:
+                kept += 1
+    return kept, total, cut
+
+
+def regex_floor(texts: list[str]) -> float:
+    """One plain `re` pass of simple ID / mobile / e-mail patterns: the floor any de-identification pays."""
+    import re
+
+    patterns = [re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])"),
+                re.compile(r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"),
+                re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", re.ASCII)]
+    start = time.perf_counter()
+    for text in texts:
+        for pattern in patterns:
+            pattern.findall(text)
+    return time.perf_counter() - start
+
+
+def residual_recall(corpus: list[PlantedText]) -> dict[str, tuple[int, int]]:
+    """Residual scan on the planted texts with no de-identification at all: the strict-type spans it sees."""
+    from cmedins.deid.residual import residual_hits
+
+    table: dict[str, list[int]] = {}
+    for item in corpus:
+        hits = residual_hits(item.text)
+        for span in item.planted:
+            if span.entity_type in STRICT:
+                counts = table.setdefault(span.entity_type, [0, 0])
+                counts[1] += 1
+                counts[0] += any(lo < span.end and span.start < hi for _, lo, hi in hits)
+    return {k: (a, b) for k, (a, b) in sorted(table.items())}
+
+
+def public_rows(data_dir: Path, limit: int) -> dict[str, list[str]]:
+    from itertools import islice
+
+    from cmedins.io import iter_rows
+
+    out = {}
+    for rel in PUBLIC_FILES:
+        path = data_dir / rel
+        paths = sorted(path.glob("*.json*")) if path.is_dir() else [path]
+        texts = []
+        for p in paths:
+            for _, row in islice(iter_rows(p, None), limit):
+                texts.append(json.dumps(row, ensure_ascii=False))
+        out[rel] = texts[:limit]
+    return out
+
+
+def residual_false_positives(data_dir: Path, limit: int) -> dict[str, tuple[int, int, list[str]]]:
+    """Residual hits on real public text with no identity planted: (hits, texts, first hits shown by kind)."""
+    from cmedins.deid.residual import residual_hits
+
+    sources = public_rows(data_dir, limit)
+    sources["hosts (ccks, cmb, chatmed)"] = [text for _, text in host_texts(data_dir)]
+    out = {}
+    for name, texts in sources.items():
+        hits, shown = 0, []
+        for text in texts:
+            for kind, lo, hi in residual_hits(text):
+                hits += 1
+                if len(shown) < 5:
+                    shown.append(f"{kind}:{text[max(0, lo - 8):hi + 8]!r}")
+        out[name] = (hits, len(texts), shown)
+    return out
+
+
+def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
+    from cmedins.deid.config import DeidConfig
+    from cmedins.deid.engine import Deidentifier
+
+    engine = Deidentifier(DeidConfig())
+    engine.deidentify("预热")
+    corpus = planted_corpus(data_dir, seed=11, rounds=rounds)
+    texts = [item.text for item in corpus]
+    megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+    speeds = {}
+    for label, part in (("quarter", texts[: len(texts) // 4]), ("full", texts)):
+        mb = sum(len(t.encode("utf-8")) for t in part) / 1e6
+        start = time.perf_counter()
+        results = engine.deidentify_units([(str(i), [t]) for i, t in enumerate(part)])
+        elapsed = time.perf_counter() - start
+        floor = regex_floor(part)
+        speeds[label] = (mb / elapsed, mb / floor)
+        print(f"speed ({label}): {len(part)} texts, {mb:.2f} MB, {elapsed:.2f} s -> {mb / elapsed:.3f} MB/s per core; "
+              f"regex floor {mb / floor:.1f} MB/s; cost {elapsed / floor:.0f}x the floor")
+    findings = [unit[0].findings for unit in results]
+    rows = leaks(corpus, findings)
+    planted = len(rows)
+    print(f"planted: {planted} identities in {len(corpus)} real paragraphs ({megabytes:.2f} MB)")
+    for held in (False, True):
+        part = [r for r in rows if r[1].held_out == held]
+        print(f"--- {'HELD-OUT' if held else 'tuned'} frames/spellings: {len(part)} planted")
+        for entity, (leaked, total) in rate_table(part, lambda s: s.entity_type).items():
+            print(f"  leak {entity:<22} {leaked:>5}/{total:<5} {leaked / total:.4f}")
+        for cls, (leaked, total) in rate_table(part, lambda s: s.spelling).items():
+            if leaked:
+                print(f"    spelling {cls:<28} {leaked:>4}/{total:<4} {leaked / total:.3f}")
+    examples = [(item, span) for item, span, leaked in rows if leaked]
+    for item, span in examples[:: max(1, len(examples) // 25)][:25]:
+        print(f"  left [{span.entity_type}/{span.spelling}] {item.text[max(0, span.start - 10):span.end + 6]!r}")
+    kept, total, cut = clinical_words_kept(engine, data_dir)
+    print(f"clinical words kept (CCKS annotated entities, nothing planted): {kept}/{total} {kept / total:.5f}")
+    print(f"  cut: {cut.most_common(15)}")
+    residual = residual_recall(corpus)
+    seen = sum(a for a, _ in residual.values())
+    strict_total = sum(b for _, b in residual.values())
+    print(f"residual scan on raw planted text (detectors off): {seen}/{strict_total} {seen / strict_total:.4f} {residual}")
+    fp = residual_false_positives(data_dir, public_limit)
+    for name, (hits, n, shown) in fp.items():
+        print(f"residual false positives {name}: {hits} hits in {n} texts {shown}")
+    if write:
+        by_type = rate_table(rows, lambda s: s.entity_type)
+        by_spelling = rate_table(rows, lambda s: s.spelling)
+        held_type = rate_table([r for r in rows if r[1].held_out], lambda s: s.entity_type)
+        measured = {
+            "benchmark": f"python bench/bench_deid.py --real --rounds {rounds} --write",
+            "data": list(HOST_SOURCES) + list(PUBLIC_FILES),
+            "measured_on": date.today().isoformat(),
+            "planted": planted,
+            "planted_held_out": sum(1 for r in rows if r[1].held_out),
+            "leak_rate": {k: round(a / b, 5) for k, (a, b) in by_type.items()},
+            "leak_rate_held_out": {k: round(a / b, 5) for k, (a, b) in held_type.items()},
+            "leak_rate_by_spelling": {k: round(a / b, 5) for k, (a, b) in by_spelling.items()},
+            "held_out_spellings": sorted({r[1].spelling for r in rows if r[1].held_out}),
+            "clinical_words_kept": round(kept / total, 5),
+            "mb_per_s_per_core": round(speeds["full"][0], 3),
+            "regex_floor_mb_per_s": round(speeds["full"][1], 1),
+            "residual_scan_recall": round(seen / strict_total, 5),
+            "residual_false_positives": {name: [hits, n] for name, (hits, n, _) in fp.items()},
+        }
+        out = ROOT / "cmedins" / "deid" / "measured.json"
+        out.write_text(json.dumps(measured, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {out}")

@@ -1,0 +1,373 @@
+"""Plant surrogate identities into real public clinical text, recording every planted span exactly.
+
+Host paragraphs are real: CCKS 2017 inpatient EMR sections, CMB-Clin case descriptions and ChatMed-Consult
+queries from ../shared/data (never the evaluation sets CMtMedQA / Huatuo-26M). Each host gets one to three
+identity sentences inserted at sentence boundaries, in the frames and spellings real Chinese records use.
+
+Every frame and every spelling belongs to one of two sets:
+- "tuned": the classes named in issue 11 (detection was developed against these);
+- "held_out": more of the same kind (other separators, other labels, other list and verb frames, other
+  well-known hospitals) used ONLY for measuring; detection code was not tuned on them.
+A planted span is `Planted(start, end, entity_type, spelling, held_out)` in the planted text.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from cmedins.prc_id import id_check_digit
+
+FULL_WIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
+
+
+def full_width(text: str) -> str:
+    return "".join(FULL_WIDTH.get(ch, ch) for ch in text)
+
+
+# --- surrogate values ----------------------------------------------------------------------------------------
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向"
+            "汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单")
+DOUBLE_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "皇甫", "司徒", "夏侯", "令狐", "慕容", "尉迟")
+GIVEN = ("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉红玲建国志文斌宇浩凯健俊帆琳晨欣怡婷雪梅"
+         "春秋冬海波涛鑫淑珍凤云飞龙亮成荣昌德福禄寿喜顺利宏伟博远航瑞祥瑶佳慧颖倩莉蕾薇燕鹃嘉豪子轩梓涵雨泽"
+         "金银铁松柏杨柳桃李杏菊竹兵民生庆立新光永长万千百道光兴旺贵富全安")
+FAMOUS_TUNED = ("北京协和医院", "南京鼓楼医院", "四川大学华西医院", "复旦大学附属中山医院", "中山大学附属第一医院",
+                "首都医科大学附属北京天坛医院", "承德市中心医院")
+FAMOUS_HELD_OUT = ("湘雅医院", "瑞金医院", "北京大学人民医院", "武汉同济医院", "山东省立医院", "齐鲁医院",
+                   "浙江大学医学院附属邵逸夫医院", "西京医院", "中国医学科学院肿瘤医院", "上海长海医院")
+
+
+def person(rng: random.Random) -> str:
+    surname = rng.choice(DOUBLE_SURNAMES) if rng.random() < 0.08 else rng.choice(SURNAMES)
+    return surname + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2, 2))))
+
+
+def mobile_digits(rng: random.Random) -> str:
+    return "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+
+
+def id_digits(rng: random.Random) -> str:
+    born = date(1930, 1, 1) + timedelta(days=rng.randrange(30_000))
+    first17 = f"{rng.choice(('110101', '310104', '320102', '440106', '510107', '130802'))}{born:%Y%m%d}" \
+              f"{rng.randrange(1000):03d}"
+    return first17 + id_check_digit(first17)
+
+
+def birth(rng: random.Random) -> date:
+    return date(1930, 1, 1) + timedelta(days=rng.randrange(28_000))
+
+
+CN_NUM = "〇一二三四五六七八九"
+
+
+def cn_year(value: date) -> str:
+    return "".join(CN_NUM[int(d)] for d in str(value.year))
+
+
+def cn_small(n: int) -> str:
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 0 else ("十" if tens == 1 else CN_NUM[tens] + "十")) + (CN_NUM[ones] if ones else "")
+
+
+# --- spellings: (class name, held_out, function(rng) -> text) --------------------------------------------
+def _groups(digits: str, sizes: tuple[int, ...], sep: str) -> str:
+    out, i = [], 0
+    for size in sizes:
+        out.append(digits[i:i + size])
+        i += size
+    return sep.join(out)
+
+
+Spelling = tuple[str, bool, Callable[[random.Random], str]]
+
+MOBILE: list[Spelling] = [
+    ("mobile_plain", False, mobile_digits),
+    ("mobile_dash", False, lambda r: _groups(mobile_digits(r), (3, 4, 4), "-")),
+    ("mobile_dots", False, lambda r: _groups(mobile_digits(r), (3, 4, 4), ".")),
+    ("mobile_spaces", False, lambda r: _groups(mobile_digits(r), (3, 4, 4), " ")),
+    ("mobile_plus86_dash", False, lambda r: "+86-" + _groups(mobile_digits(r), (3, 4, 4), "-")),
+    ("mobile_paren_plus86", False, lambda r: "(+86)" + mobile_digits(r)),
+    ("mobile_0086", False, lambda r: "0086-" + mobile_digits(r)),
+    ("mobile_full_width", False, lambda r: full_width(mobile_digits(r))),
+    # held out: other separators and groupings
+    ("mobile_slashes", True, lambda r: _groups(mobile_digits(r), (3, 4, 4), "/")),
+    ("mobile_4_3_4", True, lambda r: _groups(mobile_digits(r), (4, 3, 4), " ")),
+    ("mobile_full_width_dash", True, lambda r: full_width(_groups(mobile_digits(r), (3, 4, 4), "-"))),
+    ("mobile_plus86_space_dots", True, lambda r: "+86 " + _groups(mobile_digits(r), (3, 4, 4), ".")),
+    ("mobile_cn_paren_plus86", True, lambda r: "（+86）" + _groups(mobile_digits(r), (3, 4, 4), " ")),
+]
+
+
+def _area(r: random.Random) -> str:
+    return r.choice(("010", "021", "022", "023", "020", "0311", "0314", "0571", "0512", "025"))
+
+
+def _local(r: random.Random) -> str:
+    return str(r.randint(2, 8)) + "".join(r.choice("0123456789") for _ in range(r.choice((6, 7))))
+
+
+LANDLINE: list[Spelling] = [
+    ("landline_cn_paren", False, lambda r: f"（{_area(r)}）{_local(r)}"),
+    ("landline_paren", False, lambda r: f"({_area(r)}){_local(r)}"),
+    ("landline_dash", False, lambda r: f"{_area(r)}-{_local(r)}"),
+    ("landline_ext", False, lambda r: f"{_area(r)}-{_local(r)}转{r.randint(1, 9999)}"),
+    ("landline_local_only", False, _local),
+    # held out
+    ("landline_spaces", True, lambda r: f"{_area(r)} {_groups(_local(r) + '0', (4, 4), ' ')[:-1]}"),
+    ("landline_plus86", True, lambda r: f"+86-{_area(r)[1:]}-{_local(r)}"),
+    ("landline_full_width", True, lambda r: full_width(f"{_area(r)}-{_local(r)}")),
+    ("landline_ext_dash", True, lambda r: f"{_area(r)}-{_local(r)}-{r.randint(100, 999)}"),
+]
+
+ID_NUMBER: list[Spelling] = [
+    ("id_plain", False, id_digits),
+    ("id_spaced_6_8_4", False, lambda r: _groups(id_digits(r), (6, 8, 4), " ")),
+    ("id_lower_x", False, lambda r: id_digits(r)[:-1] + "x"),
+    ("id_full_width", False, lambda r: full_width(id_digits(r))),
+    # held out
+    ("id_dashed_6_8_4", True, lambda r: _groups(id_digits(r), (6, 8, 4), "-")),
+    ("id_spaced_4s", True, lambda r: _groups(id_digits(r), (4, 4, 4, 4, 2), " ")),
+    ("id_wrong_check_digit", True, lambda r: (lambda d: d[:-1] + str((int(d[-1]) + 1) % 10 if d[-1].isdigit()
+                                                                 else 0))(id_digits(r))),
+    ("id_legacy_15", True, lambda r: (lambda d: d[:6] + d[8:17])(id_digits(r))),
+]
+
+
+def _user(r: random.Random) -> str:
+    return r.choice(("zhang", "li.wei", "wangfang", "liu_fan", "chen88", "yang.lin", "zhao2016")) + \
+        str(r.randint(1, 999))
+
+
+EMAIL: list[Spelling] = [
+    ("email_plain", False, lambda r: f"{_user(r)}@{r.choice(('163.com', 'qq.com', '126.com', 'sina.com'))}"),
+    ("email_full_width_at", False, lambda r: f"{_user(r)}＠{r.choice(('163.com', 'qq.com', 'hospital.org.cn'))}"),
+    # held out
+    ("email_full_width_all", True, lambda r: full_width(f"{_user(r)}@{r.choice(('163.com', 'qq.com'))}")),
+    ("email_spaced_at", True, lambda r: f"{_user(r)} @ {r.choice(('163.com', 'qq.com'))}"),
+    ("email_upper", True, lambda r: f"{_user(r).upper()}@{r.choice(('163.COM', 'QQ.COM'))}"),
+]
+
+
+def _record(r: random.Random) -> str:
+    return r.choice((str(r.randint(10**5, 10**9)), f"ZY{r.randint(10**5, 10**8)}", f"{r.randint(2010, 2020)}"
+                     f"{r.randint(10**4, 10**6)}", f"MZ{r.randint(10**4, 10**7)}"))
+
+
+DOB: list[Spelling] = [
+    ("dob_iso", False, lambda r: f"{birth(r):%Y-%m-%d}"),
+    ("dob_cn", False, lambda r: (lambda d: f"{d.year}年{d.month}月{d.day}日")(birth(r))),
+    ("dob_compact", False, lambda r: f"{birth(r):%Y%m%d}"),
+    ("dob_cn_numerals", False, lambda r: (lambda d: f"{cn_year(d)}年{cn_small(d.month)}月{cn_small(d.day)}日")(
+        birth(r))),
+    ("dob_year_month", False, lambda r: (lambda d: f"{d.year}年{d.month}月")(birth(r))),
+    # held out
+    ("dob_dots", True, lambda r: (lambda d: f"{d.year}.{d.month}.{d.day}")(birth(r))),
+    ("dob_slashes", True, lambda r: f"{birth(r):%Y/%m/%d}"),
+    ("dob_full_width", True, lambda r: full_width(f"{birth(r):%Y-%m-%d}")),
+]
+
+
+# --- frames: (class name, held_out, template) -- slots {x} filled by the caller ---------------------------
+@dataclass(frozen=True)
+class Frame:
+    name: str
+    held_out: bool
+    template: str  # slots: {v} one value; {v0} {v1} {v2} list items
+    entity_type: str
+    values: Callable[[random.Random], str] | None = None  # None: the type's spellings
+
+
+PHONE_LABEL_FRAMES = [("联系电话：{v}", False), ("电话{v}", False), ("手机号为{v}", False), ("Tel: {v}", False),
+                      ("联系方式是{v}", True), ("家属电话 {v}", True), ("手机号码:{v}", True),
+                      ("可拨打{v}联系家属", True)]
+ID_FRAMES = [("身份证号：{v}", False), ("身份证号码为{v}", False), ("身份证 {v}", False),
+             ("证件号码是{v}", True), ("公民身份号码:{v}", True), ("（身份证{v}）", True)]
+EMAIL_FRAMES = [("邮箱：{v}", False), ("E-mail: {v}", False), ("电子邮件{v}", True), ("可发邮件至{v}", True)]
+DOB_FRAMES = [("出生日期：{v}", False), ("DOB：{v}", False), ("出生年月：{v}", False), ("生于{v}", False),
+              ("{v}出生", False), ("出生时间为{v}", True), ("生日{v}", True), ("出生：{v}", True),
+              ("D.O.B. {v}", True)]
+RECORD_FRAMES = [
+    Frame("record_zhuyuanhao_wei", False, "住院号为{v}", "MEDICAL_RECORD_NUMBER", _record),
+    Frame("record_list_second", False, "病案号：{v0}、{v1}", "MEDICAL_RECORD_NUMBER", _record),
+    Frame("record_menzhen_colon", False, "门诊号: {v}", "MEDICAL_RECORD_NUMBER", _record),
+    Frame("record_binglihao", False, "病历号{v}", "MEDICAL_RECORD_NUMBER", _record),
+    Frame("record_blh_pathology", False, "病理号：{v}", "MEDICAL_RECORD_NUMBER", _record),
+    # held out
+    Frame("record_zhuyuan_haoma", True, "住院号码是{v}", "MEDICAL_RECORD_NUMBER", _record),
+    Frame("record_list_three", True, "影像号：{v0}，{v1}及{v2}", "MEDICAL_RECORD_NUMBER", _record),
+    Frame("record_id_hao", True, "患者ID {v}", "MEDICAL_RECORD_NUMBER", _record),
+    Frame("record_dengjihao", True, "登记号为：{v}", "MEDICAL_RECORD_NUMBER", _record),
+    Frame("record_paren", True, "（住院号{v}）", "MEDICAL_RECORD_NUMBER", _record),
+]
+PERSON_FRAMES = [
+    Frame("name_discussion_list", False, "参加讨论人员：{v0}、{v1}、{v2}", "PERSON", person),
+    Frame("name_parenthesis", False, "家属（{v}）陪同", "PERSON", person),
+    Frame("name_sentence_initial", False, "{v}自述头晕", "PERSON", person),
+    Frame("name_contact_verb", False, "已电话联系{v}", "PERSON", person),
+    Frame("name_title", False, "经{v}主任医师查房", "PERSON", person),
+    Frame("name_patient", False, "患者{v}", "PERSON", person),
+    # held out
+    Frame("name_list_comma", True, "会诊医师：{v0}，{v1}", "PERSON", person),
+    Frame("name_recorder", True, "记录者{v}", "PERSON", person),
+    Frame("name_inform_verb", True, "已告知{v}病情", "PERSON", person),
+    Frame("name_title_after_verb", True, "由{v}副主任医师主刀", "PERSON", person),
+    Frame("name_kin_paren", True, "{v}（患者之子）签字", "PERSON", person),
+    Frame("name_sentence_initial_verb", True, "{v}诉腹痛加重", "PERSON", person),
+    Frame("name_list_and", True, "{v0}和{v1}医师共同查看患者", "PERSON", person),
+]
+INSTITUTION_FRAMES = [
+    Frame("hospital_tuned_treated_at", False, "曾于{v}就诊", "INSTITUTION", lambda r: r.choice(FAMOUS_TUNED)),
+    Frame("hospital_tuned_transfer", False, "转入{v}进一步治疗", "INSTITUTION", lambda r: r.choice(FAMOUS_TUNED)),
+    Frame("hospital_held_out", True, "于{v}行手术", "INSTITUTION", lambda r: r.choice(FAMOUS_HELD_OUT)),
+    Frame("hospital_held_out_in", True, "在{v}住院", "INSTITUTION", lambda r: r.choice(FAMOUS_HELD_OUT)),
+]
+
+
+def _label_frames(pairs, entity_type: str, spellings: list[Spelling], prefix: str) -> list[tuple[Frame, Spelling]]:
+    """Every label frame crossed with every spelling; held out when either part is."""
+    out = []
+    for index, (template, held) in enumerate(pairs):
+        for spelling in spellings:
+            frame = Frame(f"{prefix}{index}", held, template, entity_type)
+            out.append((frame, spelling))
+    return out
+
+
+def planting_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    """One list of (frame, spelling) per identity kind: a kind is drawn first, so every kind is planted
+    about as often whatever its number of frames and spellings (names twice: they leak most)."""
+    names = [(frame, None) for frame in PERSON_FRAMES]
+    return [
+        _label_frames(PHONE_LABEL_FRAMES, "CN_PHONE", MOBILE, "phone_label"),
+        _label_frames(PHONE_LABEL_FRAMES, "CN_PHONE", LANDLINE, "phone_label"),
+        _label_frames(ID_FRAMES, "CN_ID_CARD", ID_NUMBER, "id_label"),
+        _label_frames(EMAIL_FRAMES, "EMAIL", EMAIL, "email_label"),
+        _label_frames(DOB_FRAMES, "DATE_OF_BIRTH", DOB, "dob_label"),
+        [(frame, None) for frame in RECORD_FRAMES],
+        names, names,
+        [(frame, None) for frame in INSTITUTION_FRAMES],
+    ]
+
+
+@dataclass(frozen=True)
+class Planted:
+    start: int
+    end: int
+    entity_type: str
+    spelling: str  # spelling class for numbers, frame class for names/records/hospitals
+    frame: str
+    held_out: bool
+
+
+@dataclass
+class PlantedText:
+    source: str
+    original: str
+    text: str
+    planted: list[Planted] = field(default_factory=list)
+
+
+# A bare local number is only a phone after a phone label; outside one it is not an identity.
+LOCAL_ONLY_NEEDS_LABEL = "landline_local_only"
+BOUNDARY = re.compile(r"[。；;！？\n]")
+
+
+def _fill(rng: random.Random, frame: Frame, spelling: Spelling | None) -> tuple[str, list[tuple[int, int, str, bool]]]:
+    """The frame's text and its slots as (start, end, spelling class, held_out)."""
+    parts, slots, rest = [], [], frame.template
+    length = 0
+    while "{" in rest:
+        before, _, after = rest.partition("{")
+        _, _, rest = after.partition("}")
+        parts.append(before)
+        length += len(before)
+        if spelling is not None:
+            value, cls, held = spelling[2](rng), spelling[0], frame.held_out or spelling[1]
+        else:
+            value, cls, held = frame.values(rng), frame.name, frame.held_out
+        slots.append((length, length + len(value), cls, held))
+        parts.append(value)
+        length += len(value)
+    parts.append(rest)
+    return "".join(parts), slots
+
+
+def plant(rng: random.Random, source: str, host: str, menu, per_text: tuple[int, int] = (2, 4)) -> PlantedText:
+    """Insert 2-4 identity sentences at sentence boundaries of `host` (or at its end)."""
+    cuts = sorted({m.end() for m in BOUNDARY.finditer(host)} | {len(host.rstrip())})
+    chosen = sorted(rng.sample(cuts, min(len(cuts), rng.randint(*per_text))))
+    out, planted, last = [], [], 0
+    length = 0
+    for cut in chosen:
+        out.append(host[last:cut])
+        length += cut - last
+        last = cut
+        frame, spelling = rng.choice(rng.choice(menu))
+        sentence, slots = _fill(rng, frame, spelling)
+        lead = "" if cut == 0 or BOUNDARY.match(host, cut - 1) else "，"
+        piece = f"{lead}{sentence}。"
+        for lo, hi, cls, held in slots:
+            start = length + len(lead) + lo
+            planted.append(Planted(start, start + hi - lo, frame.entity_type, cls, frame.name, held))
+        out.append(piece)
+        length += len(piece)
+    out.append(host[last:])
+    text = "".join(out)
+    return PlantedText(source, host, text, planted)
+
+
+# --- real host texts -----------------------------------------------------------------------------------------
+HOST_SOURCES = ("ccks2017_emr/data_origin", "cmb/CMB-test-qa.json", "chatmed_consult/ChatMed-Consult_test.json")
+
+
+def host_texts(data_dir: Path, limit: int | None = None) -> list[tuple[str, str]]:
+    """(source id, text) of real public clinical paragraphs, CCKS first; never evaluation sets."""
+    hosts = []
+    for path in sorted((data_dir / "ccks2017_emr" / "data_origin").glob("*/*.txtoriginal.txt")):
+        text = path.read_text(encoding="utf-8").replace("\r\n", "\n").strip()
+        if text:
+            hosts.append((f"ccks2017/{path.parent.name}/{path.name}", text))
+    for case in json.loads((data_dir / "cmb" / "CMB-test-qa.json").read_text(encoding="utf-8")):
+        hosts.append((f"cmb/{case['id']}", case["description"].replace("\r\n", "\n")))
+    with (data_dir / "chatmed_consult" / "ChatMed-Consult_test.json").open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            query = json.loads(line)["query"]
+            query = query.removeprefix("<s>问：\n").removesuffix("答：\n").strip()
+            hosts.append((f"chatmed/{number}", query))
+    return hosts[:limit] if limit else hosts
+
+
+def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1) -> list[PlantedText]:
+    """Every host planted `rounds` times (different identities each round)."""
+    rng = random.Random(seed)
+    menu = planting_menu()
+    hosts = host_texts(data_dir, limit)
+    return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
+
+
+def ccks_entities(data_dir: Path) -> list[tuple[str, str, list[tuple[int, int, str]]]]:
+    """(source id, text, annotated clinical entity spans) of CCKS 2017: the records' own clinical words
+    (body parts, symptoms, tests, diseases, treatments) as a reference for what must survive. The
+    annotation's end offset is inclusive."""
+    out = []
+    for path in sorted((data_dir / "ccks2017_emr" / "data_origin").glob("*/*.txtoriginal.txt")):
+        raw = path.read_text(encoding="utf-8")
+        text = raw.replace("\r\n", "\n").strip()
+        if not text or "\r\n" in raw.strip():
+            continue  # multi-line files: the annotation offsets count CRLF, keep the reference exact
+        spans = []
+        for line in path.with_name(path.name.replace("original.txt", "")).read_text(encoding="utf-8").splitlines():
+            parts = line.split("\t")
+            if len(parts) == 4:
+                start, end = int(parts[1]), int(parts[2]) + 1
+                if text[start:end] == parts[0]:
+                    spans.append((start, end, parts[3]))
+        out.append((f"ccks2017/{path.parent.name}/{path.name}", text, spans))
+    return out
