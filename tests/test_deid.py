@@ -159,7 +159,7 @@ def test_stage_residual_scan_fails_the_build(tmp_path):
     stage = STAGES["deid"]({"entities": ["PERSON"]}, ctx)  # phones not detected: the scan must catch them
     row = {"kind": "conversation", "id": "c", "_file": "f.jsonl", "_row": 7,
            "messages": [{"role": "user", "content": "电话13812345678"}, {"role": "assistant", "content": "好"}]}
-    with pytest.raises(CmedinsError, match=r"mobile.*f\.jsonl, row 7, field 'messages\[0\]\.content'"):
+    with pytest.raises(CmedinsError, match=r"phone.*f\.jsonl, row 7, field 'messages\[0\]\.content'"):
         list(stage.run(iter([row])))
     quiet = STAGES["deid"]({"entities": ["PERSON"], "fail_on_residual": False}, make_ctx(tmp_path / "q"))
     assert list(quiet.run(iter([row]))) == []

@@ -41,7 +41,7 @@ def test_every_planted_identity_of_generated_records_is_removed(deid_engine):
     ("5.家属于明电话13341122334。", "5.家属<姓名>电话<电话>。"),
     ("患者于某某半年前出现皮疹。", "患者<姓名>半年前出现皮疹。"),
     ("由其子高欢陪同。", "由其子<姓名>陪同。"),
-    ("请示王金兰主任后准予出院。", "请示<姓名>后准予出院。"),
+    ("请示王金兰主任后准予出院。", "请示<姓名>主任后准予出院。"),  # the title is not part of the name
     ("潘之清研究认为，婴幼儿更易感染。", "<姓名>研究认为，婴幼儿更易感染。"),
     ("来广西壮族自治区人民医院就诊。", "来<机构>就诊。"),
 ])
@@ -52,8 +52,8 @@ def test_names_and_institutions_found(deid_engine, text, expected):
 def test_a_name_found_once_is_masked_everywhere_in_the_record(deid_engine):
     (header, story), = deid_engine.deidentify_units([("r1", ["患者王建国，男，65岁。", "王建国诉头痛3天，王建国之妻陪同。"])])
     assert story.text == "<姓名>诉头痛3天，<姓名>之妻陪同。"
-    other = deid_engine.deidentify_units([("r2", ["王建国诉头痛3天。"])])[0][0]
-    assert other.text == "王建国诉头痛3天。"  # no context in this record: a bare name is not enough evidence
+    other = deid_engine.deidentify_units([("r2", ["复查王建国的血常规。"])])[0][0]
+    assert other.text == "复查王建国的血常规。"  # no context in this record: a bare name is not enough evidence
 
 
 # --- precision: medical content and everyday words survive ---------------------------------------------------
@@ -91,7 +91,10 @@ REVIEWED = {
     ("INSTITUTION", "台湾桃园市龟山区迴龍诊所"), ("INSTITUTION", "西安交通大学医学院"), ("INSTITUTION", "庆阳市中心医院"),
     ("INSTITUTION", "神奈川县医院"), ("CN_ADDRESS", "江西省鄱阳湖区"), ("CN_ADDRESS", "贵州省剑河县"),
     ("CN_ADDRESS", "上海市浦东新区世纪大道99号"), ("CN_ADDRESS", "北京市朝阳区东大桥路1号"),
-    ("CN_ADDRESS", "南京市秦淮区中山北路168号"), ("CN_ADDRESS", "台湾桃园市龟山区"), ("CN_ADDRESS", "陕西省咸阳市长乐西路2号院"),
+    ("CN_ADDRESS", "南京市秦淮区中山北路168号"),
+    # well-known hospitals named without a city-level suffix (real institutions, recommended in answers)
+    ("INSTITUTION", "北京协和医院"), ("INSTITUTION", "北京天坛医院"), ("INSTITUTION", "上海瑞金眼耳鼻喉医院"),
+    ("INSTITUTION", "上海交通大学医学院附属瑞金医院"), ("CN_ADDRESS", "台湾桃园市龟山区"), ("CN_ADDRESS", "陕西省咸阳市长乐西路2号院"),
 }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from cmedins.deid.config import ENTITY_TYPES, DeidConfig
+from cmedins.deid.normalise import fold
 from cmedins.deid.operators import Replacer
 from cmedins.deid.residual import residual_hits
 
@@ -133,7 +134,9 @@ class Deidentifier:
         """Findings per text, from one presidio call over the joined batch."""
         if not self.entities:
             return [[] for _ in texts]
-        joined = SEPARATOR.join(texts)
+        # Detection runs on the folded view (full-width digits, ＠, －: ASCII), which has the original's length:
+        # every offset found there is an offset in the original text.
+        joined = SEPARATOR.join(fold(text) for text in texts)
         results = self.analyzer.analyze(joined, language="zh", entities=self.entities,
                                         score_threshold=self.config.score_threshold)
         starts, offset = [], 0

@@ -4,8 +4,10 @@ The generator (cmedins.sample) builds each record around one fake `Identity` and
 free text the way real notes do (患者张某某, 病史由患者之父雷保国代诉, 现住…村3组12号, 住院号ZY2023…). The ground
 truth is that structured identity: every identity value found in a record's text before de-identification
 must be gone after it. `make_record` keeps the identity to itself (the relative's name, the inpatient
-number and the landline never reach the record dict), so `sample_cases` wraps `make_identity` to see each
-one as it is made; the generator's output is unchanged.
+number and the landline never reach the record dict), so `sample_cases` replays the generator's first draws
+on a copy of the random state to rebuild the same `Identity` (no patching of library code), and checks the
+replay against the identity fields the record does expose (name, ID number, phone, record number): if the
+generator changes its draw order, the replay fails loudly instead of giving wrong ground truth.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from unittest import mock
 
 # Identity facts checked, by the entity type that should remove them.
 Truth = tuple[str, str]  # (entity type, value as it may appear in the text)
@@ -53,25 +54,39 @@ def sample_cases(count: int, seed: int = 7) -> list[SampleCase]:
     from cmedins.sample import records
     from cmedins.schema import CLINICAL_FIELDS
 
-    made = []
-    real_make_identity = records.make_identity
-
-    def remember(*args, **kwargs):
-        person = real_make_identity(*args, **kwargs)
-        made.append(person)
-        return person
-
     cases = []
     rng = random.Random(f"{seed}:deid-eval")
-    with mock.patch.object(records, "make_identity", remember):
-        for number in range(count):
-            record = records.make_record(rng, f"eval-{number}")
-            if number % 2:
-                texts = [records.render_text(rng, record)["text"]]
-            else:
-                texts = [record[name] for name in CLINICAL_FIELDS if record.get(name)]
-            cases.append(SampleCase(record["record_id"], texts, identity_truths(made[-1])))
+    for number in range(count):
+        person = replay_identity(rng)
+        record = records.make_record(rng, f"eval-{number}")
+        exposed = (record["patient_name"], record["id_number"], record["phone"], record["record_number"])
+        if exposed != (person.name, person.id_number, person.phone_display, person.record_number):
+            raise RuntimeError("replayed identity differs from the generated record: make_record's draw order "
+                               "changed, update evaluation.replay_identity")
+        if number % 2:
+            texts = [records.render_text(rng, record)["text"]]
+        else:
+            texts = [record[name] for name in CLINICAL_FIELDS if record.get(name)]
+        cases.append(SampleCase(record["record_id"], texts, identity_truths(person)))
     return cases
+
+
+def replay_identity(rng):
+    """The Identity `make_record(rng, ...)` is about to draw, from a copy of `rng` (rng itself is untouched):
+    the same first draws as make_record (department, case, sex, age), then make_identity."""
+    import random
+
+    from cmedins.sample.identity import make_identity
+    from cmedins.sample.pools import load_pool
+
+    probe = random.Random()
+    probe.setstate(rng.getstate())
+    pool = load_pool("clinical")
+    department = probe.choice(list(pool["departments"]))
+    case = probe.choice(pool["departments"][department])
+    sex = case["sex"] if case["sex"] != "any" else probe.choice(("男", "女"))
+    age = probe.randint(*case["age"])
+    return make_identity(probe, sex=sex, age=age)
 
 
 def leaks_by_type(cases: Sequence[SampleCase], outputs: Sequence[Sequence[str]]

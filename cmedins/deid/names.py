@@ -28,8 +28,10 @@ CLAUSE_BREAK = re.compile(r"[，。；;,.!！?？:：、（）()\[\]【】\s\"�
 
 _surnames = "|".join(lexicon.COMPOUND_SURNAMES) + f"|[{lexicon.SURNAMES}]"
 _marks = "|".join(re.escape(m) for m in lexicon.PARTIAL_NAME_MARKS)
+# Not after a digit or 第 (第7程XELOX方案), and an X-like mark is not followed by letters or by 线/光/片
+# (胸部正位X线, XELOX): those are imaging words and regimen names, not a masked given name.
 PARTIAL = re.compile(
-    rf"(?:{_surnames})(?:(?:{_marks})(?!日|天|时|年|月|处|种|些|地|医院|院|科|部|项|次|型|类|人|市|县|区)"
+    rf"(?<![0-9第])(?:{_surnames})(?:(?:{_marks})(?![A-Za-z0-9线光片射])(?!日|天|时|年|月|处|种|些|地|医院|院|科|部|项|次|型|类|人|市|县|区)"
     rf"|(?:{'|'.join(lexicon.NAME_SUFFIX_CONTEXT)}))"
 )
 ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*(?={_surnames})")
@@ -62,6 +64,34 @@ SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,
 HAN = re.compile(r"[\u4e00-\u9fff]")
 SEX_WORD = re.compile(r"[，,、\s]*(?:男|女)性?")
 ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*$")
+
+
+# --- structure: names with no role word right before them ---------------------------------------------------
+# 5. a list after a label of people (参加讨论人员：A、B、C; 会诊医师：A，B);
+# 6. in brackets after a role or kinship word (家属（王梅）), or before a bracketed kinship (王梅（患者之女）);
+# 7. at the start of a sentence before a verb of saying (刘帆自述…, 王梅诉…);
+# 8. after a verb of contacting or informing (电话联系王梅, 已告知王梅病情);
+# 9. before a professional title, at a boundary (经王梅主任医师查房, 由王梅副主任医师主刀, 、王梅医师);
+# 10. next to a name found by any rule, across 、/和/及/与 (王梅和李强医师共同查看): a list of names.
+# Every candidate is surname + 1-2 characters that are neither an ordinary word nor a protected clinical term.
+LIST_LABEL = re.compile(r"(?:参加讨论人员|参加讨论者|参加人员|讨论人员|参加者|出席人员|出席者|在场人员|会诊医师|会诊人员|"
+                        r"参与人员|参会人员|查房医师|手术医师|手术者|术者|助手|一助|二助|麻醉医师|麻醉师|记录者|记录人|"
+                        r"主持人|医师|护士|签名|签字|人员|成员|小组)\s*[：:]\s*")
+LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*")
+ITEM_END = re.compile(r"\s*(?:[、，,;；。！？!?\s/）)]|和|及|与|等|$|(?:副)?主任|医师|护士|教授|老师)")
+ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})\s*[（(]\s*")
+PAREN_END = re.compile(r"\s*[）)]")
+KIN_PAREN = re.compile(r"\s*[（(](?:患者|病人|患儿)?(?:之|的)?(?:儿子|女儿|父亲|母亲|丈夫|妻子|孙子|孙女|哥哥|姐姐|弟弟|妹妹|"
+                       r"子|女|父|母|妻|夫|兄|弟|姐|妹|家属|朋友|同事|配偶|爱人|监护人|代理人)[）)]")
+SENTENCE_START = re.compile(r"(?:^|(?<=[。；;！？!?\n，,：:]))[ \t]*(?=[\u4e00-\u9fff])")
+SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
+CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
+CONTACT_END = re.compile(r"\s*(?:[，。；、,;\s）)]|$|病情|家属|本人|并|后|签|沟通|谈话|同意|到|来|说明|解释|其|情况|相关|手术)")
+TITLE_AFTER = re.compile(r"副主任医师|主任医师|主治医师|住院医师|副主任|主任|医师|副教授|教授|护士长|护士|大夫|医生|院长|药师|技师")
+TITLE_BOUNDARY = set("经由请示与和及、，,。；;：: \t（(\n") | {""}
+VERB_TAGS = {"v", "vn", "d", "p", "c", "u", "r", "ad", "vd"}
+NR_WORD_FREQ = 500  # a dictionary "name" this frequent is a word (谢谢 1089); 杨柳 411 and 马超 170 stay names
+NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*")
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +145,107 @@ class ChineseNameRecognizer(EntityRecognizer):
                 end = self._tagged_name_at(text, match.start())
                 if end == match.end():
                     results.append(self._result(match.start(), end, self.cue_score, "cue"))
+        results += self._structural(text, {i for r in results for i in range(r.start, r.end)})
+        results += self._list_neighbours(text, results)
         return [r for r in results if not DOSAGE_FORM.match(text, r.end)]
+
+    # --- structural rules (5-10 in the module notes) ---------------------------------------------------------
+    def _plausible(self, text: str, start: int, end: int, strong: bool = False) -> bool:
+        """Is text[start:end] surname + 1-2 given characters, and not a word or a clinical term? With `strong`
+        context (a list of people, brackets after a role word) a given name may be an ordinary word (远志, 银子)."""
+        match = SURNAME.match(text, start)
+        if match is None:
+            return False
+        first = start + len(match.group())
+        given = text[first:end]
+        if not 1 <= len(given) <= 2 or not all(HAN.match(ch) and ch not in STOP_AFTER_NAME for ch in given):
+            return False
+        if any(text.startswith(term, start) and len(term) > 1 for term in self.protected_by_char.get(text[start], ())):
+            return False
+        name = text[start:end]
+        if self._common_word(name) or self._common_word(text[start:first + 1]) and len(given) == 1:
+            return False
+        if not strong and self.freq.get(name, 0) >= NR_WORD_FREQ:
+            return False  # 谢谢 is in the dictionary as nr, and frequent: a word, not a name
+        if not strong and match.group() in FUNCTION_SURNAMES and (
+                self.freq.get(given[0], 0) >= 5000 or self.tags.get(given[0]) in VERB_TAGS):
+            return False  # 来问问医生, 应请医生: after a function-word surname, a frequent word or a verb
+        if len(given) == 2 and not strong and self._common_word(given) and not self._may_be_given(given):
+            return False
+        ambiguous = match.group() in FUNCTION_SURNAMES
+        return not (ambiguous and (self._common_word(text[start:first + 1]) or text[first] in NOT_GIVEN_FIRST))
+
+    def _name_ending(self, text: str, start: int, end_ok, strong: bool = False) -> int | None:
+        """End of a plausible name at `start` (two given characters preferred) after which `end_ok` matches."""
+        match = SURNAME.match(text, start)
+        if match is None:
+            return None
+        first = start + len(match.group())
+        for end in (first + 2, first + 1):
+            if end <= len(text) and end_ok(text, end) and self._plausible(text, start, end, strong):
+                return end
+        return None
+
+    def _structural(self, text: str, taken: set[int]) -> list[RecognizerResult]:
+        found: list[tuple[int, int, str]] = []
+
+        def add(start: int, end: int | None, rule: str) -> int | None:
+            if end and start not in taken:
+                found.append((start, end, rule))
+                taken.update(range(start, end))
+            return end
+
+        def item_end(t: str, e: int) -> bool:
+            return bool(ITEM_END.match(t, e))
+
+        for label in LIST_LABEL.finditer(text):
+            position = label.end()
+            while (end := add(position, self._name_ending(text, position, item_end, True), "list")) is not None:
+                sep = LIST_ITEM_SEP.match(text, end)
+                if sep is None:
+                    break
+                position = sep.end()
+        for role in ROLE_PAREN.finditer(text):
+            add(role.end(), self._name_ending(text, role.end(), lambda t, e: bool(PAREN_END.match(t, e)), True),
+                "paren")
+        for start in self._starts(text):
+            add(start, self._name_ending(text, start, lambda t, e: bool(KIN_PAREN.match(t, e))), "kin_paren")
+            add(start, self._name_ending(text, start, lambda t, e: bool(SPEECH_AFTER.match(t, e))), "sentence")
+        for verb in CONTACT.finditer(text):
+            add(verb.end(), self._name_ending(text, verb.end(), lambda t, e: bool(CONTACT_END.match(t, e))), "contact")
+        for title in TITLE_AFTER.finditer(text):
+            start = self._name_before(text, title.start())
+            if start is not None and not any(i in taken for i in range(start, title.start())):
+                add(start, title.start(), "title")
+        return [self._result(start, end, self.context_score, rule) for start, end, rule in found]
+
+    @staticmethod
+    def _starts(text: str):
+        """Positions that start a sentence or a clause-initial list item (after a colon)."""
+        for match in SENTENCE_START.finditer(text):
+            yield match.end()
+
+    def _list_neighbours(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        """Names joined to a found name by 、/和/及/与 are names too (rule 10), in both directions."""
+        spans = {(r.start, r.end) for r in results if r.entity_type == "PERSON"}
+        taken = {i for start, end in spans for i in range(start, end)}
+        todo, out = list(spans), []
+        while todo:
+            start, end = todo.pop()
+            join = NAME_LIST_JOIN.match(text, end)
+            if join and join.end() not in taken:
+                stop = self._name_ending(text, join.end(), lambda t, e: bool(ITEM_END.match(t, e)), True)
+                if stop:
+                    out.append((join.end(), stop))
+            if start > 0 and text[start - 1] in "、和及与/":
+                lo = self._name_before(text, start - 1)
+                if lo is not None and lo not in taken:
+                    out.append((lo, start - 1))
+            for lo, hi in out[len(out) - 2:]:
+                if lo not in taken:
+                    taken.update(range(lo, hi))
+                    todo.append((lo, hi))
+        return [self._result(lo, hi, self.context_score, "list_neighbour") for lo, hi in dict.fromkeys(out)]
 
     def _partial_ok(self, text: str, start: int, end: int) -> bool:
         """王先生 and 张某某 are names; 向医生, 谢谢医生, 检查医生 and 但爷爷 are not. After an ambiguous surname a
@@ -123,12 +253,35 @@ class ChineseNameRecognizer(EntityRecognizer):
         before = text[start - 1] if start else ""
         if before == text[start] or self._common_word(before + text[start]):
             return False
+        if text[start + 1:end] not in lexicon.PARTIAL_NAME_MARKS and self._full_name_ends_here(text, start):
+            return False  # 翟玉海主任: 海 ends a full name, not a surname before an honorific
         if text[start] not in FUNCTION_SURNAMES:
             return True
         mark = text[start + 1:end]
         if mark not in lexicon.PARTIAL_NAME_MARKS:
             return False  # an honorific: 向医生, 由护士, 和医生
         return len(mark) > 1 or bool(ROLE_BEFORE.search(text, max(0, start - 6), start)) or bool(NAME_END.match(text, end))
+
+    def _full_name_ends_here(self, text: str, index: int) -> bool:
+        """Does a plausible full name, starting at a boundary, end with the character at `index`?"""
+        return self._name_before(text, index + 1) is not None
+
+    def _name_before(self, text: str, end: int) -> int | None:
+        """Start of a plausible name that ends at `end` and starts at a boundary (3 characters preferred, then
+        2, then 4 for double surnames). A function-word surname that is itself the boundary (由丁雪 -> 丁雪,
+        和李强 -> 李强) yields to the shorter name."""
+        candidates = [end - 3, end - 2, end - 4]
+        for index, start in enumerate(candidates):
+            if start < 0:
+                continue
+            before = text[start - 1] if start else ""
+            if before not in TITLE_BOUNDARY or not self._plausible(text, start, end):
+                continue
+            shorter = start + 1
+            if text[start] in TITLE_BOUNDARY and index == 0 and self._plausible(text, shorter, end):
+                return shorter
+            return start
+        return None
 
     def _sex_after_ok(self, text: str, start: int, end: int) -> bool:
         """成年男性, 白领女性: a dictionary word right before 男性/女性 is not a name (吉林，男，44岁 is)."""

@@ -27,20 +27,58 @@ DATE_CN = rf"{YEAR}\s*年\s*{MONTH}\s*月\s*{DAY}\s*[日号]?(?!\d)"
 DATE_SEP = rf"{YEAR}(?P<sep>[-/.])\s*{MONTH}(?P=sep)\s*{DAY}(?![\d.])"
 DATE_HANZI = rf"[{CN_DIGIT}]{{4}}年[一二三四五六七八九十]{{1,2}}月(?:[一二三四五六七八九十]{{1,3}}[日号])?"
 DATE_ANY = rf"(?:{DATE_CN}|{DATE_SEP}|{DATE_HANZI}|{YEAR}\s*年\s*{MONTH}\s*月|{YEAR}[-/]{MONTH}(?![-/.\d]))"
-SEP = r"\s*[：:]?\s*"  # between a label and its value
+# Between a label and its value: 住院号为X, 病案号：X, 门诊号: X, 病历号X, 电话是X, 住院号（X）.
+SEP = r"\s*(?:为|是|系)?\s*[：:（(]?\s*"
+# Between the items of a list after a label (病案号：A、B; 影像号：A，B及C): every item is that type too.
+LIST_SEP = r"\s*(?:[、,，;；]|和|及|与|或)\s*"
+ITEM_SPLIT = regex.compile(LIST_SEP)
 # Characters that end a place or institution name to the left: verbs and particles that precede places.
 STOP = "患者住现居于在自来是的为了及与并其至到从往入出诊治疗因伴查示经曾向赴回返由去要求好您你可以后或找"
 NAME_CH = rf"[\p{{Han}}--[{STOP}]]"  # set difference: needs the regex module's VERSION1 flag
 NAME_START = rf"(?<!{NAME_CH})"  # a place name starts at a boundary, never inside another word
+# Provinces and major cities as written inside hospital names (no 省/市 suffix there).
+PLACES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|"
+          "云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门|南京|广州|深圳|武汉|成都|西安|杭州|沈阳|长沙|郑州|"
+          "济南|青岛|大连|哈尔滨|长春|昆明|南昌|福州|厦门|合肥|太原|石家庄|兰州|贵阳|南宁|海口|呼和浩特|乌鲁木齐|银川|西宁|"
+          "拉萨|苏州|无锡|宁波|温州|徐州|常州|南通|扬州|烟台|潍坊|唐山|保定|承德|洛阳|宜昌|襄阳|珠海|佛山|东莞|汕头|桂林|"
+          "柳州|遵义|绵阳|泉州|中国|解放军")
+KINDS = (r"中医|西医|中西医|儿童|妇幼|妇产|妇女|肿瘤|精神|传染|结核|口腔|牙科|眼科|耳鼻|骨科|胸科|男科|妇科|儿科|皮肤|"
+         r"肛肠|康复|整形|美容|专科|的|各|有些|很多|一些|大|小|好")
 
 
 
-def _labelled(labels: str, value: str) -> str:
-    """The label anchors the match (fast literal scan); `\\K` drops it from the reported span."""
-    return rf"(?:{labels}){SEP}\K{value}"
+def _labelled(labels: str, value: str, many: bool = False) -> str:
+    """The label anchors the match (fast literal scan); `\\K` drops it from the reported span. With `many`, a
+    list of values after one label is matched whole (each item is that type): numbers only, since an address
+    or a date is followed by ordinary prose after a comma."""
+    items = rf"(?:{LIST_SEP}{value})*" if many else ""
+    return rf"(?:{labels}){SEP}\K{value}{items}"
 
 
-class ChecksumRecognizer(PatternRecognizer):
+class ListRecognizer(PatternRecognizer):
+    """A PatternRecognizer whose labelled list matches (病案号：A、B及C) come back as one finding per item, so
+    each item gets its own placeholder and the list separators stay."""
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        out = []
+        for result in super().analyze(text, entities, nlp_artifacts, regex_flags):
+            if not result.analysis_explanation.pattern_name.startswith("labelled"):
+                out.append(result)
+                continue
+            start = result.start
+            for sep in ITEM_SPLIT.finditer(text, result.start, result.end):
+                out.append(_part(result, start, sep.start()))
+                start = sep.end()
+            out.append(_part(result, start, result.end))
+        return out
+
+
+def _part(result: RecognizerResult, start: int, end: int) -> RecognizerResult:
+    return RecognizerResult(result.entity_type, start, end, result.score, result.analysis_explanation,
+                            result.recognition_metadata)
+
+
+class ChecksumRecognizer(ListRecognizer):
     """A PatternRecognizer whose matches are re-scored by a checksum: `valid_score` when it holds, otherwise
     `invalid_score` (0 drops the match). Patterns named `labelled*` keep their own score."""
 
@@ -78,7 +116,11 @@ class ChineseIdRecognizer(ChecksumRecognizer):
             patterns=[
                 Pattern("id18", rf"(?<![0-9A-Za-z])[1-9]\d{{5}}(?:18|19|20)\d{{2}}{birth}\d{{3}}[0-9Xx](?![0-9A-Za-z])", 0.6),
                 Pattern("id15", rf"(?<![0-9A-Za-z])[1-9]\d{{7}}{birth}\d{{3}}(?![0-9A-Za-z])", 0.7),
-                Pattern("labelled", _labelled(r"身份证号码|身份证号|身份证|公民身份号码|证件号码|证件号", r"[0-9Xx*]{15,18}(?![0-9A-Za-z])"), 0.95),
+                # 18 characters with single separators anywhere (110101 19800101 1234, 1101-0119-...): the
+                # checksum step reads the digits; a valid birth date is required, the check digit is not.
+                Pattern("id18_separated", r"(?<![0-9A-Za-z.])[1-9](?:[- ]?\d){16}[- ]?[0-9Xx](?![0-9A-Za-z])", 0.6),
+                Pattern("labelled", _labelled(r"身份证号码|身份证号|身份证|公民身份号码|身份号码|证件号码|证件号",
+                                              r"[0-9Xx*](?:[- ]?[0-9Xx*]){14,17}(?![0-9A-Za-z])", many=True), 0.95),
             ],
             global_regex_flags=FLAGS,
             valid_score=1.0,
@@ -89,6 +131,28 @@ class ChineseIdRecognizer(ChecksumRecognizer):
         if len(digits) == 15:
             return True  # legacy IDs carry no check digit
         return id_check_digit(digits[:17]) == digits[17].upper()
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        """Separated 18-character runs count only with a real birth date in them (a list of numbers is not
+        an ID)."""
+        out = []
+        for result in super().analyze(text, entities, nlp_artifacts, regex_flags):
+            if result.analysis_explanation.pattern_name == "id18_separated":
+                digits = "".join(ch for ch in text[result.start:result.end] if ch.isalnum())
+                if not birth_date_ok(digits[6:14]):
+                    continue
+            out.append(result)
+        return out
+
+
+def birth_date_ok(yyyymmdd: str) -> bool:
+    from datetime import date
+
+    try:
+        born = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return born.year >= 1880
 
 
 def luhn_ok(digits: str) -> bool:
@@ -124,21 +188,28 @@ class BankCardRecognizer(ChecksumRecognizer):
 
 def pattern_recognizers() -> list[PatternRecognizer]:
     """Every regex recognizer, one per entity type."""
-    mobile = r"(?<![\d+])(?:(?:\+|00)86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"
-    landline = r"(?<![\d+])(?:(?:\+|00)86[- ]?)?(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3})[- ]?[2-9]\d{6,7}(?:[-转]\d{1,5})?(?!\d)"
-    landline_intl = r"(?<![\d+])(?:\+|00)86[- ]?(?:10|2\d|[3-9]\d{2})[- ]?\d{3,4}[- ]?\d{4}(?!\d)"
-    record_labels = (
-        r"病案号|病历号|病案编号|住院号|住院编号|门诊号|门诊编号|急诊号|医保号|医保卡号|医保编号|社保号|社保卡号|"
-        r"就诊卡号|就诊号|诊疗卡号|医疗卡号|健康卡号|登记号|档案号|患者ID|病人ID|ID号|影像号|检查号|放射号|病理号|"
-        r"标本号|流水号|床位号|发票号"
-    )
+    # Phones on the folded view (full-width digits and ＋－． are ASCII there): +86 / 0086 / (+86) prefixes,
+    # groups 3-4-4, 4-3-4 or 3-8 split by one space, dash, dot or slash; landlines with the area code bare or in
+    # brackets, the local number whole or split, an extension after 转 / - / 分机.
+    country = r"(?:(?:\+|00)\s?86\s?[- .]?|[(（]\s?\+?86\s?[)）]\s?)"
+    gsep = r"[- ./]"
+    mobile = (rf"(?<![\d+]){country}?1[3-9]\d(?:\d{{8}}|{gsep}\d{{4}}{gsep}?\d{{4}}|\d{{4}}{gsep}\d{{4}}"
+              rf"|\d{gsep}\d{{3}}{gsep}\d{{4}}|{gsep}\d{{8}})(?!\d)")
+    local = rf"[2-9](?:\d{{6,7}}|\d{{3}}{gsep}\d{{3,4}}|\d{{2}}{gsep}\d{{4}})"
+    extension = r"(?:\s?(?:转|分机|ext\.?|-)\s?\d{1,5})?"
+    landline = (rf"(?<![\d+]){country}?(?:\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})\s?[- ]?{local}{extension}(?!\d)")
+    landline_intl = rf"(?<![\d+]){country}(?:10|2\d|[3-9]\d{{2}})[- ]?{local}{extension}(?!\d)"
+    # A record-number label is a kind of record plus a number word: 住院号, 住院号码, 病案编号, 医保卡号, 患者ID.
+    record_kinds = (r"病案|病历|住院|门诊|急诊|医保|社保|就诊|诊疗|医疗|健康|登记|档案|影像|检查|检验|化验|放射|病理|"
+                    r"标本|流水|床位|发票|患者|病人|申请|报告|条码")
+    record_labels = rf"(?:{record_kinds})卡?(?:号码|编号|号|ID|id|No\.?)|ID号|患者ID|病人ID"
     plate = (r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][·• -]?"
              r"(?=(?:[A-Z]*\d){3})[A-Z0-9]{5,6}(?![A-Za-z0-9])")
     passport = r"(?<![A-Za-z0-9])(?:[EGDSPHK]\d{8}|E[A-HJ-NP-Z]\d{7}|[CW]\d{8})(?![A-Za-z0-9])"
-    dob_labels = r"出生日期|出生年月日|出生年月|出生于|出生|生日|生于|DOB|D\.O\.B\."
+    dob_labels = r"出生日期|出生年月日|出生年月|出生时间|出生于|出生|生日|生于|DOB|D\.O\.B\.|Date of birth|date of birth"
     top = rf"{NAME_CH}{{1,8}}?(?:特别行政区|自治区|自治州|省|市|州|盟)"  # a chain must start at this level
     admin = rf"{NAME_CH}{{1,8}}?(?:特别行政区|自治区|自治州|自治县|省|市|州|地区|盟|区|县|旗)"
-    local = rf"{NAME_CH}{{1,10}}?(?:街道|镇|乡|村|屯|社区|小区|花园|公寓|大厦|新村|家园|苑)"
+    local = rf"{NAME_CH}{{1,10}}?(?:街道|镇(?![痛静咳吐定])|乡|村|屯|社区|小区|花园|公寓|大厦|新村|家园|苑)"
     street = rf"{NAME_CH}{{1,10}}?(?:大道|大街|街|路|巷|弄|胡同)"
     number = r"(?:[\d一二三四五六七八九十百零〇-]+(?:号院|号楼|号|栋|幢|楼|单元|室|层|组|排|户)(?:[\d-]+)?)+"
     place = rf"(?:{local}|{street})"
@@ -163,29 +234,37 @@ def pattern_recognizers() -> list[PatternRecognizer]:
         r"(?:医院|卫生院|卫生所|卫生室|诊所|门诊部|医务室|保健院|疾控中心|疾病预防控制中心|卫生服务中心|卫生服务站|"
         r"医学院|医科大学|急救中心|血站|体检中心)"
     )
+    # Well-known hospitals often carry no city-level suffix (北京协和医院, 南京鼓楼医院, 上海长海医院): after a verb of
+    # going or being treated somewhere, a province or major city name (without 市) starting a name that ends in
+    # 医院 makes it an institution, unless what follows the place is a kind of hospital (北京的儿童医院 is not
+    # matched: 的 ends a name).
+    famous = (rf"(?<=[于在至到往赴去入转来从])(?:{PLACES})(?!(?:{KINDS})医院){NAME_CH}{{0,12}}?医院"
+              rf"|(?<![\p{{Han}}])(?:{PLACES})(?!(?:{KINDS})医院){NAME_CH}{{1,12}}?医院")
     over89 = r"(?:9\d|1[0-4]\d)"
     return [
-        PatternRecognizer("CN_PHONE", "ChinesePhoneRecognizer", LANGUAGE, [
+        ListRecognizer("CN_PHONE", "ChinesePhoneRecognizer", LANGUAGE, [
             Pattern("mobile", mobile, 0.9),
             Pattern("landline", landline, 0.75),
             Pattern("landline_intl", landline_intl, 0.85),
-            Pattern("labelled", _labelled(r"联系电话|电话号码|电话|手机号码|手机号|手机|联系方式|Tel|TEL|tel", r"\d(?:[ -]?\d){6,14}(?!\d)"), 0.9),
+            Pattern("labelled", _labelled(r"联系电话|电话号码|电话|手机号码|手机号|手机|座机|联系方式|拨打|致电|Tel|TEL|tel",
+                                          r"[(（+]?\d(?:[ ./()（）-]{0,2}\d){6,15}(?:\s?转\s?\d{1,5})?(?!\d)", many=True), 0.9),
         ], global_regex_flags=FLAGS),
-        PatternRecognizer("EMAIL", "EmailRecognizer", LANGUAGE, [
-            Pattern("email", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", 1.0),
+        ListRecognizer("EMAIL", "EmailRecognizer", LANGUAGE, [
+            Pattern("email", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+ ?@ ?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", 1.0),
         ], global_regex_flags=FLAGS),
-        PatternRecognizer("MEDICAL_RECORD_NUMBER", "RecordNumberRecognizer", LANGUAGE, [
-            Pattern("labelled", _labelled(record_labels, r"[A-Za-z0-9][A-Za-z0-9-]{2,24}(?![A-Za-z0-9])"), 0.95),
+        ListRecognizer("MEDICAL_RECORD_NUMBER", "RecordNumberRecognizer", LANGUAGE, [
+            Pattern("labelled", _labelled(record_labels, r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,24}(?![A-Za-z0-9])", many=True), 0.95),
         ], global_regex_flags=FLAGS),
         PatternRecognizer("LICENSE_PLATE", "LicensePlateRecognizer", LANGUAGE, [Pattern("plate", plate, 0.85)],
                           global_regex_flags=FLAGS),
-        PatternRecognizer("PASSPORT", "PassportRecognizer", LANGUAGE, [
+        ListRecognizer("PASSPORT", "PassportRecognizer", LANGUAGE, [
             Pattern("passport", passport, 0.6),
             Pattern("labelled", _labelled(r"护照号码|护照号|护照|通行证号码|通行证号|通行证", r"[A-Z0-9]{7,12}(?![A-Za-z0-9])"), 0.95),
         ], global_regex_flags=FLAGS),
         PatternRecognizer("DATE_OF_BIRTH", "DateOfBirthRecognizer", LANGUAGE, [
             Pattern("labelled", _labelled(dob_labels, rf"(?:{DATE_ANY}|{YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d))"), 1.0),
-            Pattern("born", rf"(?<!\d)(?:{DATE_ANY}|{YEAR}\s*年)(?=\s*(?:出生|生人|生[，,。；;\s）)]))", 1.0),
+            Pattern("born", rf"(?<!\d)(?:{DATE_ANY}|{YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|{YEAR}\s*年)"
+                            rf"(?=\s*(?:出生|生人|生[，,。；;\s）)]))", 1.0),
         ], global_regex_flags=FLAGS),
         PatternRecognizer("DATE_TIME", "ChineseDateRecognizer", LANGUAGE, [
             Pattern("ymd_cn", rf"(?<!\d){DATE_CN}", 0.85),
@@ -207,6 +286,7 @@ def pattern_recognizers() -> list[PatternRecognizer]:
         ], global_regex_flags=FLAGS),
         PatternRecognizer("INSTITUTION", "InstitutionRecognizer", LANGUAGE, [
             Pattern("institution", institution, 0.75),
+            Pattern("famous_hospital", famous, 0.7),
         ], global_regex_flags=FLAGS),
         ChineseIdRecognizer(),
         BankCardRecognizer(),

@@ -1,25 +1,127 @@
-"""Residual scan: after de-identification, look again for the identifiers that must never survive (ID numbers,
-mobile numbers, emails) with patterns independent of, and looser than, the recognizers'. Spans written by a
-pseudonym operator are skipped by the caller (surrogates look real on purpose)."""
+"""Residual scan: after de-identification, look again for the identifiers that must never survive, by a method
+independent of the detectors.
+
+The detectors are presidio regex recognizers over the text. This scan instead reads the text's *digit groups*
+(maximal digit runs on a full-width-folded view, cmedins.deid.normalise.fold) and joins neighbouring groups
+across short separators (space, dash, dot, slash, brackets) into candidate numbers, then judges each by its
+shape and arithmetic: an 18-digit resident ID by its birth date (a wrong check digit still identifies), a
+15-digit legacy ID by its birth date, a mobile by its 1[3-9] prefix (+86 / 0086 allowed), a landline by its
+0-area code and length, a bare 7-8 digit local number only after a phone label. Groups of one or two digits
+(decimals `12.5`, dates `2016-10-29`, ranges `3-5`) may only end a candidate, so lab values and dates are
+never joined into a number. E-mail (half- or full-width `@`, spaces around it) and record numbers (a value,
+or a list of values, after a record-number label) are read on the folded text.
+
+Hits are (kind, start, end) in the ORIGINAL text. Kinds: id_number, phone, email, record_number. Values in
+`allowed` (the surrogates a pseudonym operator wrote) are skipped, compared as written and as digits.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
-RESIDUAL_PATTERNS: dict[str, re.Pattern] = {
-    "id_number": re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])"),
-    "mobile": re.compile(r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"),
-    # A domain ends in a letter TLD: `web3@1.3.0` (a package pinned in a code answer) is not an address.
-    "email": re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", re.ASCII),
-}
+from cmedins.deid.normalise import fold
+
+KINDS = ("id_number", "phone", "email", "record_number")
+GROUP = re.compile(r"\d+[Xx]?(?![A-Za-z])|\d+")
+SEPARATORS = set(" -./()+（）—–")  # on the folded view (other full-width forms are folded to these)
+MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
+LANDLINE = re.compile(r"(?:0086|86)?0?(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
+PHONE_LABEL = re.compile(r"(?:电话|手机|座机|联系方式|联系电话|拨打|致电|Tel|TEL|tel|Phone|phone)(?:号码|号)?\s*(?:为|是)?\s*[：:]?\s*$")
+EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+ ?@ ?[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", re.ASCII)
+RECORD_LABEL = (r"(?:住院|门诊|急诊|病案|病历|病理|影像|检查|检验|放射|标本|登记|档案|医保|社保|就诊|诊疗|医疗|健康|患者|病人)"
+                r"(?:卡)?(?:号码|编号|号|ID|id)|ID号|病案|住院号")
+RECORD_VALUE = r"[A-Za-z]{0,4}\d[A-Za-z0-9-]{3,24}(?![A-Za-z0-9])"
+RECORD = re.compile(rf"(?:{RECORD_LABEL})\s*(?:为|是)?\s*[：:]?\s*(?P<items>{RECORD_VALUE}"
+                    rf"(?:\s*(?:[、,，/]|和|及|与)\s*{RECORD_VALUE})*)")
+RECORD_ITEM = re.compile(RECORD_VALUE)
+
+
+def _date_ok(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return 1880 <= year <= date.today().year
+
+
+def id_shape(digits: str) -> bool:
+    """An 18-character resident ID (region, valid birth date, 3 digits, check character) or a 15-digit legacy
+    ID (region, YYMMDD). The check character is not required: a mistyped ID still identifies its holder."""
+    if len(digits) == 18 and digits[:17].isdigit() and (digits[17].isdigit() or digits[17] in "Xx"):
+        return digits[0] in "1234568" and _date_ok(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    if len(digits) == 15 and digits.isdigit():
+        return digits[0] in "1234568" and _date_ok(1900 + int(digits[6:8]), int(digits[8:10]), int(digits[10:12]))
+    return False
+
+
+def _phone_shape(digits: str, folded: str, start: int) -> bool:
+    """A mobile (86/0086 allowed), a landline with its 0-area code (or +86 before it), or a bare 7-8 digit local
+    number right after a phone label."""
+    if MOBILE.fullmatch(digits):
+        return True
+    if LANDLINE.fullmatch(digits) and (digits.startswith("0") or "+" in folded[max(0, start - 2):start]):
+        return True
+    return 7 <= len(digits) <= 8 and PHONE_LABEL.search(folded, max(0, start - 12), start) is not None
+
+
+def _numbers(folded: str):
+    """Candidate numbers: (digits, start, end) for every window of neighbouring digit groups in which every
+    group but the last has 3+ digits (or is the country code 86 / 0086), separated by 1-2 separator chars."""
+    groups = [(m.group(), m.start(), m.end()) for m in GROUP.finditer(folded)]
+    runs: list[list[tuple[str, int, int]]] = []
+    for group in groups:
+        if runs:
+            last = runs[-1][-1]
+            gap = folded[last[2]:group[1]]
+            if 0 < len(gap) <= 2 and all(ch in SEPARATORS for ch in gap) and last[0][-1] not in "Xx":
+                runs[-1].append(group)
+                continue
+        runs.append([group])
+    for run in runs:
+        for i in range(len(run)):
+            digits = ""
+            for j in range(i, len(run)):
+                part = run[j][0]
+                digits += part
+                yield digits, run[i][1], run[j][2]
+                country = j == i and part in ("86", "0086")
+                area = j == i + 1 and run[i][0] in ("86", "0086") and part in ("10", *map(str, range(20, 30)))
+                if len(digits) > 20 or (len(part) < 3 and not (country or area)):
+                    break
 
 
 def residual_hits(text: str, allowed: set[str] = frozenset()) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of every identifier-shaped string left in `text`, except exact `allowed` values
-    (the surrogates this record was given)."""
-    hits = []
-    for kind, pattern in RESIDUAL_PATTERNS.items():
-        for match in pattern.finditer(text):
-            if match.group() not in allowed:
-                hits.append((kind, match.start(), match.end()))
-    return sorted(hits, key=lambda hit: hit[1])
+    """(kind, start, end) of every identifier-shaped string left in `text`, except `allowed` values."""
+    folded = fold(text)
+    allowed_digits = {re.sub(r"\D", "", value) for value in allowed} - {""}
+    hits: list[tuple[str, int, int]] = []
+    for digits, start, end in _numbers(folded):
+        if digits in allowed_digits or text[start:end] in allowed:
+            continue
+        before = folded[start - 1] if start else ""
+        if before.isalpha() and before.isascii():
+            continue  # part of a code (E12345678, ICD G20.x00), not a free-standing number
+        if id_shape(digits):
+            hits.append(("id_number", start, end))
+        elif _phone_shape(digits, folded, start):
+            hits.append(("phone", start, end))
+    for match in EMAIL.finditer(folded):
+        if match.group() not in allowed and text[match.start():match.end()] not in allowed:
+            hits.append(("email", match.start(), match.end()))
+    for match in RECORD.finditer(folded):
+        base = match.start("items")
+        for item in RECORD_ITEM.finditer(match.group("items")):
+            if item.group() not in allowed:
+                hits.append(("record_number", base + item.start(), base + item.end()))
+    return _dedupe(hits)
+
+
+def _dedupe(hits: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """One hit per span: the longest hit wins where candidates overlap (a 3-group mobile, not its first two)."""
+    out: list[tuple[str, int, int]] = []
+    for hit in sorted(hits, key=lambda h: (h[1], -(h[2] - h[1]))):
+        if out and hit[1] < out[-1][2]:
+            continue
+        out.append(hit)
+    return out
