@@ -72,14 +72,16 @@ def validate(
     kind: str = typer.Option(..., "--kind", "-k", help="Row contract: sft, dpo, record, conversation, annotation."),
     show: int = typer.Option(10, help="How many errors to print."),
 ) -> None:
-    """Check every row of a file or build against a contract; exit 1 when any row fails."""
+    """Check every row of a file or build against a contract; exit 1 when any row fails or there are none."""
     from cmedins.validation import validate_path
 
     report = validate_path(path, kind)
     for error in report.errors[:show]:
         typer.echo(error.describe())
     typer.echo(f"{report.rows} rows checked, {len(report.errors)} invalid ({kind})")
-    if report.errors:
+    if report.errors or report.rows == 0:  # an empty file or build is not a valid data set
+        if report.rows == 0:
+            typer.echo(f"{path}: no rows to check", err=True)
         raise typer.Exit(1)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -35,24 +36,57 @@ def detect_format(path: Path) -> str:
 
 
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK/GB2312), then charset-normalizer."""
-    with path.open("rb") as handle:
-        sample = handle.read(_SNIFF_BYTES)
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            # final=False: the sample may end inside a multi-byte character.
-            codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
-            return encoding
-        except UnicodeDecodeError:
-            continue
+    """The encoding of a text file, judged on every line (not a leading sample: a GBK file's Chinese may
+    start after megabytes of ASCII). UTF-8 (with or without BOM) unless most non-ASCII lines are not UTF-8;
+    then GB18030 (a superset of GBK/GB2312) if it reads more of them, else charset-normalizer's guess.
+    A few undecodable lines in a UTF-8 file stay UTF-8: the readers quarantine those lines alone."""
+    good = bad = gb_bad = 0
+    sample = bytearray()
+    try:
+        with path.open("rb") as handle:
+            if handle.read(3) == codecs.BOM_UTF8:
+                return "utf-8-sig"
+            handle.seek(0)
+            for line in handle:
+                if line.isascii():
+                    continue
+                try:
+                    line.decode("utf-8")
+                    good += 1
+                    continue
+                except UnicodeDecodeError:
+                    bad += 1
+                try:
+                    line.decode("gb18030")
+                except UnicodeDecodeError:
+                    gb_bad += 1
+                if len(sample) < _SNIFF_BYTES:
+                    sample += line
+    except OSError as error:
+        raise CmedinsError(f"{path}: cannot read the file ({error.strerror})") from None
+    if bad == 0 or good >= bad:
+        return "utf-8"
+    if gb_bad < bad:
+        return "gb18030"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
-    if best is None:
-        raise CmedinsError(f"{path}: cannot detect the text encoding")
-    return best.encoding
+    best = from_bytes(bytes(sample)).best()
+    # No better guess: UTF-8, so that the readers name each undecodable row.
+    return best.encoding if best is not None else "utf-8"
+
+
+def _decoded_lines(path: Path, encoding: str) -> Iterator[tuple[str, UnicodeDecodeError | None]]:
+    """Physical lines (line ending kept), each decoded on its own: a bad byte spoils its line only. An
+    undecodable line comes back with surrogate escapes and its error."""
+    encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle):
+            if number == 0 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            try:
+                yield raw.decode(encoding), None
+            except UnicodeDecodeError as error:
+                yield raw.decode(encoding, errors="surrogateescape"), error
 
 
 def clean_text(value: str) -> str:
@@ -75,7 +109,9 @@ def clean_value(value: Any) -> Any:
 
 
 def iter_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
-    """Yield (row number, row) from a file; row numbers are 1-based (line number for JSONL)."""
+    """Yield (row number, row) from a file; row numbers are 1-based (line number for JSONL, record number for
+    CSV, item number for JSON and Parquet). Every physical row comes out: one that cannot be read is an error
+    row (see `row_error`) for the runner to quarantine, so rows in = kept + dropped + quarantined holds."""
     path = Path(path)
     if not path.is_file():
         raise CmedinsError(f"{path}: file not found")
@@ -83,30 +119,43 @@ def iter_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
     readers = {"json": _iter_json, "jsonl": _iter_jsonl, "csv": _iter_csv, "parquet": _iter_parquet}
     if fmt not in readers:
         raise CmedinsError(f"{path}: unknown file format '{fmt}' (expected one of {', '.join(FORMATS)})")
-    yield from readers[fmt](path)
+    try:
+        yield from readers[fmt](path)
+    except OSError as error:
+        raise CmedinsError(f"{path}: cannot read the file ({error.strerror or error})") from None
+
+
+def _undecodable(encoding: str, error: UnicodeDecodeError, line: str) -> dict:
+    return _unparsable(f"not valid {encoding} text (byte {error.start + 1} of the row)",
+                       line.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace"))
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     encoding = detect_encoding(path)
-    with path.open(encoding=encoding, errors="strict", newline=None) as handle:
-        number = 0
-        while True:
-            number += 1
-            try:
-                line = handle.readline()
-            except UnicodeDecodeError as error:
-                raise CmedinsError(f"{path}, row {number}: not valid {encoding} text ({error.reason})") from None
-            if not line:
-                return
-            line = line.strip().lstrip("\ufeff")
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield number, _unparsable(f"invalid JSON: {error.msg} at column {error.colno}", line)
-                continue
-            yield number, clean_value(row) if isinstance(row, dict) else _unparsable("not a JSON object", line)
+    for number, (line, failure) in enumerate(_decoded_lines(path, encoding), start=1):
+        if failure is not None:
+            yield number, _undecodable(encoding, failure, line)
+            continue
+        line = line.strip().lstrip("\ufeff")
+        if not line:
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield number, _unparsable(f"invalid JSON: {error.msg} at column {error.colno}", line)
+            continue
+        except RecursionError:
+            yield number, _unparsable("JSON nested too deeply", line)
+            continue
+        if isinstance(row, dict):
+            yield number, clean_value(row)
+        elif isinstance(row, list) and row and all(isinstance(item, dict) for item in row):
+            # Several rows written onto one line: each is counted, none is guessed at.
+            for item in row:
+                yield number, _unparsable(f"a JSON array of {len(row)} values on one line of a JSON Lines file",
+                                          json.dumps(item, ensure_ascii=False))
+        else:
+            yield number, _unparsable("not a JSON object", line)
 
 
 def _unparsable(message: str, line: str) -> dict:
@@ -115,54 +164,138 @@ def _unparsable(message: str, line: str) -> dict:
 
 
 def _iter_json(path: Path) -> Iterator[tuple[int, dict]]:
+    """A JSON array of objects, `{"data": [...]}`, one object, or several JSON values one after another
+    (JSON Lines in a .json file, concatenated arrays). A file holding several lists (`{"train": [...],
+    "test": [...]}`) is not one row set: each of its items is quarantined, naming its list."""
     encoding = detect_encoding(path)
-    try:
-        data = json.loads(path.read_text(encoding=encoding))
-    except UnicodeDecodeError as error:
-        raise CmedinsError(f"{path}: not valid {encoding} text ({error.reason})") from None
-    except json.JSONDecodeError as error:
-        if error.msg == "Extra data":  # a .json file that is really JSON Lines (ChatMed ships these)
-            yield from _iter_jsonl(path)
+    lines = list(_decoded_lines(path, encoding))
+    failed = next(((number, error) for number, (_, error) in enumerate(lines, start=1) if error), None)
+    if failed is not None:
+        raise CmedinsError(f"{path}, line {failed[0]}: not valid {encoding} text (byte {failed[1].start + 1}); "
+                           "a JSON document must decode as a whole")
+    text = "".join(line for line, _ in lines)
+    values, number = _json_values(path, text), 0
+    for value, line in values:
+        if isinstance(value, dict):
+            lists = {key: item for key, item in value.items() if isinstance(item, list)}
+            if len(lists) == 1 and all(isinstance(x, dict) for x in next(iter(lists.values()))):
+                value = next(iter(lists.values()))  # {"data": [...]} wrapper
+            elif len(lists) > 1 and len(lists) == len(value):
+                names = ", ".join(lists)
+                for key, items in lists.items():
+                    for item in items:
+                        number += 1
+                        yield number, _unparsable(f"item of list '{key}' in a file of several lists ({names}); "
+                                                  "give each list its own source", json.dumps(item, ensure_ascii=False))
+                continue
+            else:
+                value = [value]
+        if not isinstance(value, list):
+            number += 1
+            yield number, _unparsable(f"a JSON {type(value).__name__} at line {line}, not an object", json.dumps(value))
+            continue
+        for row in value:
+            number += 1
+            yield number, (clean_value(row) if isinstance(row, dict)
+                           else _unparsable("not a JSON object", json.dumps(row, ensure_ascii=False)))
+
+
+def _json_values(path: Path, text: str) -> Iterator[tuple[Any, int]]:
+    """Successive JSON values of a text with the line each starts on; the first syntax error ends the file
+    as a one-line error (what follows it cannot be counted)."""
+    decoder = json.JSONDecoder()
+    position, end = 0, len(text)
+    while True:
+        while position < end and text[position] in " \t\r\n\ufeff":
+            position += 1
+        if position >= end:
             return
-        raise CmedinsError(f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
-    if isinstance(data, dict):
-        # {"data": [...]} wrappers are common; a single object is one row.
-        lists = [value for value in data.values() if isinstance(value, list)]
-        data = lists[0] if len(lists) == 1 and all(isinstance(x, dict) for x in lists[0]) else [data]
-    if not isinstance(data, list):
-        raise CmedinsError(f"{path}: expected a JSON array of objects")
-    for number, row in enumerate(data, start=1):
-        yield number, clean_value(row) if isinstance(row, dict) else _unparsable("not a JSON object", json.dumps(row, ensure_ascii=False))
+        line = text.count("\n", 0, position) + 1
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            raise CmedinsError(f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+        except RecursionError:
+            raise CmedinsError(f"{path}: JSON nested too deeply near line {line}") from None
+        yield value, line
 
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, dict]]:
+    """Records of a CSV file. A record with an unclosed quote (which would swallow every later row) or a
+    multi-line record whose cell count does not match the header is quarantined alone, and reading starts
+    again on the physical line after its first one. A record holding an undecodable byte is quarantined."""
     encoding = detect_encoding(path)
-    with path.open(encoding=encoding, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None:
-            return
-        reader.fieldnames = [clean_text(name).strip() for name in reader.fieldnames]
-        number = 0
+    lines = ((line, error) for line, error in _decoded_lines(path, encoding))
+    pending: list[str] = []  # physical lines of the record being parsed
+
+    def feed(source: Iterator[str]) -> Iterator[str]:
+        for line in source:
+            pending.append(line)
+            yield line
+
+    source: Iterator[str] = (line for line, _ in lines)
+    header: list[str] | None = None
+    number = 0
+    while True:
+        reader = csv.reader(feed(source), strict=True)
+        restart = None
         try:
-            for number, row in enumerate(reader, start=1):
-                if None in row:  # more cells than header columns
-                    yield number, _unparsable(f"{len(row[None])} cell(s) beyond the header's columns", str(row))
+            for cells in reader:
+                record, pending[:] = pending[:], []
+                if not cells:
                     continue
-                yield number, {key: clean_text(value) if value is not None else None for key, value in row.items()}
-        except UnicodeDecodeError as error:
-            raise CmedinsError(f"{path}, row {number + 1}: not valid {encoding} text ({error.reason})") from None
+                if header is None:
+                    header = _csv_header(path, cells)
+                    continue
+                number += 1
+                if len(record) > 1 and len(cells) != len(header):
+                    yield number, _unparsable(f"a quoted cell runs over {len(record)} lines and the row has "
+                                              f"{len(cells)} cells, not {len(header)} (unbalanced quote?)", record[0])
+                    restart = record[1:]
+                    break
+                yield number, _csv_row(header, cells, encoding, record[0])
         except csv.Error as error:
-            raise CmedinsError(f"{path}, row {number + 1}: {error}") from None
+            record, pending[:] = pending[:], []
+            number += 1
+            yield number, _unparsable(f"bad CSV: {error} (unclosed quote?)", record[0] if record else "")
+            restart = record[1:]
+        if restart is None:
+            return
+        source = itertools.chain(restart, source)
+
+
+def _csv_header(path: Path, cells: list[str]) -> list[str]:
+    names = [clean_text(name).strip() for name in cells]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise CmedinsError(f"{path}: the header names column(s) {', '.join(repr(d) for d in duplicates)} more than "
+                           "once; one would silently replace the other")
+    return names
+
+
+def _csv_row(header: list[str], cells: list[str], encoding: str, line: str) -> dict:
+    if len(cells) > len(header):
+        return _unparsable(f"{len(cells) - len(header)} cell(s) beyond the header's columns", line)
+    if any("\udc80" <= char <= "\udcff" for cell in cells for char in cell):
+        return _unparsable(f"not valid {encoding} text", line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    row = {name: clean_text(cell) for name, cell in zip(header, cells, strict=False)}
+    return {**row, **{name: None for name in header[len(cells):]}}  # missing trailing cells
 
 
 def _iter_parquet(path: Path) -> Iterator[tuple[int, dict]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    number = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-        for row in batch.to_pylist():
-            number += 1
-            yield number, clean_value(row)
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=4096)
+        number = 0
+        for batch in batches:
+            for row in batch.to_pylist():
+                number += 1
+                yield number, clean_value(row)
+    except (pa.ArrowException, OSError) as error:
+        reason = "empty file" if path.stat().st_size == 0 else type(error).__name__
+        raise CmedinsError(f"{path}: not a readable Parquet file ({reason})") from None
 
 
 def write_rows(path: Path, rows: Iterable[Any], fmt: str | None = None) -> int:

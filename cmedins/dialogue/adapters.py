@@ -24,12 +24,12 @@ _CHATMED_WRAPPER = re.compile(r"^\s*(?:<s>)?\s*问[:：]\s*(?P<q>.*?)\s*(?:答[:
 
 def _text(row: dict, field: str, *, required: bool = True) -> str:
     value = row.get(field)
-    if isinstance(value, list):  # Huatuo-26M wraps strings in one-element lists
-        value = "\n".join(str(item) for item in value if item is not None)
+    if isinstance(value, list) and all(isinstance(item, str) or item is None for item in value):
+        value = "\n".join(item for item in value if item is not None)  # Huatuo-26M wraps strings in lists
     if value is None or (isinstance(value, float) and value != value):  # None or NaN from CSV/Parquet
         value = ""
-    if not isinstance(value, str):
-        value = str(value)
+    if not isinstance(value, str):  # a number, bool, dict or list is quarantined, never turned into text
+        raise RowError(f"is a {type(value).__name__}, not text", field=field)
     value = value.strip()
     if required and not value:
         raise RowError("is missing or empty", field=field)

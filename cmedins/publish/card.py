@@ -100,7 +100,7 @@ def examples(build: Build, rows: list[dict]) -> str:
 
 
 def splits_table(build: Build) -> str:
-    total = build.total_rows
+    total = build.total_rows or 1  # a build that kept no rows still gets its (empty) splits listed
     return table(["split", "rows", "share", "files"],
                  [[split, build.row_count(split), f"{build.row_count(split) / total:.1%}",
                    ", ".join(f"`data/{p.name}`" for p in build.shards[split])] for split in build.splits])

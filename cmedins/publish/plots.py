@@ -77,9 +77,21 @@ def _pyplot(font: str | None):
     return plt
 
 
+def _no_rows(plt, title: str, path: Path) -> None:
+    """The figure of a build that kept no rows (or none of this kind): it says so instead of failing."""
+    fig, ax = plt.subplots(figsize=(6.5, 2.0))
+    ax.text(0.5, 0.5, "no rows", ha="center", va="center", fontsize=14, color="#666666")
+    ax.set_axis_off()
+    ax.set_title(title, loc="left", fontsize=11)
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
 def _barh(plt, counts: dict[str, int], title: str, xlabel: str, path: Path) -> None:
     """Horizontal bars, largest on top, each bar labelled with its count and share."""
     labels, values = list(counts), list(counts.values())
+    if not any(values):
+        return _no_rows(plt, title, path)
     total = sum(values) or 1
     fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(labels) + 1.6))
     bars = ax.barh(range(len(labels)), values, color="#3a7ca5")
@@ -108,6 +120,8 @@ def _histograms(plt, series: dict[str, list[int]], title: str, xlabel: str, path
     """One panel per text side; the long tail above the 99th percentile is folded into the last bin."""
     import numpy as np
 
+    if not any(series.values()):
+        return _no_rows(plt, title, path)
     fig, axes = plt.subplots(1, len(series), figsize=(4.2 * len(series), 3.4), squeeze=False)
     for ax, (name, values) in zip(axes[0], series.items(), strict=True):
         data = np.asarray(values or [0])
@@ -204,6 +218,8 @@ def write_plots(build: Build, rows: list[dict], font: str | None = "auto", step:
 
 
 def _turns(plt, turns: Counter, path: Path, note: str = "") -> None:
+    if not turns:
+        return _no_rows(plt, f"User turns per row{note}", path)
     keys = sorted(turns)
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     bars = ax.bar([str(k) for k in keys], [turns[k] for k in keys], color="#3a7ca5")

@@ -33,6 +33,8 @@ _SEXES = {"男": "男", "女": "女", "男性": "男", "女性": "女", "m": "�
 def _text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and value != value):  # None or NaN from CSV/Parquet
         return None
+    if isinstance(value, (dict, list, bool)):  # never turned into text (numbers are: ages, record numbers)
+        raise RowError(f"holds a {type(value).__name__}, not text or a number")
     text = clean_text(str(value)).strip()
     return text or None
 
