@@ -1,6 +1,6 @@
 """Benchmark and evaluation of cmedins dedup on real data in ../shared/data.
 
-    python bench/bench_dedup.py speed [--rows 100000]   # cmedins vs a datasketch loop vs datatrove, one run
+    python bench/bench_dedup.py speed [--rows 100000] [--methods cmedins,cmedins_datasketch_lsh,rensa,datatrove]
     python bench/bench_dedup.py kuake                   # precision/recall/F1 on KUAKE-QQR labelled pairs
     python bench/bench_dedup.py toyhom                  # what dedup finds in toyhom's CSV and txt layouts
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -115,22 +116,98 @@ def method_cmedins(path: Path, work: Path) -> list[str]:
     return [row_id for row_id, status in zip(ids, result.status, strict=True) if status != KEPT]
 
 
-def method_datasketch_loop(path: Path, work: Path) -> list[str]:
-    """The straightforward loop: one MinHash per row (update_batch), query, insert into MinHashLSH."""
-    from datasketch import MinHash, MinHashLSH
+def method_cmedins_datasketch_lsh(path: Path, work: Path) -> list[str]:
+    """The baseline: cmedins' engine (same normalisation, signatures, exact pass and keep rule) with its former
+    near pass, rows streaming through datasketch's pure-Python MinHashLSH in keep order (query, verify up to 256
+    candidates, insert), clusters by union-find."""
+    import numpy as np
+    from datasketch import LeanMinHash, MinHashLSH
 
+    from cmedins.dedup import engine, lsh
+    from cmedins.dedup.engine import KEPT, NEAR, DedupIndex, DedupParams
+
+    class DatasketchIndex(DedupIndex):
+        def _near_pass(self, members, signatures, rank, result, scope, stats, lsh_stats):
+            if len(members) < 2:
+                return
+            index = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, weights=lsh.WEIGHTS)
+            parent: dict[int, int] = {}
+
+            def find(item: int) -> int:
+                while parent.get(item, item) != item:
+                    item = parent[item]
+                return item
+
+            for key in members[np.argsort(rank[members], kind="stable")].tolist():
+                values = np.asarray(signatures[key])
+                minhash = LeanMinHash(seed=self.params.seed, hashvalues=values, scheme="affine32")
+                found = index.query(minhash)
+                if found:
+                    found = np.array(sorted(found)[:256], dtype=np.int64)
+                    for other in found[(np.asarray(signatures[found]) == values).mean(axis=1) >= THRESHOLD].tolist():
+                        a, b = find(key), find(other)
+                        if a != b:
+                            parent[max(a, b)] = min(a, b)
+                index.insert(key, minhash, check_duplication=False)
+            clusters: dict[int, list[int]] = {}
+            for item in list(parent):
+                clusters.setdefault(find(item), []).append(item)
+            for root, cluster in clusters.items():
+                cluster = np.array([*cluster, root], dtype=np.int64)
+                keeper = int(cluster[np.argmin(rank[cluster])])
+                removed = cluster[cluster != keeper]
+                result.status[removed], result.kept[removed], result.scope[removed] = NEAR, keeper, scope
+                stats["near"] += len(removed)
+                stats["clusters"] += 1
+
+    assert engine.NEAR == NEAR
+    index = DatasketchIndex(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)), work)
+    ids = []
+    for row in stream(path):
+        index.add(row["text"], group="", answer_chars=0, row_id="")
+        ids.append(row["id"])
+    result = index.resolve()
+    return [row_id for row_id, status in zip(ids, result.status, strict=True) if status != KEPT]
+
+
+def method_rensa(path: Path, work: Path) -> list[str]:
+    """rensa (Rust MinHash + LSH, bench-only dependency) with cmedins' normalisation, 5-gram shingles and
+    clustering: exact pass first, then rows in input order query the index, verified matches join clusters."""
+    from rensa import RMinHash, RMinHashLSH
+
+    from cmedins.dedup.engine import _exact_hash
     from cmedins.dedup.normalise import normalise
     from cmedins.dedup.shingles import shingles
 
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-    removed = []
-    for row in stream(path):
-        minhash = MinHash(num_perm=NUM_PERM)
-        minhash.update_batch(s.encode("utf-8") for s in shingles(normalise(row["text"]), NGRAM))
-        if lsh.query(minhash):
+    index = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=32)  # must divide num_perm
+    seen: set[int] = set()
+    sketches: dict[int, RMinHash] = {}
+    removed, parent = [], {}
+
+    def find(item: int) -> int:
+        while parent.get(item, item) != item:
+            item = parent[item]
+        return item
+
+    ids = []
+    for key, row in enumerate(stream(path)):
+        ids.append(row["id"])
+        normal = normalise(row["text"])
+        digest = _exact_hash(normal)
+        if digest in seen:
             removed.append(row["id"])
-        else:
-            lsh.insert(row["id"], minhash)
+            continue
+        seen.add(digest)
+        minhash = RMinHash(num_perm=NUM_PERM, seed=1)
+        minhash.update(list(shingles(normal, NGRAM)))
+        for other in index.query(minhash):
+            if minhash.jaccard(sketches[other]) >= THRESHOLD:
+                a, b = find(key), find(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+        sketches[key] = minhash
+        index.insert(key, minhash)
+    removed += [ids[item] for item in parent if find(item) != item]
     return removed
 
 
@@ -166,16 +243,17 @@ def method_datatrove(path: Path, work: Path) -> list[str]:
     return [json.loads(line)["id"] for file in sorted((work / "removed").glob("*.jsonl")) for line in file.open()]
 
 
-METHODS = {"cmedins": method_cmedins, "datasketch_loop": method_datasketch_loop, "datatrove": method_datatrove}
+METHODS = {"cmedins": method_cmedins, "cmedins_datasketch_lsh": method_cmedins_datasketch_lsh, "rensa": method_rensa,
+           "datatrove": method_datatrove}
 
 
 def run_method(name: str, path: Path) -> None:
     with tempfile.TemporaryDirectory() as work:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         removed = METHODS[name](path, Path(work))
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "removed": removed}))
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mib": peak_kib / 1024, "removed": removed}))
 
 
 # --- scoring --------------------------------------------------------------------------------------------
@@ -196,28 +274,34 @@ def score(rows: list[dict], removed: list[str]) -> dict:
             "f1": round(2 * precision * recall / max(precision + recall, 1e-9), 4), "removed": len(removed)}
 
 
-def speed(rows: int) -> None:
+def speed(rows: int, methods: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "corpus.jsonl"
         corpus_facts = build_corpus(path, rows)
-        print(json.dumps({"corpus": corpus_facts}, ensure_ascii=False))
+        print(json.dumps({"corpus": corpus_facts, "load_average_1m": os.getloadavg()[0], "cores": os.cpu_count()},
+                         ensure_ascii=False))
         truth = load(path)
-        results = {}
-        for name in METHODS:
+        results, removed = {}, {}
+        for name in methods:
             out = subprocess.run([sys.executable, __file__, "_run", name, str(path)], capture_output=True, text=True)
             if out.returncode != 0:
                 results[name] = {"error": out.stderr.strip().splitlines()[-1:]}
                 print(json.dumps({name: results[name]}))
                 continue
             measured = json.loads(out.stdout.strip().splitlines()[-1])
+            removed[name] = set(measured["removed"])
             results[name] = {"rows_per_s": round(rows / measured["seconds"]), "seconds": round(measured["seconds"], 1),
+                             "rows_per_cpu_s": round(rows / measured["cpu_s"]), "cpu_s": round(measured["cpu_s"], 1),
+                             "same_removed_as_baseline": removed[name] == removed.get(methods[0]),
                              "peak_rss_mib": round(measured["peak_rss_mib"]), **score(truth, measured["removed"])}
             print(json.dumps({name: results[name]}))
-    base = results.get("cmedins", {})
-    for name in ("datasketch_loop", "datatrove"):
+        print(json.dumps({"load_average_1m_after": os.getloadavg()[0]}))
+    base = results.get(methods[0], {})
+    for name in methods[1:]:
         other = results.get(name, {})
         if "rows_per_s" in base and "rows_per_s" in other:
-            print(f"cmedins is {base['rows_per_s'] / other['rows_per_s']:.1f}x the throughput of {name}; "
+            print(f"{methods[0]} is {base['rows_per_s'] / other['rows_per_s']:.1f}x the throughput of {name} "
+                  f"({base['rows_per_cpu_s'] / other['rows_per_cpu_s']:.1f}x per CPU second); "
                   f"F1 {base['f1']} vs {other['f1']}; peak RSS {base['peak_rss_mib']} vs {other['peak_rss_mib']} MiB")
 
 
@@ -281,11 +365,13 @@ def main() -> None:
     parser.add_argument("what", choices=["speed", "kuake", "toyhom", "_run"])
     parser.add_argument("args", nargs="*")
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated; the first is the baseline "
+                        "the others are compared with")
     options = parser.parse_args()
     if options.what == "_run":
         run_method(options.args[0], Path(options.args[1]))
     elif options.what == "speed":
-        speed(options.rows)
+        speed(options.rows, options.methods.split(","))
     else:
         {"kuake": kuake, "toyhom": toyhom}[options.what]()
 

@@ -6,9 +6,9 @@ through a memory map; row ids go to a text file, read back only for the rows the
 O(rows x ~30 bytes) + one LSH index at a time, not O(rows x text).
 
 Scopes run in order: "per_source" (each source against itself), then "global" (all survivors together),
-as SF-Med does. Within a scope, exact duplicates go first, then near-duplicate clusters: rows stream through
-datasketch's MinHashLSH in keep-rule order, each verified match is a union-find edge (a row matching two
-kept rows merges their clusters), and only rows that matched nothing enter the index (lsh.stream_pairs).
+as SF-Med does. Within a scope, exact duplicates go first, then near-duplicate clusters: the partition's
+signatures, in keep-rule order, are banded as arrays (lsh.cluster_keepers: sort by band key, verify candidate
+pairs, connected components), so a row matching two kept rows merges their clusters.
 
 Keep rule (deterministic, independent of input order): in every cluster the kept row is the one with
   1. the best source priority (position in `source_priority`, if given; unlisted sources come last),
@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 
 from cmedins.dedup import lsh
-from cmedins.dedup.normalise import normalise
+from cmedins.dedup.normalise import normalise_batch
 from cmedins.dedup.signatures import Signer
-from cmedins.dedup.unionfind import UnionFind
 from cmedins.errors import CmedinsError
 
 SCOPES = ("per_source", "global")
@@ -113,9 +112,7 @@ class DedupIndex:
         `group` is the source (the per-source scope); rows of different `task`s are never duplicates of each
         other (a record's diagnosis and treatment rows share its text). `row_id` breaks keep-rule ties ("" for
         none: the earliest row wins); `label` names the row in reports."""
-        normal = normalise(text, t2s=self.params.t2s) if text else ""
-        self._pending.append(normal)
-        self._exact.append(_exact_hash(normal) if normal else 0)
+        self._pending.append(text or "")
         self._group.append(self._groups.setdefault(group, len(self._groups)))
         self._task.append(self._tasks.setdefault(task, len(self._tasks)))
         self._answer_chars.append(answer_chars)
@@ -127,7 +124,9 @@ class DedupIndex:
 
     def _flush(self) -> None:
         if self._pending:
-            self._signatures.write(self.signer.sign(self._pending).tobytes())
+            normals = normalise_batch(self._pending, t2s=self.params.t2s)
+            self._exact.extend(_exact_hash(normal) if normal else 0 for normal in normals)
+            self._signatures.write(self.signer.sign(normals).tobytes())
             self._pending = []
 
     def resolve(self) -> DedupResult:
@@ -151,8 +150,9 @@ class DedupIndex:
             "params": self.params.as_dict(), "rows_in": n_rows, "candidates": int(candidates.sum()),
             "empty_text": int(n_rows - candidates.sum()), "scopes": {}, "lsh": {},
         }
-        lsh_probe = lsh.make_index(self.params.threshold, self.params.num_perm)
-        stats["lsh"] = {"bands": lsh_probe.b, "rows_per_band": lsh_probe.r, "max_keys": 0, "max_buckets": 0}
+        bands, rows_per_band = lsh.band_shape(self.params.threshold, self.params.num_perm)
+        stats["lsh"] = {"bands": bands, "rows_per_band": rows_per_band, "max_keys": 0, "max_bucket": 0,
+                        "candidate_pairs": 0, "verified_pairs": 0}
         for scope_number, scope in enumerate(self.params.scopes):
             scope_stats = {"exact": 0, "near": 0, "clusters": 0}
             # A partition: one task within one source (per_source), or one task across sources (global).
@@ -207,25 +207,25 @@ class DedupIndex:
                    scope: int, stats: dict[str, int], lsh_stats: dict[str, int]) -> None:
         if len(members) < 2:
             return
-        index = lsh.make_index(self.params.threshold, self.params.num_perm)
-        clusters = UnionFind()
         in_keep_order = members[np.argsort(rank[members], kind="stable")]
-        for a, b, _ in lsh.stream_pairs(index, in_keep_order, signatures, self.params.threshold, self.params.seed):
-            clusters.union(a, b)
-        size = lsh.index_size(index)
-        lsh_stats["max_keys"] = max(lsh_stats["max_keys"], size["keys"])
-        lsh_stats["max_buckets"] = max(lsh_stats["max_buckets"], size["buckets"])
-        del index
-        for cluster in clusters.clusters():
-            cluster_array = np.array(cluster, dtype=np.int64)
-            keeper = int(cluster_array[np.argmin(rank[cluster_array])])
-            removed = cluster_array[cluster_array != keeper]
-            result.status[removed] = NEAR
-            result.kept[removed] = keeper
-            result.scope[removed] = scope
-            result.similarity[removed] = (np.asarray(signatures[removed]) == np.asarray(signatures[keeper])).mean(axis=1)
-            stats["near"] += len(removed)
-            stats["clusters"] += 1
+        block = lsh.read_rows(signatures, in_keep_order)
+        banding = lsh.BandingStats()
+        keeper = in_keep_order[lsh.cluster_keepers(block, self.params.threshold, lsh_stats["bands"],
+                                                   lsh_stats["rows_per_band"], banding)]
+        lsh_stats["max_keys"] = max(lsh_stats["max_keys"], len(members))
+        lsh_stats["max_bucket"] = max(lsh_stats["max_bucket"], banding.max_bucket)
+        lsh_stats["candidate_pairs"] += banding.candidate_pairs
+        lsh_stats["verified_pairs"] += banding.verified_pairs
+        removed = keeper != in_keep_order
+        if not removed.any():
+            return
+        gone, kept = in_keep_order[removed], keeper[removed]
+        result.status[gone] = NEAR
+        result.kept[gone] = kept
+        result.scope[gone] = scope
+        result.similarity[gone] = (block[removed] == lsh.read_rows(signatures, kept)).mean(axis=1)
+        stats["near"] += len(gone)
+        stats["clusters"] += len(np.unique(kept))
 
 
 def _point_at_final_keepers(result: DedupResult, signatures: np.ndarray) -> None:
