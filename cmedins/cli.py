@@ -47,12 +47,20 @@ def build(
     resume: bool = typer.Option(True, "--resume/--fresh", help="Reuse the finished stages an interrupted or "
                                 "earlier run of the same recipe, inputs and code left beside the build "
                                 "(default), or discard them and run every stage."),
+    executor: str = typer.Option("local", "--executor", help="Where stages run: local (this process) or ray "
+                                 "(a Ray cluster; needs the [ray] extra)."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster to join (e.g. 10.0.0.5:6379; default: "
+                                       "RAY_ADDRESS, else a local Ray started for this build)."),
+    workers: int | None = typer.Option(None, "--workers", help="Ray actors for the row-local stages (default: the "
+                                       "cluster's CPUs)."),
 ) -> None:
     """Run a recipe: read, de-identify, template, dedupe, decontaminate, mix, validate, split, write."""
     _offline_hub()
+    from cmedins.executors import make_executor
     from cmedins.pipeline import run_recipe
 
-    result = run_recipe(_default_recipe(recipe), out, show_progress=not quiet, resume=resume)
+    result = run_recipe(_default_recipe(recipe), out, show_progress=not quiet, resume=resume,
+                        executor=make_executor(executor, address=address, workers=workers))
     rows, splits = result.stats["rows"], result.stats["splits"]
     typer.echo(f"built {result.out_dir}: {rows['kept']} rows ({', '.join(f'{k} {v}' for k, v in splits.items())}); "
                f"input {rows['input']}, created {rows['created']}, dropped {rows['dropped']}, "

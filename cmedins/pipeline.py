@@ -48,9 +48,11 @@ class BuildResult:
 
 
 def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True,
-               resume: bool = True) -> BuildResult:
+               resume: bool = True, executor: Any = None) -> BuildResult:
     """Build a recipe. With `resume`, stages whose finished output an earlier run of the same plan on the same
-    inputs left behind are skipped (cmedins.checkpoints); `resume=False` (--fresh) discards such output."""
+    inputs left behind are skipped (cmedins.checkpoints); `resume=False` (--fresh) discards such output.
+    `executor`: None runs every stage here; else an object whose `run_stage(ledger, key, stage, rows, ctx)`
+    returns what the stage yields here (cmedins.executors: `ray`)."""
     build = open_build(recipe_path, out_dir, plan=_plan)
     recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
     ledger = ctx.ledger
@@ -59,7 +61,7 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
             source_stats: dict[str, dict[str, Any]] = {}
             checkpoints = Checkpoints(build_folder.state_dir(build.final_dir) / "checkpoints", resume=resume)
             keys = chain_keys(_resume_facts(recipe, build.base), _plan(recipe))
-            stream = _run_resumable(build, checkpoints, keys, source_stats, progress)
+            stream = _run_resumable(build, checkpoints, keys, source_stats, progress, executor)
             spool, available = _spool_by_group(stream, ctx.work_dir, progress)
             selection = _mix_and_split(recipe, available, ledger)
             splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
@@ -88,7 +90,7 @@ def _resume_facts(recipe: Recipe, base: Path) -> dict[str, Any]:
 
 
 def _run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], source_stats: dict,
-                   progress: Progress) -> Iterator[dict]:
+                   progress: Progress, executor: Any = None) -> Iterator[dict]:
     """The stages in order, each run to the end into a checkpoint before the next starts; a run restarts after
     the last stage whose checkpoint exists. The last stage streams on (into the mix spool)."""
     ctx, ledger, stages = build.ctx, build.ctx.ledger, build.stages
@@ -109,7 +111,8 @@ def _run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], 
 
     for position in range(start, len(stages)):
         key, stage = stages[position]
-        out = _counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows)))
+        out = (_counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows))) if executor is None
+               else executor.run_stage(ledger, key, stage, rows, ctx))
         if position == len(stages) - 1:
             return out
         checkpoints.save(keys[position], out, state, build.out_dir)

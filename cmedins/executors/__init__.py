@@ -1,0 +1,26 @@
+"""Where a build's stages run: in this process (`local`, the default) or on a Ray cluster (`ray`).
+
+The local executor is the runner itself (cmedins.pipeline.run_stages: chained generators in one process).
+`ray` (cmedins.executors.ray_executor, needs the `[ray]` extra) runs the row-local stages (de-identification,
+templating) on a pool of Ray actors over chunks of rows, and the rest on the driver; the ledger, quarantine, audit,
+stats and data files come out the same as a local build's.
+"""
+
+from __future__ import annotations
+
+from cmedins.errors import CmedinsError
+
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(name: str, *, address: str | None = None, workers: int | None = None, chunk_rows: int | None = None):
+    """None for the local executor (the runner's own path), else the named executor."""
+    if name == "local":
+        if address:
+            raise CmedinsError("--address applies to --executor ray only")
+        return None
+    if name == "ray":
+        from cmedins.executors.ray_executor import RayExecutor
+
+        return RayExecutor(address=address, workers=workers, chunk_rows=chunk_rows)
+    raise CmedinsError(f"unknown executor '{name}' (known: {', '.join(EXECUTORS)})")

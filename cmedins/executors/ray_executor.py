@@ -1,0 +1,226 @@
+"""The Ray executor: row-local stages on a pool of Ray actors, every other stage on the driver.
+
+The runner runs a plan stage by stage (each to the end, into a checkpoint). A stage in ROW_LOCAL (its output
+for a row depends on that row alone: deid, tasks, dialogues) runs on Ray: the driver cuts the stage's input
+into chunks of `chunk_rows` rows; each chunk goes to one of `workers` Ray actors, which runs the same stage
+class with the same parameters through the runner's own `run_stages`, in a private scratch folder, and sends
+back the rows out, its ledger counts, its figures and every file it wrote (quarantine, audit). An actor lives
+for the whole stage, so it imports presidio/jieba once; at most 2 chunks per actor are in flight, so memory
+stays bounded, and results are taken back in input order. The driver adds the counts into the build's ledger,
+merges the figures (counts add up; settings, as a run over no rows shows them, stay), appends the files in
+chunk order and yields the rows. Other stages (dedup needs the whole corpus; decontaminate and validate are
+cheap) run on the driver exactly as in a local build.
+
+So rows, their order, the ledger, quarantine, audit, stats and manifest equal a local build's, and the data
+files are byte-identical (tests/test_ray_executor.py).
+
+Rows (and, for the de-identification stage, the raw rows it quarantines) travel through Ray's object store
+between the driver and the actors: on a cluster, keep all nodes inside the private network the data may be in.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from collections import deque
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from cmedins.errors import CmedinsError
+from cmedins.ledger import Ledger, StageCounts
+from cmedins.stage import BuildContext, Stage
+
+# Stages whose output for a row depends on that row alone (and the seed): safe to run on any chunk.
+ROW_LOCAL = frozenset({"deid", "tasks", "dialogues"})
+DEFAULT_CHUNK_ROWS = 2000
+_IN_FLIGHT_PER_WORKER = 2
+# Where an actor's files go on the driver: the ledger's public and private quarantine folders, the build folder.
+_ROOTS = ("quarantine", "private", "build")
+
+
+class RayExecutor:
+    def __init__(self, *, address: str | None = None, workers: int | None = None, chunk_rows: int | None = None):
+        if workers is not None and workers < 1:
+            raise CmedinsError(f"--workers must be at least 1, got {workers}")
+        self.address = address
+        self.workers = workers
+        self.chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
+
+    def run_stage(self, ledger: Ledger, key: str, stage: Stage, rows: Iterator[dict],
+                  ctx: BuildContext) -> Iterator[dict]:
+        """What `stage` yields from `rows`, counted into `ledger` under `key`: on the actor pool for a row-local
+        stage, else here, exactly as the local runner does."""
+        from cmedins.pipeline import run_stages
+
+        if type(stage).name not in ROW_LOCAL:
+            return run_stages(ledger, rows, [(key, stage)])
+        ledger.stage(key)
+        return self._on_actors(ledger, rows, [(key, stage)], ctx)
+
+    def _on_actors(self, ledger: Ledger, rows: Iterator[dict], stages: list[tuple[str, Stage]],
+                   ctx: BuildContext) -> Iterator[dict]:
+        ray = _import_ray()
+        if not ray.is_initialized():
+            # log_to_driver off: worker start-up chatter would mix into the build's own output
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}})
+        workers = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        specs = [(key, type(stage), stage.params) for key, stage in stages]
+        actor = ray.remote(num_cpus=1)(_StageWorker)
+        pool = [actor.remote(specs, ctx.seed, str(ctx.recipe_dir)) for _ in range(workers)]
+        roots = {"quarantine": ledger.quarantine_dir, "private": ledger.private_dir, "build": ctx.build_dir}
+        merged = _Merged()
+        pending: deque = deque()
+        chunks = iter(lambda: list(islice(rows, self.chunk_rows)), [])
+        sent = 0
+        try:
+            empty = pool[0].run.remote(pickle.dumps([]))
+            for chunk in chunks:
+                pending.append(pool[sent % workers].run.remote(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)))
+                sent += 1
+                if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
+                    yield from merged.absorb(ray.get(pending.popleft()), ledger, roots)
+            empty_result = ray.get(empty)
+            merged.empty_run(empty_result)
+            if not sent:  # no rows at all: the stages' empty figures and files, as a local build has them
+                yield from merged.absorb(empty_result, ledger, roots)
+            while pending:
+                yield from merged.absorb(ray.get(pending.popleft()), ledger, roots)
+        finally:
+            for handle in pool:  # they hold a CPU each: free them for the next stage
+                ray.kill(handle)
+        ctx.stats.update(merged.stats)
+        ctx.manifest.update(merged.manifest)
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise CmedinsError("--executor ray needs Ray: pip install 'cmedins[ray]'") from None
+    return ray
+
+
+class _StageWorker:
+    """A Ray actor: runs its stage(s) over one chunk of rows at a time in a scratch folder."""
+
+    def __init__(self, specs: list[tuple[str, type[Stage], dict[str, Any]]], seed: int, recipe_dir: str):
+        from cmedins.registry import load_plugins
+
+        load_plugins()
+        self.specs, self.seed, self.recipe_dir = specs, seed, Path(recipe_dir)
+
+    def run(self, payload: bytes) -> bytes:
+        from cmedins.pipeline import run_stages
+
+        try:
+            with tempfile.TemporaryDirectory(prefix="cmedins-ray-") as scratch:
+                roots = {name: Path(scratch) / name for name in _ROOTS}
+                ledger = Ledger(roots["quarantine"], roots["private"])
+                ctx = BuildContext(seed=self.seed, work_dir=roots["build"] / ".work", ledger=ledger,
+                                   recipe_dir=self.recipe_dir)
+                ctx.work_dir.mkdir(parents=True)
+                stages = []
+                for key, cls, params in self.specs:
+                    stage = cls(params, ctx)  # fresh per chunk: a stage's figures cover the rows it saw
+                    stage.name = key
+                    stages.append((key, stage))
+                out = list(run_stages(ledger, iter(pickle.loads(payload)), stages))
+                ledger.close()
+                files = {(name, str(path.relative_to(root))): path.read_bytes()
+                         for name, root in roots.items() for path in sorted(root.rglob("*")) if path.is_file()}
+                result = {"rows": out, "counts": ledger.stages, "stats": ctx.stats, "manifest": ctx.manifest,
+                          "files": files}
+        except CmedinsError as error:
+            result = {"error": str(error)}
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Merged:
+    """What the chunks add up to on the driver: ledger counts, stage figures, files appended in order."""
+
+    def __init__(self) -> None:
+        self._stats: dict[str, list] = {}
+        self._manifest: dict[str, list] = {}
+        self._written: set[Path] = set()
+        self._empty: tuple[dict, dict] = ({}, {})
+
+    def absorb(self, payload: bytes, ledger: Ledger, roots: dict[str, Path]) -> list[dict]:
+        result = pickle.loads(payload)
+        if "error" in result:
+            raise CmedinsError(result["error"])
+        for key, counts in result["counts"].items():
+            _add_counts(ledger.stage(key), counts)
+        for into, figures in ((self._stats, result["stats"]), (self._manifest, result["manifest"])):
+            for key, value in figures.items():
+                into.setdefault(key, []).append(value)
+        for (root, relative), content in result["files"].items():
+            path = roots[root] / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("ab" if path in self._written else "wb") as handle:
+                handle.write(content)
+            self._written.add(path)
+        return result["rows"]
+
+    def empty_run(self, payload: bytes) -> None:
+        """The figures of a run over no rows: tells settings from counts (merge_figures)."""
+        result = pickle.loads(payload)
+        if "error" in result:
+            raise CmedinsError(result["error"])
+        self._empty = (result["stats"], result["manifest"])
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        empty = self._empty[0]
+        return {key: merge_figures(parts, empty.get(key)) for key, parts in self._stats.items()} or empty
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        empty = self._empty[1]
+        return {key: merge_figures(parts, empty.get(key)) for key, parts in self._manifest.items()} or empty
+
+
+def _add_counts(into: StageCounts, counts: StageCounts) -> None:
+    into.rows_in += counts.rows_in
+    into.rows_out += counts.rows_out
+    into.created += counts.created
+    into.dropped.update(counts.dropped)
+    into.quarantined.update(counts.quarantined)
+
+
+def merge_figures(parts: list[Any], empty: Any = None) -> Any:
+    """Every chunk's figures of one stage as one. `empty` is what the stage reports for no rows at all: a
+    number it already shows there is a setting (a batch size), kept; any other number is a count, summed.
+    Equal settings stay; dicts merge key by key in the order the stage gives them (by key, or by descending
+    count then key, as all chunks show)."""
+    first = parts[0]
+    if all(isinstance(part, dict) for part in parts):
+        keys = list(dict.fromkeys(key for part in parts for key in part))
+        empty = empty if isinstance(empty, dict) else {}
+        merged = {key: merge_figures([part[key] for part in parts if key in part], empty.get(key)) for key in keys}
+        return _ordered_like(merged, parts)
+    numbers = all(isinstance(part, int | float) and not isinstance(part, bool) for part in parts)
+    if numbers and not (empty and all(part == empty for part in parts)):
+        return sum(parts)
+    if all(part == first for part in parts):
+        return first
+    raise CmedinsError("ray executor: chunks of one stage reported different settings")
+
+
+def _ordered_like(merged: dict, parts: list[dict]) -> dict:
+    def by_key(d: dict) -> bool:
+        return list(d) == sorted(d)
+
+    def by_count(d: dict) -> bool:
+        items = list(d.items())
+        return all(isinstance(v, int) for _, v in items) and items == sorted(items, key=lambda kv: (-kv[1], kv[0]))
+
+    keyed, counted = all(map(by_key, parts)), all(map(by_count, parts))
+    if counted and not keyed:
+        return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
+    if keyed:
+        return dict(sorted(merged.items()))
+    return merged
