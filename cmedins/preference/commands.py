@@ -55,10 +55,10 @@ def export_tasks(
 
 @prefs.command("import")
 def import_command(
-    export: Path = typer.Argument(..., help="Label Studio JSON export of the SPF project."),
+    export: Path = typer.Argument(..., help="Label Studio JSON or JSON-MIN export of the SPF project."),
     out: Path = typer.Option(..., "--out", help="Plain JSONL judgments (schemas/annotation_judgments.md)."),
 ) -> None:
-    """Convert a Label Studio JSON export to plain JSONL judgments, validating every annotation."""
+    """Convert a Label Studio JSON or JSON-MIN export to plain JSONL judgments, validating every annotation."""
     from cmedins.errors import CmedinsError, RowError
     from cmedins.io import write_rows
     from cmedins.preference.judgments import parse_annotation
@@ -128,6 +128,81 @@ def build_command(
     pref = stats["preference"]
     typer.echo(f"{pref['pairs']} pairs (in {pref['distribution'].get('in', 0)}, out {pref['distribution'].get('out', 0)}); "
                f"splits {stats['splits']}; dropped {stats['rows']['dropped']}, quarantined {stats['rows']['quarantined']}")
+
+
+studio = typer.Typer(help="Label Studio through its SDK: the SPF project (overlap, isolation settings) and the "
+                     "expert's arbitration project. Key: --api-key or LABEL_STUDIO_API_KEY.", no_args_is_help=True)
+prefs.add_typer(studio, name="studio")
+URL = typer.Option(..., "--url", help="Label Studio address, e.g. http://127.0.0.1:8080")
+API_KEY = typer.Option(None, "--api-key", help="API token (default: LABEL_STUDIO_API_KEY; prefer it, a key on "
+                       "the command line lands in shell history).", show_default=False)
+
+
+@studio.command("push")
+def studio_push(
+    pairs: Path = typer.Argument(..., help="Response pairs (as for export-tasks)."),
+    url: str = URL,
+    api_key: str | None = API_KEY,
+    title: str = typer.Option("SPF preference pairs", "--title"),
+    overlap: int = typer.Option(2, "--overlap", help="Annotators per task (Label Studio maximum_annotations)."),
+) -> None:
+    """Create the SPF project (labeling config, overlap, isolation settings) and import one task per pair."""
+    from cmedins.preference.pairs import read_pairs
+    from cmedins.preference.studio import client, push_project
+
+    project, count = push_project(client(url, api_key), read_pairs(pairs), title=title, overlap=overlap)
+    typer.echo(f"project {project}: {count} tasks, {overlap} annotators per task")
+
+
+@studio.command("pull")
+def studio_pull(
+    url: str = URL,
+    api_key: str | None = API_KEY,
+    project: int = typer.Option(..., "--project", help="Project id."),
+    out: Path = typer.Option(..., "--out", help="Where to write the export (.json)."),
+    export_type: str = typer.Option("JSON", "--export-type", help="JSON | JSON_MIN"),
+    judgments: Path | None = typer.Option(None, "--judgments", help="Also write plain JSONL judgments here."),
+) -> None:
+    """Download the project's export; optionally convert it to plain judgments (as `prefs import`)."""
+    from cmedins.preference.studio import client, pull_export
+
+    path = pull_export(client(url, api_key), project, out, export_type)
+    typer.echo(f"export ({export_type}) -> {path}")
+    if judgments is not None:
+        import_command(path, judgments)
+
+
+@studio.command("arbitrate")
+def studio_arbitrate(
+    queue: Path = typer.Argument(..., help="Arbitration queue (.jsonl) from `prefs arbitration` or a build."),
+    url: str = URL,
+    api_key: str | None = API_KEY,
+    title: str = typer.Option("SPF arbitration", "--title"),
+) -> None:
+    """Create the expert's arbitration project from the queue (pair, annotators' choices, disputed dimensions)."""
+    from cmedins.io import iter_rows
+    from cmedins.preference.studio import client, push_arbitration
+
+    project, count = push_arbitration(client(url, api_key), [row for _, row in iter_rows(queue)], title=title)
+    typer.echo(f"arbitration project {project}: {count} disputed pairs")
+
+
+@studio.command("decisions")
+def studio_decisions(
+    url: str = URL,
+    api_key: str | None = API_KEY,
+    project: int = typer.Option(..., "--project", help="The arbitration project's id."),
+    out: Path = typer.Option(..., "--out", help="Decisions (.jsonl) for `--decisions` / spf_resolve."),
+) -> None:
+    """Pull the arbitration project's export and write the expert's decisions."""
+    import tempfile
+
+    from cmedins.preference.studio import client, decisions_from_export, pull_export, write_jsonl
+
+    with tempfile.TemporaryDirectory() as tmp:
+        export = pull_export(client(url, api_key), project, Path(tmp) / "arbitration.json")
+        count = write_jsonl(out, decisions_from_export(export))
+    typer.echo(f"{count} decisions -> {out}")
 
 
 def register(app: typer.Typer) -> None:

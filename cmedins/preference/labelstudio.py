@@ -4,6 +4,7 @@ export back in as plain judgments.
 Formats (Label Studio docs, "Task format" and the Choices/TextArea/Paragraphs tags):
 - tasks to import: a JSON array of {"data": {...}}; `$dialogue` feeds a Paragraphs tag (a list of
   {"author", "text"}), `$response_a` / `$response_b` two Text tags;
+- the JSON-MIN export: one flat row per annotation (read by turning it into the JSON shape);
 - the JSON export: the same tasks with `annotations[]`, each with `completed_by` (a user id, or a user
   object in some versions), `was_cancelled` and `result[]` regions {"from_name", "to_name", "type",
   "value"}: `{"choices": [...]}` for Choices, `{"text": [...]}` for TextArea.
@@ -118,18 +119,68 @@ def judgments_from_task(task: dict) -> Iterator[dict]:
         yield row
 
 
-def read_export(path: Path) -> Iterator[tuple[str, int, dict]]:
-    """Reader for a Label Studio JSON export: (file, task number, raw judgment row)."""
+# JSON-MIN: one flat row per annotation: the task's data fields, `id` (the task), `annotator` (a user id),
+# `annotation_id`, timestamps, and one key per control tag holding its value (a string for single choices).
+MIN_META = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "draft_id")
+
+
+def _is_min_row(item: object) -> bool:
+    return isinstance(item, dict) and "annotations" not in item and "data" not in item and (
+        "annotation_id" in item or "annotator" in item)
+
+
+def _min_value(value: object) -> list[str]:
+    if isinstance(value, dict):  # multi-valued tags export as {"choices": [...]} / {"text": [...]}
+        value = value.get("choices") or value.get("text") or []
+    return [value] if isinstance(value, str) else [v for v in value or [] if isinstance(v, str)]
+
+
+def task_from_min_row(row: dict) -> dict:
+    """A JSON-MIN row as a one-annotation task in the full JSON shape."""
+    tags = (*DIMENSIONS, COMMENT)
+    data = {k: v for k, v in row.items() if k not in MIN_META and k not in tags}
+    result = [{"from_name": d, "type": "choices", "value": {"choices": _min_value(row[d])}}
+              for d in DIMENSIONS if d in row]
+    if row.get(COMMENT):
+        result.append({"from_name": COMMENT, "type": "textarea", "value": {"text": _min_value(row[COMMENT])}})
+    return {"id": row.get("id"), "data": data,
+            "annotations": [{"completed_by": row.get("annotator"), "result": result}]}
+
+
+def load_tasks(path: Path, *, expect_full: bool = False) -> list[dict]:
+    """The tasks of a Label Studio JSON or JSON-MIN export (JSON-MIN rows become one-annotation tasks).
+
+    Refuses loudly what would otherwise import as nothing: a file that is not an export, a row of neither
+    shape, or an export without one submitted annotation."""
     try:
-        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
+        items = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CmedinsError(f"{path}: not a readable Label Studio JSON export ({error})") from None
-    if not isinstance(tasks, list):
-        raise CmedinsError(f"{path}: a Label Studio JSON export is an array of tasks")
-    for number, task in enumerate(tasks, start=1):
+    if not isinstance(items, list):
+        raise CmedinsError(f"{path}: a Label Studio export is an array of tasks (JSON) or annotations (JSON-MIN)")
+    tasks = []
+    for number, item in enumerate(items, start=1):
+        if _is_min_row(item):
+            tasks.append(task_from_min_row(item))
+        elif isinstance(item, dict) and "data" in item:
+            tasks.append(item)
+        else:
+            shape = "JSON" if expect_full else "JSON or JSON-MIN"
+            raise CmedinsError(f"{path}, item {number}: neither a task with `data` nor a JSON-MIN annotation row "
+                               f"(export the project as {shape}; CSV/TSV are not read)")
+    submitted = sum(1 for task in tasks for a in task.get("annotations") or [] if not a.get("was_cancelled"))
+    if not submitted:
+        raise CmedinsError(f"{path}: no submitted annotation in {len(tasks)} task(s): annotate first, then export "
+                           "the project as JSON or JSON-MIN")
+    return tasks
+
+
+def read_export(path: Path) -> Iterator[tuple[str, int, dict]]:
+    """Reader for a Label Studio JSON or JSON-MIN export: (file, task number, raw judgment row)."""
+    for number, task in enumerate(load_tasks(path), start=1):
         for row in judgments_from_task(task):
             yield str(path), number, row
 
 
 register_format("label_studio", "annotation", reader=read_export,
-                description="Label Studio JSON export of SPF pairwise tasks")(parse_annotation)
+                description="Label Studio JSON or JSON-MIN export of SPF pairwise tasks")(parse_annotation)
