@@ -165,7 +165,15 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
         for cls, (leaked, total) in rate_table(part, lambda s: s.spelling).items():
             if leaked:
                 print(f"    spelling {cls:<28} {leaked:>4}/{total:<4} {leaked / total:.3f}")
-    examples = [(item, span) for item, span, leaked in rows if leaked]
+    blind_corpus = planted_corpus(data_dir, seed=13, rounds=rounds, blind=True)
+    blind_rows = leaks(blind_corpus, engine.analyze_many([item.text for item in blind_corpus]))
+    print(f"--- BLIND frames/spellings (written after the first landing, never tuned on): {len(blind_rows)} planted")
+    for entity, (leaked, total) in rate_table(blind_rows, lambda s: s.entity_type).items():
+        print(f"  leak {entity:<22} {leaked:>5}/{total:<5} {leaked / total:.4f}")
+    for cls, (leaked, total) in rate_table(blind_rows, lambda s: s.spelling).items():
+        if leaked:
+            print(f"    spelling {cls:<28} {leaked:>4}/{total:<4} {leaked / total:.3f}")
+    examples = [(item, span) for item, span, leaked in rows + blind_rows if leaked]
     for item, span in examples[:: max(1, len(examples) // 25)][:25]:
         print(f"  left [{span.entity_type}/{span.spelling}] {item.text[max(0, span.start - 10):span.end + 6]!r}")
     kept, total, cut = clinical_words_kept(engine, data_dir)
@@ -184,7 +192,7 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
         held_type = rate_table([r for r in rows if r[1].held_out], lambda s: s.entity_type)
         measured = {
             "benchmark": f"python bench/bench_deid.py --real --rounds {rounds} --write",
-            "data": list(HOST_SOURCES) + list(PUBLIC_FILES),
+            "data": list(dict.fromkeys(HOST_SOURCES + PUBLIC_FILES)),
             "measured_on": date.today().isoformat(),
             "planted": planted,
             "planted_held_out": sum(1 for r in rows if r[1].held_out),
@@ -192,6 +200,10 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
             "leak_rate_held_out": {k: round(a / b, 5) for k, (a, b) in held_type.items()},
             "leak_rate_by_spelling": {k: round(a / b, 5) for k, (a, b) in by_spelling.items()},
             "held_out_spellings": sorted({r[1].spelling for r in rows if r[1].held_out}),
+            "planted_blind": len(blind_rows),
+            "leak_rate_blind": {k: round(a / b, 5) for k, (a, b) in rate_table(blind_rows, lambda s: s.entity_type).items()},
+            "leak_rate_blind_by_spelling": {k: round(a / b, 5) for k, (a, b) in
+                                            rate_table(blind_rows, lambda s: s.spelling).items()},
             "clinical_words_kept": round(kept / total, 5),
             "mb_per_s_per_core": round(speeds["full"][0], 3),
             "regex_floor_mb_per_s": round(speeds["full"][1], 1),

@@ -102,10 +102,12 @@ def build_analyzer():
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
+    from cmedins.deid.institutions import ProperNameHospitalRecognizer
     from cmedins.deid.names import ChineseNameRecognizer
     from cmedins.deid.recognizers import LANGUAGE, pattern_recognizers
 
-    registry = RecognizerRegistry(recognizers=[*pattern_recognizers(), ChineseNameRecognizer()],
+    registry = RecognizerRegistry(recognizers=[*pattern_recognizers(), ChineseNameRecognizer(),
+                                               ProperNameHospitalRecognizer()],
                                   supported_languages=[LANGUAGE])
     nlp_engine = NoOpNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "none"}])
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],

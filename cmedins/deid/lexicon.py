@@ -46,6 +46,16 @@ NAME_SUFFIX_CONTEXT = (
 PARTIAL_NAME_MARKS = ("某某", "某", "XX", "xx", "××", "ⅩⅩ", "ＸＸ", "**", "＊＊", "○○", "〇〇", "X", "×", "*")
 
 
+# Well-known hospitals by their short proper name (+ 医院): many are ordinary words (长征, 南方, 友谊, 朝阳) or
+# split oddly by jieba, so neither the place-name pattern nor the proper-noun rule sees them.
+WELL_KNOWN_HOSPITALS = (
+    "协和", "华西", "湘雅", "湘雅二", "湘雅三", "瑞金", "仁济", "华山", "中山", "长海", "长征", "积水潭", "宣武", "安贞",
+    "天坛", "同仁", "朝阳", "友谊", "中日友好", "301", "解放军总", "西京", "唐都", "齐鲁", "鼓楼", "同济", "南方", "珠江",
+    "新桥", "西南", "大坪", "邵逸夫", "新华", "红房子", "龙华", "曙光", "岳阳", "地坛", "佑安", "安定", "回龙观",
+    "北医三", "阜外", "广安门", "西苑", "望京", "东直门",
+)
+
+
 @lru_cache(maxsize=1)
 def protected_terms() -> tuple[str, ...]:
     """Medical terms that jieba must never tag as names (one per line in medical_terms.txt)."""

@@ -74,20 +74,23 @@ ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key
 # 9. before a professional title, at a boundary (经王梅主任医师查房, 由王梅副主任医师主刀, 、王梅医师);
 # 10. next to a name found by any rule, across 、/和/及/与 (王梅和李强医师共同查看): a list of names.
 # Every candidate is surname + 1-2 characters that are neither an ordinary word nor a protected clinical term.
-LIST_LABEL = re.compile(r"(?:参加讨论人员|参加讨论者|参加人员|讨论人员|参加者|出席人员|出席者|在场人员|会诊医师|会诊人员|"
-                        r"参与人员|参会人员|查房医师|手术医师|手术者|术者|助手|一助|二助|麻醉医师|麻醉师|记录者|记录人|"
-                        r"主持人|医师|护士|签名|签字|人员|成员|小组)\s*[：:]\s*")
+# A label of people: a word ending in a person word (人员, 者, 人, 医师, 医生, 护士 ...) or a signing/addressing
+# word, then a colon (参加讨论人员：, 主刀医生：, 联系人：, 抄送：).
+LIST_LABEL = re.compile(r"(?:[\u4e00-\u9fff]{0,5}(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助)"
+                        r"|签名|签字|抄送|收件|经办|审核|审批|小组)\s*[：:]\s*")
 LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*")
 ITEM_END = re.compile(r"\s*(?:[、，,;；。！？!?\s/）)]|和|及|与|等|$|(?:副)?主任|医师|护士|教授|老师)")
 ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})\s*[（(]\s*")
 PAREN_END = re.compile(r"\s*[）)]")
-KIN_PAREN = re.compile(r"\s*[（(](?:患者|病人|患儿)?(?:之|的)?(?:儿子|女儿|父亲|母亲|丈夫|妻子|孙子|孙女|哥哥|姐姐|弟弟|妹妹|"
-                       r"子|女|父|母|妻|夫|兄|弟|姐|妹|家属|朋友|同事|配偶|爱人|监护人|代理人)[）)]")
+KIN_PAREN = re.compile(r"\s*[（(](?:(?:患者|病人|患儿)?(?:之|的)?(?:儿子|女儿|父亲|母亲|丈夫|妻子|孙子|孙女|哥哥|姐姐|"
+                       r"弟弟|妹妹|子|女|父|母|妻|夫|兄|弟|姐|妹|家属|朋友|同事|配偶|爱人|监护人|代理人)[）)]"
+                       r"|(?:男|女)性?\s*[，,、\s)）]|\d{1,3}\s*岁)")  # or the person's sex / age: 王梅（女，45岁）
 SENTENCE_START = re.compile(r"(?:^|(?<=[。；;！？!?\n，,：:]))[ \t]*(?=[\u4e00-\u9fff])")
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
 CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
 CONTACT_END = re.compile(r"\s*(?:[，。；、,;\s）)]|$|病情|家属|本人|并|后|签|沟通|谈话|同意|到|来|说明|解释|其|情况|相关|手术)")
-TITLE_AFTER = re.compile(r"副主任医师|主任医师|主治医师|住院医师|副主任|主任|医师|副教授|教授|护士长|护士|大夫|医生|院长|药师|技师")
+TITLE_AFTER = re.compile(r"副主任医师|主任医师|主治医师|住院医师|副主任|主任|医师|副教授|教授|护士长|护士|大夫|医生|院长|药师|技师|"
+                         r"同志|先生|女士|小姐|老师|师傅")
 TITLE_BOUNDARY = set("经由请示与和及、，,。；;：: \t（(\n") | {""}
 VERB_TAGS = {"v", "vn", "d", "p", "c", "u", "r", "ad", "vd"}
 NR_WORD_FREQ = 500  # a dictionary "name" this frequent is a word (谢谢 1089); 杨柳 411 and 马超 170 stay names

@@ -1,7 +1,7 @@
 """Normalised views of a text for detection, with offsets that lead back to the original.
 
-`fold(text)`: a same-length view in which full-width ASCII (`１３８`, `＠`, `－`, `．`, `Ｘ`) and the
-ideographic space become their ASCII forms, character for character (NFKC of each character where that is one
+`fold(text)`: a same-length view in which full-width ASCII (`１３８`, `＠`, `－`, `．`, `Ｘ`), the
+ideographic space and any dash between two digits (`—`, `–`, `−`) become their ASCII forms, character for character (NFKC of each character where that is one
 character; the Chinese punctuation every pattern already knows, `，：；（）！？`, stays as it is). Same length
 means a match in the view has the same offsets in the original: the offset map is the identity.
 
@@ -32,8 +32,14 @@ def _fold_char(ch: str) -> str:
 _WIDE = re.compile(r"[\uff01-\uff5e\u3000]")
 
 
+# Dashes of every width between two digits (138—1234—5678, 021–6234): a hyphen in the view.
+_DIGIT_DASH = re.compile(r"(?<=[0-9０-９])[\u2010-\u2015\u2212\ufe58\ufe63](?=[0-9０-９])")
+
+
 def fold(text: str) -> str:
-    """Same-length ASCII view of full-width characters (see the module docstring)."""
+    """Same-length ASCII view of full-width characters and of dashes between digits (module docstring)."""
+    if _DIGIT_DASH.search(text):
+        text = _DIGIT_DASH.sub("-", text)
     if not _WIDE.search(text):
         return text  # the common case: nothing to fold, no copy
     return _WIDE.sub(lambda m: _fold_char(m.group()), text)

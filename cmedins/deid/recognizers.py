@@ -13,6 +13,7 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
+from cmedins.deid.lexicon import WELL_KNOWN_HOSPITALS
 from cmedins.prc_id import id_check_digit
 
 LANGUAGE = "zh"
@@ -28,7 +29,7 @@ DATE_SEP = rf"{YEAR}(?P<sep>[-/.])\s*{MONTH}(?P=sep)\s*{DAY}(?![\d.])"
 DATE_HANZI = rf"[{CN_DIGIT}]{{4}}年[一二三四五六七八九十]{{1,2}}月(?:[一二三四五六七八九十]{{1,3}}[日号])?"
 DATE_ANY = rf"(?:{DATE_CN}|{DATE_SEP}|{DATE_HANZI}|{YEAR}\s*年\s*{MONTH}\s*月|{YEAR}[-/]{MONTH}(?![-/.\d]))"
 # Between a label and its value: 住院号为X, 病案号：X, 门诊号: X, 病历号X, 电话是X, 住院号（X）.
-SEP = r"\s*(?:为|是|系)?\s*[：:（(]?\s*"
+SEP = r"\s*(?:为|是|系)?\s*[：:（(]?\s*(?:No\.?|NO\.?|no\.?|[#＃])?\s*"
 # Between the items of a list after a label (病案号：A、B; 影像号：A，B及C): every item is that type too.
 LIST_SEP = r"\s*(?:[、,，;；]|和|及|与|或)\s*"
 ITEM_SPLIT = regex.compile(LIST_SEP)
@@ -287,6 +288,7 @@ def pattern_recognizers() -> list[PatternRecognizer]:
         PatternRecognizer("INSTITUTION", "InstitutionRecognizer", LANGUAGE, [
             Pattern("institution", institution, 0.75),
             Pattern("famous_hospital", famous, 0.7),
+            Pattern("well_known_hospital", rf"{NAME_START}(?<![0-9])(?:{'|'.join(WELL_KNOWN_HOSPITALS)})医院", 0.7),
         ], global_regex_flags=FLAGS),
         ChineseIdRecognizer(),
         BankCardRecognizer(),

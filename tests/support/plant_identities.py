@@ -8,7 +8,9 @@ Every frame and every spelling belongs to one of two sets:
 - "tuned": the classes named in issue 11 (detection was developed against these);
 - "held_out": more of the same kind (other separators, other labels, other list and verb frames, other
   well-known hospitals) used ONLY for measuring; detection code was not tuned on them.
-A planted span is `Planted(start, end, entity_type, spelling, held_out)` in the planted text.
+- "blind" (`planted_corpus(..., blind=True)`): a third set written after the first detection changes had
+  landed, because the held-out set was partly looked at while tuning names; it is measured, never tuned on.
+A planted span is `Planted(start, end, entity_type, spelling, frame, held_out)` in the planted text.
 """
 
 from __future__ import annotations
@@ -230,6 +232,71 @@ INSTITUTION_FRAMES = [
 ]
 
 
+# --- the blind set (see the module docstring) ---------------------------------------------------------------
+FAMOUS_BLIND = ("仁济医院", "华山医院", "长征医院", "积水潭医院", "宣武医院", "安贞医院", "中日友好医院", "同仁医院",
+                "南方医院", "珠江医院", "新桥医院", "西南医院")
+MOBILE_BLIND: list[Spelling] = [
+    ("blind_mobile_mixed_seps", True, lambda r: (lambda d: f"{d[:3]} {d[3:7]}-{d[7:]}")(mobile_digits(r))),
+    ("blind_mobile_paren_0086", True, lambda r: "(0086)" + mobile_digits(r)),
+    ("blind_mobile_mixed_width", True, lambda r: (lambda d: d[:1] + full_width(d[1:6]) + d[6:])(mobile_digits(r))),
+    ("blind_mobile_em_dash", True, lambda r: _groups(mobile_digits(r), (3, 4, 4), "—")),
+]
+LANDLINE_BLIND: list[Spelling] = [
+    ("blind_landline_em_dash", True, lambda r: f"{_area(r)}—{_local(r)}"),
+    ("blind_landline_paren_space", True, lambda r: f"({_area(r)}) {_local(r)}"),
+]
+ID_BLIND: list[Spelling] = [
+    ("blind_id_6_4_4_4", True, lambda r: _groups(id_digits(r), (6, 4, 4, 4), "-")),
+    ("blind_id_full_width_x", True, lambda r: (lambda d: d[:-1] + "Ｘ")(id_digits(r))),
+    ("blind_id_in_brackets", True, lambda r: f"({id_digits(r)})"),
+]
+EMAIL_BLIND: list[Spelling] = [
+    ("blind_email_subdomain", True, lambda r: f"{_user(r)}-88@dept.hospital.com.cn"),
+    ("blind_email_cn", True, lambda r: f"{_user(r)}@sina.cn"),
+]
+DOB_BLIND: list[Spelling] = [
+    ("blind_dob_cn_padded", True, lambda r: f"{birth(r):%Y年%m月%d日}"),
+    ("blind_dob_unpadded_dash", True, lambda r: (lambda d: f"{d.year}-{d.month}-{d.day}")(birth(r))),
+]
+
+
+def _record_blind(r: random.Random) -> str:
+    return r.choice((f"ZY-{r.randint(2010, 2020)}-{r.randint(10**4, 10**5)}", f"MZ{r.randint(10**7, 10**8)}",
+                     f"{r.randint(10**7, 10**8)}"))
+
+
+BLIND_FRAMES = [
+    Frame("blind_record_dash_value", True, "住院号:{v}", "MEDICAL_RECORD_NUMBER", _record_blind),
+    Frame("blind_record_no", True, "病案号No.{v}", "MEDICAL_RECORD_NUMBER", _record_blind),
+    Frame("blind_record_exam", True, "检查号为{v}", "MEDICAL_RECORD_NUMBER", _record_blind),
+    Frame("blind_name_surgeon_label", True, "主刀医生：{v}", "PERSON", person),
+    Frame("blind_name_contact_person", True, "联系人{v}", "PERSON", person),
+    Frame("blind_name_husband", True, "患者丈夫{v}陪同", "PERSON", person),
+    Frame("blind_name_comrade", True, "{v}同志", "PERSON", person),
+    Frame("blind_name_sex_age_paren", True, "{v}（女，45岁）", "PERSON", person),
+    Frame("blind_name_doctor_advice", True, "{v}医生建议复查", "PERSON", person),
+    Frame("blind_name_family_signed", True, "由家属{v}签字", "PERSON", person),
+    Frame("blind_name_cc_list", True, "抄送：{v0}、{v1}", "PERSON", person),
+    Frame("blind_hospital_treated", True, "曾在{v}治疗", "INSTITUTION", lambda r: r.choice(FAMOUS_BLIND)),
+    Frame("blind_hospital_transfer", True, "转至{v}", "INSTITUTION", lambda r: r.choice(FAMOUS_BLIND)),
+]
+BLIND_PHONE_FRAMES = [("手机：{v}", True), ("电话 {v}（本人）", True)]
+
+
+def blind_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    names = [(frame, None) for frame in BLIND_FRAMES if frame.entity_type == "PERSON"]
+    return [
+        _label_frames(BLIND_PHONE_FRAMES, "CN_PHONE", MOBILE_BLIND, "blind_phone_label"),
+        _label_frames(BLIND_PHONE_FRAMES, "CN_PHONE", LANDLINE_BLIND, "blind_phone_label"),
+        _label_frames([("身份证：{v}", True)], "CN_ID_CARD", ID_BLIND, "blind_id_label"),
+        _label_frames([("邮箱：{v}", True), ("e-mail：{v}", True)], "EMAIL", EMAIL_BLIND, "blind_email_label"),
+        _label_frames([("出生日期:{v}", True), ("{v}生", True)], "DATE_OF_BIRTH", DOB_BLIND, "blind_dob_label"),
+        [(frame, None) for frame in BLIND_FRAMES if frame.entity_type == "MEDICAL_RECORD_NUMBER"],
+        names, names,
+        [(frame, None) for frame in BLIND_FRAMES if frame.entity_type == "INSTITUTION"],
+    ]
+
+
 def _label_frames(pairs, entity_type: str, spellings: list[Spelling], prefix: str) -> list[tuple[Frame, Spelling]]:
     """Every label frame crossed with every spelling; held out when either part is."""
     out = []
@@ -344,10 +411,11 @@ def host_texts(data_dir: Path, limit: int | None = None) -> list[tuple[str, str]
     return hosts[:limit] if limit else hosts
 
 
-def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1) -> list[PlantedText]:
-    """Every host planted `rounds` times (different identities each round)."""
+def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
+                   blind: bool = False) -> list[PlantedText]:
+    """Every host planted `rounds` times (different identities each round); `blind` plants the blind set."""
     rng = random.Random(seed)
-    menu = planting_menu()
+    menu = blind_menu() if blind else planting_menu()
     hosts = host_texts(data_dir, limit)
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
