@@ -77,11 +77,11 @@ def regex_floor(texts: list[str]) -> float:
     patterns = [re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])"),
                 re.compile(r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"),
                 re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", re.ASCII)]
-    start = time.perf_counter()
+    start = time.process_time()
     for text in texts:
         for pattern in patterns:
             pattern.findall(text)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def residual_recall(corpus: list[PlantedText]) -> dict[str, tuple[int, int]]:
@@ -146,12 +146,13 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     speeds = {}
     for label, part in (("quarter", texts[: len(texts) // 4]), ("full", texts)):
         mb = sum(len(t.encode("utf-8")) for t in part) / 1e6
-        start = time.perf_counter()
+        # CPU time of this process, not wall time: the machine is shared, and MB/s per core is what is asked.
+        start = time.process_time()
         results = engine.deidentify_units([(str(i), [t]) for i, t in enumerate(part)])
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         floor = regex_floor(part)
         speeds[label] = (mb / elapsed, mb / floor)
-        print(f"speed ({label}): {len(part)} texts, {mb:.2f} MB, {elapsed:.2f} s -> {mb / elapsed:.3f} MB/s per core; "
+        print(f"speed ({label}): {len(part)} texts, {mb:.2f} MB, {elapsed:.2f} CPU s -> {mb / elapsed:.3f} MB/s per core; "
               f"regex floor {mb / floor:.1f} MB/s; cost {elapsed / floor:.0f}x the floor")
     findings = [unit[0].findings for unit in results]
     rows = leaks(corpus, findings)

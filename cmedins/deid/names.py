@@ -85,13 +85,13 @@ PAREN_END = re.compile(r"\s*[）)]")
 KIN_PAREN = re.compile(r"\s*[（(](?:(?:患者|病人|患儿)?(?:之|的)?(?:儿子|女儿|父亲|母亲|丈夫|妻子|孙子|孙女|哥哥|姐姐|"
                        r"弟弟|妹妹|子|女|父|母|妻|夫|兄|弟|姐|妹|家属|朋友|同事|配偶|爱人|监护人|代理人)[）)]"
                        r"|(?:男|女)性?\s*[，,、\s)）]|\d{1,3}\s*岁)")  # or the person's sex / age: 王梅（女，45岁）
-SENTENCE_START = re.compile(r"(?:^|(?<=[。；;！？!?\n，,：:]))[ \t]*(?=[\u4e00-\u9fff])")
+CLAUSE_START = set("。；;！？!?\n，,：: \t") | {""}  # what may precede a clause-initial name
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
 CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
 CONTACT_END = re.compile(r"\s*(?:[，。；、,;\s）)]|$|病情|家属|本人|并|后|签|沟通|谈话|同意|到|来|说明|解释|其|情况|相关|手术)")
 TITLE_AFTER = re.compile(r"副主任医师|主任医师|主治医师|住院医师|副主任|主任|医师|副教授|教授|护士长|护士|大夫|医生|院长|药师|技师|"
                          r"同志|先生|女士|小姐|老师|师傅")
-TITLE_BOUNDARY = set("经由请示与和及、，,。；;：: \t（(\n") | {""}
+TITLE_BOUNDARY = set("经由请示与和及、，,。；;：:！？!? \t（(\n") | {""}
 VERB_TAGS = {"v", "vn", "d", "p", "c", "u", "r", "ad", "vd"}
 NR_WORD_FREQ = 500  # a dictionary "name" this frequent is a word (谢谢 1089); 杨柳 411 and 马超 170 stay names
 NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*")
@@ -142,13 +142,17 @@ class ChineseNameRecognizer(EntityRecognizer):
                 if end:
                     results.append(self._result(match.end(), end, self.context_score, "role_context"))
                     taken.update(range(match.end(), end))
+        # The structural rules run before the cue rule: the POS tagger (the costly step) is then only asked about
+        # cue matches no cheaper rule has decided.
+        structural = self._structural(text, taken)
+        results += structural
         for match in CUE.finditer(text):
             name = match.group()
-            if match.start() not in taken and name[0] not in FUNCTION_SURNAMES and name[0] != name[1]:  # 谢谢
+            if (match.start() not in taken and match.end() - 1 not in taken and name[0] not in FUNCTION_SURNAMES
+                    and name[0] != name[1]):  # 谢谢
                 end = self._tagged_name_at(text, match.start())
                 if end == match.end():
                     results.append(self._result(match.start(), end, self.cue_score, "cue"))
-        results += self._structural(text, {i for r in results for i in range(r.start, r.end)})
         results += self._list_neighbours(text, results)
         return [r for r in results if not DOSAGE_FORM.match(text, r.end)]
 
@@ -211,9 +215,13 @@ class ChineseNameRecognizer(EntityRecognizer):
         for role in ROLE_PAREN.finditer(text):
             add(role.end(), self._name_ending(text, role.end(), lambda t, e: bool(PAREN_END.match(t, e)), True),
                 "paren")
-        for start in self._starts(text):
-            add(start, self._name_ending(text, start, lambda t, e: bool(KIN_PAREN.match(t, e))), "kin_paren")
-            add(start, self._name_ending(text, start, lambda t, e: bool(SPEECH_AFTER.match(t, e))), "sentence")
+        # Clause-initial names are found backwards from what follows them (a bracketed kinship, sex or age; a verb
+        # of saying): those are rarer than clause starts.
+        for cue, rule in ((KIN_PAREN, "kin_paren"), (SPEECH_AFTER, "sentence")):
+            for match in cue.finditer(text):
+                start = self._name_before(text, match.start(), CLAUSE_START)
+                if start is not None and not any(i in taken for i in range(start, match.start())):
+                    add(start, match.start(), rule)
         for verb in CONTACT.finditer(text):
             add(verb.end(), self._name_ending(text, verb.end(), lambda t, e: bool(CONTACT_END.match(t, e))), "contact")
         for title in TITLE_AFTER.finditer(text):
@@ -221,12 +229,6 @@ class ChineseNameRecognizer(EntityRecognizer):
             if start is not None and not any(i in taken for i in range(start, title.start())):
                 add(start, title.start(), "title")
         return [self._result(start, end, self.context_score, rule) for start, end, rule in found]
-
-    @staticmethod
-    def _starts(text: str):
-        """Positions that start a sentence or a clause-initial list item (after a colon)."""
-        for match in SENTENCE_START.finditer(text):
-            yield match.end()
 
     def _list_neighbours(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
         """Names joined to a found name by 、/和/及/与 are names too (rule 10), in both directions."""
@@ -269,7 +271,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         """Does a plausible full name, starting at a boundary, end with the character at `index`?"""
         return self._name_before(text, index + 1) is not None
 
-    def _name_before(self, text: str, end: int) -> int | None:
+    def _name_before(self, text: str, end: int, boundary: set[str] = TITLE_BOUNDARY) -> int | None:
         """Start of a plausible name that ends at `end` and starts at a boundary (3 characters preferred, then
         2, then 4 for double surnames). A function-word surname that is itself the boundary (由丁雪 -> 丁雪,
         和李强 -> 李强) yields to the shorter name."""
@@ -278,7 +280,7 @@ class ChineseNameRecognizer(EntityRecognizer):
             if start < 0:
                 continue
             before = text[start - 1] if start else ""
-            if before not in TITLE_BOUNDARY or not self._plausible(text, start, end):
+            if before not in boundary or not self._plausible(text, start, end):
                 continue
             shorter = start + 1
             if text[start] in TITLE_BOUNDARY and index == 0 and self._plausible(text, shorter, end):

@@ -79,6 +79,8 @@ def _numbers(folded: str):
                 continue
         runs.append([group])
     for run in runs:
+        if sum(len(group[0]) for group in run) < 7:
+            continue  # too few digits for any identifier shape (most runs: a dose, a time, a date)
         for i in range(len(run)):
             digits = ""
             for j in range(i, len(run)):
