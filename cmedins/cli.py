@@ -26,6 +26,18 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cmedins {cmedins.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")) -> None:
+    """Build, validate and publish Chinese medical LLM training data (CMedINS, SPF)."""
+
+
 def _register_area_commands() -> None:
     """Import every `cmedins.<area>.commands` module and let it add its commands (sorted: stable help)."""
     for info in sorted(pkgutil.iter_modules(cmedins.__path__), key=lambda m: m.name):
@@ -58,8 +70,12 @@ def build(
     _offline_hub()
     from cmedins.executors import make_executor
     from cmedins.pipeline import run_recipe
+    from cmedins.resources import is_packaged
 
-    result = run_recipe(_default_recipe(recipe), out, show_progress=not quiet, resume=resume,
+    recipe = _default_recipe(recipe)
+    if out is None and is_packaged(recipe):  # never build into the installed package's own folders
+        out = Path("build") / recipe.stem
+    result = run_recipe(recipe, out, show_progress=not quiet, resume=resume,
                         executor=make_executor(executor, address=address, workers=workers))
     rows, splits = result.stats["rows"], result.stats["splits"]
     typer.echo(f"built {result.out_dir}: {rows['kept']} rows ({', '.join(f'{k} {v}' for k, v in splits.items())}); "
@@ -68,10 +84,13 @@ def build(
 
 
 def _default_recipe(recipe: Path) -> Path:
-    """The default recipe ships in the repo's pipelines/; fall back to the copy inside the package."""
+    """The default recipe is the repository's pipelines/sample.yaml; installed from a wheel, the copy the
+    package carries (cmedins.resources)."""
     if recipe.exists() or str(recipe) != DEFAULT_RECIPE:
         return recipe
-    return Path(cmedins.__file__).parents[1] / DEFAULT_RECIPE
+    from cmedins.resources import folder
+
+    return folder("pipelines") / Path(DEFAULT_RECIPE).name
 
 
 @app.command()

@@ -13,14 +13,14 @@ from typing import Any
 
 from huggingface_hub import DatasetCard
 
-import cmedins
+from cmedins import resources
 from cmedins.errors import CmedinsError
 from cmedins.publish.build import Build, load_build
 from cmedins.publish.metadata import build_card_data, check_card_data, hub_license
 from cmedins.publish.plots import Plot, write_plots
 from cmedins.schema import NO_DEPARTMENT, RECORD_TASKS
 
-TEMPLATES = Path(cmedins.__file__).resolve().parent.parent / "cards"
+TEMPLATES = resources.folder("cards")
 TEMPLATE_FOR_KIND = {"sft": "cmedins.md", "dpo": "spf.md"}
 EXAMPLE_CHARS = 160  # per text field in the example rows
 
