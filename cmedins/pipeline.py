@@ -7,15 +7,19 @@ spooling the pipeline's output to one JSONL file per group in the private work f
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+import cmedins
 from cmedins import build_folder
 from cmedins import mix as mixing
 from cmedins.checkpoints import Checkpoints, chain_keys
@@ -36,6 +40,9 @@ from cmedins.stage import STAGES, BuildContext, Stage, StageParamsError, check_k
 SFT_SOURCE_KINDS = ("record", "conversation")
 GENERAL_FORMATS = {"alpaca", "sharegpt"}  # default category of conversations from these formats
 READ = "read"
+LOG_FILE = "build.log"  # in the build folder; an interrupted build's stays in <parent>/.<name>.cmedins/partial/
+TIMINGS_FILE = "timings.json"  # wall time and rows/s per stage: apart from stats.json, which is reproducible
+log = logging.getLogger("cmedins.build")
 WORK_DIR = ".work"
 PREVIEW_PER_GROUP = 10
 
@@ -56,15 +63,20 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
     build = open_build(recipe_path, out_dir, plan=_plan)
     recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
     ledger = ctx.ledger
+    logged = _BuildLog(out_dir / LOG_FILE)
+    timings: dict[str, dict[str, Any]] = {}
     try:
+        log.info("build of %s (cmedins %s) into %s: %d source(s), stages %s", recipe_path, cmedins.__version__,
+                 build.final_dir, len(recipe.sources), ", ".join(key for key, _ in build.stages))
         with Progress(enabled=show_progress) as progress:
             source_stats: dict[str, dict[str, Any]] = {}
             checkpoints = Checkpoints(build_folder.state_dir(build.final_dir) / "checkpoints", resume=resume)
             keys = chain_keys(_resume_facts(recipe, build.base), _plan(recipe))
-            stream = _run_resumable(build, checkpoints, keys, source_stats, progress, executor)
-            spool, available = _spool_by_group(stream, ctx.work_dir, progress)
-            selection = _mix_and_split(recipe, available, ledger)
-            splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
+            stream = _run_resumable(build, checkpoints, keys, source_stats, progress, executor, timings)
+            with _timed(timings, "mix_and_write"):
+                spool, available = _spool_by_group(stream, ctx.work_dir, progress)
+                selection = _mix_and_split(recipe, available, ledger)
+                splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
         ledger.close()
         ledger.check()
         stats = _stats(recipe, ledger, ctx, source_stats, selection, splits, kept)
@@ -72,15 +84,57 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
         write_preview(out_dir / "preview.jsonl", preview)
         write_json(out_dir / "stats.json", stats)
         write_json(out_dir / "manifest.json", manifest)
-        write_card(out_dir)
+        with _timed(timings, "card"):
+            write_card(out_dir)
         write_dataset_info(out_dir)  # LLaMA-Factory reads the build folder as is
         shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
+        write_json(out_dir / TIMINGS_FILE, timings)
+        rows = stats["rows"]
+        log.info("built %s: %d rows kept (input %d, created %d, dropped %d, quarantined %d)", build.final_dir,
+                 rows["kept"], rows["input"], rows["created"], rows["dropped"], rows["quarantined"])
+        logged.close()
         build.commit()
         checkpoints.prune(keys)
+    except BaseException as error:
+        log.error("build failed: %s (the previous build, if any, is untouched; this one's files stay in %s)",
+                  error if isinstance(error, CmedinsError) else type(error).__name__, out_dir)
+        raise
     finally:
+        logged.close()
         ledger.close()
         build.close()
     return BuildResult(build.final_dir, stats, manifest)
+
+
+class _BuildLog:
+    """Attach a file handler for one build's log to the `cmedins.build` logger (removed by close())."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handler: logging.Handler | None = logging.FileHandler(path, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(self.handler)
+        self._level = log.level
+        log.setLevel(logging.INFO)
+
+    def close(self) -> None:
+        if self.handler is not None:
+            log.removeHandler(self.handler)
+            self.handler.close()
+            self.handler = None
+            log.setLevel(self._level)
+
+
+@contextmanager
+def _timed(timings: dict[str, dict[str, Any]], step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    timings[step] = {"seconds": round(time.perf_counter() - started, 3)}
+
+
+def _stage_timing(counts: StageCounts, seconds: float) -> dict[str, Any]:
+    return {"seconds": round(seconds, 3), "rows_in": counts.rows_in, "rows_out": counts.rows_out,
+            "rows_per_second": round(counts.rows_in / seconds, 1) if seconds > 0 else None}
 
 
 def _resume_facts(recipe: Recipe, base: Path) -> dict[str, Any]:
@@ -90,10 +144,13 @@ def _resume_facts(recipe: Recipe, base: Path) -> dict[str, Any]:
 
 
 def _run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], source_stats: dict,
-                   progress: Progress, executor: Any = None) -> Iterator[dict]:
+                   progress: Progress, executor: Any = None,
+                   timings: dict[str, dict[str, Any]] | None = None) -> Iterator[dict]:
     """The stages in order, each run to the end into a checkpoint before the next starts; a run restarts after
-    the last stage whose checkpoint exists. The last stage streams on (into the mix spool)."""
+    the last stage whose checkpoint exists. The last stage streams on (into the mix spool). Wall time and
+    rows/s per stage go to `timings` (the first stage's include reading the sources)."""
     ctx, ledger, stages = build.ctx, build.ctx.ledger, build.stages
+    timings = {} if timings is None else timings
     start = next((position + 1 for position in reversed(range(len(stages) - 1)) if checkpoints.has(keys[position])), 0)
     if start:
         state = checkpoints.restore(keys[start - 1], build.out_dir)
@@ -102,6 +159,10 @@ def _run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], 
         ctx.stats.update(state["stats"])
         ctx.manifest.update(state["manifest"])
         rows: Iterator[dict] = checkpoints.rows(keys[start - 1])
+        for key, _ in stages[:start]:
+            timings[key] = {"resumed": True}
+        log.info("resuming after stage %s (checkpoint %s): %s reused", stages[start - 1][0], keys[start - 1],
+                 ", ".join(key for key, _ in stages[:start]))
     else:
         rows = read_sources(build.recipe, ctx, source_stats, _convert, progress)
 
@@ -113,11 +174,25 @@ def _run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], 
         key, stage = stages[position]
         out = (_counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows))) if executor is None
                else executor.run_stage(ledger, key, stage, rows, ctx))
+        started = time.perf_counter()
         if position == len(stages) - 1:
-            return out
+            return _timed_stream(out, lambda key=key, started=started: _record_stage(timings, key, ledger.stage(key), started))
         checkpoints.save(keys[position], out, state, build.out_dir)
+        _record_stage(timings, key, ledger.stage(key), started)
         rows = checkpoints.rows(keys[position])
     return rows
+
+
+def _record_stage(timings: dict, key: str, counts: StageCounts, started: float) -> None:
+    timings[key] = _stage_timing(counts, time.perf_counter() - started)
+    figures = timings[key]
+    log.info("stage %s: %d rows in, %d out, %.2f s (%s rows/s)", key, figures["rows_in"], figures["rows_out"],
+             figures["seconds"], figures["rows_per_second"])
+
+
+def _timed_stream(rows: Iterator[dict], finished: Callable[[], None]) -> Iterator[dict]:
+    yield from rows
+    finished()
 
 
 Plan = Callable[[Recipe], list[tuple[str, dict[str, Any]]]]
@@ -407,7 +482,7 @@ def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, s
                "validation": SplitWriter(out_dir / "data", "validation", n_validation, SFT_SCHEMA, shard_rows)}
     preview: list[dict] = []
     kept = {"task": Counter(), "department": Counter(), "source": Counter()}
-    task = progress.add("writing")
+    task = progress.add("writing", total=n_train + n_validation)
     for group in mixing.MIX_GROUPS:
         wanted = set(selection.selected[group])
         shown = 0

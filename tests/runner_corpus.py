@@ -54,7 +54,10 @@ def write_recipe(folder: Path, **overrides) -> Path:
     return path
 
 
-def folder_bytes(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, bytes]:
-    """Every file under `folder` by relative path (to compare builds byte for byte)."""
+RUN_RECORDS = ("build.log", "timings.json")  # when and how fast a build ran: the only files that differ per run
+
+
+def folder_bytes(folder: Path, skip: tuple[str, ...] = RUN_RECORDS) -> dict[str, bytes]:
+    """Every file under `folder` by relative path (to compare builds byte for byte), less the run records."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file() and not p.relative_to(folder).as_posix().startswith(skip)}
