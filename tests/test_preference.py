@@ -10,7 +10,13 @@ import pytest
 
 from cmedins.errors import RowError
 from cmedins.io import iter_rows
-from cmedins.preference.agreement import agreement_report, cohen_kappa, fleiss_kappa, percent_agreement
+from cmedins.preference.agreement import (
+    agreement_report,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+    percent_agreement,
+)
 from cmedins.preference.crossannotation import decide_pair, load_decisions, majority, queue_entry
 from cmedins.preference.dpo import dpo_row
 from cmedins.preference.judgments import group_by_pair, parse_annotation
@@ -69,13 +75,34 @@ def test_fleiss_kappa_with_varying_rater_counts_by_hand():
     assert round(expected, 4) == 0.6227
 
 
+def test_krippendorff_alpha_textbook_example_with_missing_values():
+    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 coders, 12 units, missing values;
+    # nominal alpha = 0.743.
+    coders = [[1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+              [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]]
+    items = [{f"c{c}": str(coders[c][u]) for c in range(4) if coders[c][u] is not None} for u in range(12)]
+    assert krippendorff_alpha(items) == pytest.approx(0.743, abs=5e-4)
+
+
+def test_krippendorff_alpha_with_rotating_annotators_by_hand():
+    # Four annotators, each pair judged by a different two: Cohen's kappa would pool different people.
+    # Pairable values: A,A | tie,tie | A,tie | B,B -> n = 8; n_A = 3, n_tie = 3, n_B = 2.
+    # D_o = 2 (one disagreeing pair, counted both ways) / 8; D_e = (64 - 9 - 9 - 4) / (8 * 7) = 42/56.
+    items = [{"ann_01": "A", "ann_02": "A"}, {"ann_03": "tie", "ann_04": "tie"}, {"ann_01": "A", "ann_03": "tie"},
+             {"ann_02": "B", "ann_04": "B"}, {"ann_02": "A"}]  # the last has one judgment: not pairable
+    assert krippendorff_alpha(items) == pytest.approx(1 - (2 / 8) / (42 / 56))
+    assert krippendorff_alpha([{"a": "tie", "b": "tie"}]) is None  # one label only: undefined
+
+
 def test_agreement_report_on_fixture():
     report = agreement_report(list(load_annotations().values()), DIMENSIONS)
     assert report["pairs"] == 7 and report["cross_annotated"] == 7
     assert report["annotators_per_pair"] == {"2": 6, "3": 1}
     safety = report["dimensions"]["safety"]
     assert safety == {"percent_agreement": round(16 / 21, 4), "cohen_kappa": round(15 / 21, 4), "cohen_pairs": 6,
-                      "fleiss_kappa": 0.6227}
+                      "fleiss_kappa": 0.6227, "krippendorff_alpha": safety["krippendorff_alpha"]}
+    assert safety["krippendorff_alpha"] == round(krippendorff_alpha(
+        [{a["annotator"]: a["safety"] for a in group} for group in load_annotations().values()]), 4)
     assert report["dimensions"]["professionalism"]["cohen_pairs"] == 6
 
 

@@ -1,14 +1,17 @@
-"""Inter-annotator agreement on categorical judgments (A / B / tie): percent agreement, Cohen's and Fleiss' kappa.
+"""Inter-annotator agreement on categorical judgments (A / B / tie): percent agreement, Cohen's and Fleiss' kappa,
+and Krippendorff's alpha.
 
-scikit-learn and statsmodels are not dependencies, and the formulas are a few lines each, so they live here
-and are tested against hand-computed values. Kappa is None when it is undefined (chance agreement is 1,
+scikit-learn and statsmodels are not dependencies, and the kappa formulas are a few lines each, so they live
+here and are tested against hand-computed values. Krippendorff's alpha comes from the `krippendorff` package:
+it is the figure that stays meaningful when annotators rotate (each pair judged by a different two of four)
+or some judgments are missing, where Cohen's kappa mixes different people under "first" and "second". Kappa is None when it is undefined (chance agreement is 1,
 e.g. every judgment is "tie"), rather than NaN, so stats.json stays valid JSON.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def percent_agreement(items: Sequence[Sequence[str]]) -> float | None:
@@ -50,11 +53,31 @@ def fleiss_kappa(items: Sequence[Sequence[str]]) -> float | None:
     return None if expected == 1 else (observed - expected) / (1 - expected)
 
 
+def krippendorff_alpha(items: Sequence[Mapping[str, str]]) -> float | None:
+    """Nominal Krippendorff's alpha over items given as {annotator: label}; annotators may differ per item and
+    be missing. None when undefined (fewer than two distinct labels, or no item with two judgments)."""
+    import krippendorff
+    import numpy as np
+
+    annotators = sorted({name for item in items for name in item})
+    labels = sorted({label for item in items for label in item.values()})
+    if len(labels) < 2 or not any(len(item) >= 2 for item in items):
+        return None
+    code = {label: float(i) for i, label in enumerate(labels)}
+    data = np.full((len(annotators), len(items)), np.nan)
+    row = {name: i for i, name in enumerate(annotators)}
+    for column, item in enumerate(items):
+        for name, label in item.items():
+            data[row[name], column] = code[label]
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+
+
 def agreement_report(groups: Sequence[Sequence[dict]], dimensions: Sequence[str]) -> dict:
     """Per-dimension agreement over the cross-annotated pairs of `groups` (each a pair's annotations).
 
     Cohen's kappa takes pairs with exactly two annotators (first = alphabetically first annotator);
-    Fleiss' kappa is reported as soon as some pair has more than two.
+    Fleiss' kappa is reported as soon as some pair has more than two; Krippendorff's alpha always (it keeps
+    who judged what, so rotating annotators and missing judgments are handled).
     """
     multi = [group for group in groups if len(group) >= 2]
     report: dict = {
@@ -70,6 +93,8 @@ def agreement_report(groups: Sequence[Sequence[dict]], dimensions: Sequence[str]
             "percent_agreement": _round(percent_agreement(items)),
             "cohen_kappa": _round(cohen_kappa([labels[0] for labels in two], [labels[1] for labels in two])),
             "cohen_pairs": len(two),
+            "krippendorff_alpha": _round(krippendorff_alpha(
+                [{annotation["annotator"]: annotation[dimension] for annotation in group} for group in multi])),
         }
         if any(len(labels) > 2 for labels in items):
             entry["fleiss_kappa"] = _round(fleiss_kappa(items))
