@@ -9,25 +9,42 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 
-_MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
-SFT_SCHEMA = pa.schema([
-    ("id", pa.string()), ("messages", pa.list_(_MESSAGE)), ("task", pa.string()), ("source", pa.string()),
-    ("department", pa.string()), ("instruction", pa.string()), ("query", pa.string()), ("answer", pa.string()),
-    ("template_id", pa.string()), ("record_id", pa.string()),
-])
-DPO_SCHEMA = pa.schema([
-    ("id", pa.string()), ("prompt", pa.list_(_MESSAGE)), ("chosen", pa.list_(_MESSAGE)),
-    ("rejected", pa.list_(_MESSAGE)), ("deciding_dimension", pa.string()), ("distribution", pa.string()),
-    ("source", pa.string()), ("annotator_count", pa.int32()), ("agreement", pa.float64()),
-    ("arbitrated", pa.bool_()), ("decided_by", pa.string()), ("chosen_model", pa.string()),
-    ("rejected_model", pa.string()), ("chosen_score", pa.float64()), ("rejected_score", pa.float64()),
-    ("score_margin", pa.float64()), ("rm_margin", pa.float64()), ("flipped", pa.bool_()),
-])
+from cmedins.schema import DPORow, SFTRow
+
+
+def _arrow_type(annotation: Any) -> pa.DataType:
+    """The Arrow type of one pydantic field annotation (Optional unwrapped: every column is nullable)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return _arrow_type(inner)
+    if origin is Literal:
+        return _arrow_type(type(args[0]))
+    if origin is list:
+        return pa.list_(_arrow_type(args[0]))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return pa.struct([(name, _arrow_type(field.annotation)) for name, field in annotation.model_fields.items()])
+    types = {str: pa.string(), bool: pa.bool_(), int: pa.int32(), float: pa.float64()}
+    if annotation not in types:
+        raise TypeError(f"no Arrow type for {annotation!r}")
+    return types[annotation]
+
+
+def arrow_schema(model: type[BaseModel]) -> pa.Schema:
+    """A published row contract's Parquet schema, derived from its pydantic model (one declaration): the
+    columns in field order. Whole numbers are int32 (counts), messages a list of {role, content} structs."""
+    return pa.schema([(name, _arrow_type(field.annotation)) for name, field in model.model_fields.items()])
+
+
+SFT_SCHEMA = arrow_schema(SFTRow)
+DPO_SCHEMA = arrow_schema(DPORow)
 SCHEMAS = {"sft": SFT_SCHEMA, "dpo": DPO_SCHEMA}
 
 

@@ -41,6 +41,11 @@ def register_format(name: str, kind: str, *, reader: Reader | None = None, descr
     """Decorator for an adapter function."""
 
     def wrap(adapter: RowAdapter) -> RowAdapter:
+        existing = FORMATS.get(name)
+        if existing is not None and (existing.adapter.__module__, existing.adapter.__qualname__) != (
+                adapter.__module__, adapter.__qualname__):
+            raise ValueError(f"source format '{name}' is registered twice ({existing.adapter.__module__}, "
+                             f"{adapter.__module__})")
         FORMATS[name] = Format(name, kind, adapter, reader, description or (adapter.__doc__ or "").strip())
         return adapter
 

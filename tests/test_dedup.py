@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -44,12 +45,23 @@ def test_normalise_folds_width_punctuation_space_and_case():
     assert normalise("高血压患者可以吃阿司匹林吗") == normalise("高血压 患者,可以吃阿司匹林吗?")
 
 
-def test_t2s_without_opencc_is_a_clear_error():
-    try:
-        import opencc  # noqa: F401
-    except ImportError:
-        with pytest.raises(CmedinsError, match="opencc"):
-            normalise("高血壓", t2s=True)
+def test_t2s_without_opencc_is_a_clear_error(monkeypatch):
+    from cmedins.dedup import normalise as module
+
+    module._traditional_to_simplified.cache_clear()
+    monkeypatch.setitem(sys.modules, "opencc", None)  # as if not installed, whatever this machine has
+    with pytest.raises(CmedinsError, match="needs the 'opencc' package"):
+        normalise("高血壓", t2s=True)
+    module._traditional_to_simplified.cache_clear()
+
+
+def test_t2s_folds_traditional_into_simplified_when_opencc_is_installed():
+    pytest.importorskip("opencc")
+    from cmedins.dedup import normalise as module
+
+    module._traditional_to_simplified.cache_clear()
+    assert normalise("高血壓患者可以吃阿司匹林嗎", t2s=True) == normalise("高血压患者可以吃阿司匹林吗")
+    assert normalise("高血壓", t2s=False) != normalise("高血压")
 
 
 def test_vectorised_shingle_hashes_match_the_reference_per_text():

@@ -1,6 +1,7 @@
 """Golden end-to-end test: the default recipe on the embedded sample gives known counts and ids.
 
-The expected figures live in tests/golden/sample_build.json. After an intended change (templates, dedup
+The expected figures live in tests/golden/sample_build.json and the first train rows, whole and readable, in
+tests/golden/sample_rows.json; a mismatch fails with a unified diff of either. After an intended change (templates, dedup
 defaults, the sample generator...), regenerate them with
     CMEDINS_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_golden.py
 and review the diff of that file like any other change.
@@ -8,16 +9,20 @@ and review the diff of that file like any other change.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 
 import pyarrow.parquet as pq
+import pytest
 
 from cmedins.pipeline import run_recipe
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "sample_build.json"
+GOLDEN_ROWS = ROOT / "tests" / "golden" / "sample_rows.json"  # readable: whole rows, one field per line
+GOLDEN_ROW_COUNT = 8
 DATA_FILES = ("data/train-00000-of-00001.parquet", "data/validation-00000-of-00001.parquet")
 
 
@@ -41,13 +46,33 @@ def _summary(build) -> dict:
     }
 
 
+def _first_rows(build) -> list[dict]:
+    """The first rows of the train split in id order, whole: what a reviewer reads in the golden diff."""
+    rows = pq.read_table(build / DATA_FILES[0]).to_pylist()
+    return sorted(rows, key=lambda row: row["id"])[:GOLDEN_ROW_COUNT]
+
+
+def _readable(value) -> list[str]:
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True).splitlines()
+
+
+def _check(name: str, actual, expected_path) -> None:
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    if actual != expected:
+        diff = "\n".join(difflib.unified_diff(_readable(expected), _readable(actual), f"golden {name}",
+                                               f"this build's {name}", lineterm="", n=2))
+        pytest.fail(f"{name} differs from {expected_path.name} (regenerate with CMEDINS_UPDATE_GOLDEN=1 after an "
+                    f"intended change):\n{diff}")
+
+
 def test_sample_build_matches_golden(sample_build):
-    summary = _summary(sample_build)
+    summary, rows = _summary(sample_build), _first_rows(sample_build)
     if os.environ.get("CMEDINS_UPDATE_GOLDEN"):
-        GOLDEN.write_text(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    for key in expected:
-        assert summary[key] == expected[key], key
+        GOLDEN.write_text("\n".join(_readable(summary)) + "\n", encoding="utf-8")
+        GOLDEN_ROWS.write_text("\n".join(_readable(rows)) + "\n", encoding="utf-8")
+        pytest.skip("golden files rewritten from this build: review their diff")  # never compared with themselves
+    _check("summary", summary, GOLDEN)
+    _check("first rows", rows, GOLDEN_ROWS)
 
 
 def test_sample_build_conserves_rows_and_is_reproducible(sample_build, tmp_path):
