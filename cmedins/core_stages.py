@@ -25,7 +25,8 @@ def dialogue_task(row: dict) -> str:
 
 @register_stage
 class DialoguesStage(Stage):
-    """Turn conversation rows into SFT rows: task dialogue_single / dialogue_multi / general."""
+    """Turn conversation rows into SFT rows: task dialogue_single / dialogue_multi / general. Utterances the
+    adapters did not keep as turns are counted by reason in stats.json's `trimmed_turns` (turns, characters)."""
 
     name = "dialogues"
     takes = frozenset({"conversation"})
@@ -33,10 +34,13 @@ class DialoguesStage(Stage):
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         tasks: Counter = Counter()
+        trimmed: dict[str, Counter] = {}
         for row in rows:
             if row.get("kind") != "conversation":
                 yield row
                 continue
+            for cut in row.get("trimmed") or ():
+                trimmed.setdefault(cut["reason"], Counter()).update(turns=1, chars=cut["chars"])
             task = dialogue_task(row)
             tasks[task] += 1
             yield {
@@ -50,6 +54,8 @@ class DialoguesStage(Stage):
                 "_row": row.get("_row"),
             }
         self.ctx.stats[self.name] = dict(sorted(tasks.items()))
+        self.ctx.stats["trimmed_turns"] = {reason: {"turns": c["turns"], "chars": c["chars"]}
+                                           for reason, c in sorted(trimmed.items())}
 
 
 def public_row(row: dict) -> dict:

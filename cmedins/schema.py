@@ -106,6 +106,14 @@ class MedicalRecord(_Strict):
     hospital: str | None = None
 
 
+class TrimmedUtterance(_Strict):
+    """An utterance of a raw dialogue that did not become a turn of its own (counted in stats.json)."""
+
+    reason: Literal["empty_utterance", "merged_into_previous_same_speaker", "leading_doctor_greeting",
+                    "leading_doctor_question_as_context", "trailing_unanswered_user_turn"]
+    chars: int = Field(ge=0)
+
+
 class Conversation(_Strict):
     """A dialogue or general instruction after a source adapter: messages end with the assistant."""
 
@@ -114,6 +122,7 @@ class Conversation(_Strict):
     category: Literal["dialogue", "general"]
     department: str | None = None
     messages: list[Message] = Field(min_length=2)
+    trimmed: list[TrimmedUtterance] | None = None
 
     @field_validator("messages")
     @classmethod

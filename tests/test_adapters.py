@@ -60,10 +60,13 @@ def test_sharegpt_merges_consecutive_turns_and_trims_unanswered_end():
                                {"role": "assistant", "content": "有无发热？"}]
 
 
-def test_speaker_turns_text_merges_same_speaker_and_drops_leading_greeting():
+def test_speaker_turns_text_merges_same_speaker_and_keeps_the_doctors_opening_question():
     dialogue = "医生：您好，请问哪里不舒服？\n患者：胃疼\n病人：吃完饭更疼\n医生：疼了多久？\n患者：一周\n医生：建议做胃镜。"
     out = adapt("speaker_turns", {"dialogue": dialogue, "department": "消化内科"})
-    assert [m["content"] for m in out["messages"]] == ["胃疼\n吃完饭更疼", "疼了多久？", "一周", "建议做胃镜。"]
+    assert [m["content"] for m in out["messages"]] == [
+        "医生：您好，请问哪里不舒服？\n患者：胃疼\n吃完饭更疼", "疼了多久？", "一周", "建议做胃镜。"]
+    assert out["trimmed"] == [{"reason": "merged_into_previous_same_speaker", "chars": 5},
+                              {"reason": "leading_doctor_question_as_context", "chars": 11}]
     with pytest.raises(RowError, match="unknown speaker"):
         adapt("speaker_turns", {"turns": [{"speaker": "护士长", "text": "x"}]})
 

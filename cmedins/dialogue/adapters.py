@@ -36,8 +36,12 @@ def _text(row: dict, field: str, *, required: bool = True) -> str:
     return value
 
 
-def conversation(messages: list[dict], department: str | None = None) -> dict:
-    return {"kind": "conversation", "messages": messages, "department": department or None}
+def conversation(messages: list[dict], trimmed: list[dict] | None = None, department: str | None = None) -> dict:
+    """A conversation row; `trimmed` lists the utterances that did not become turns (counted in stats.json)."""
+    row = {"kind": "conversation", "messages": messages, "department": department or None}
+    if trimmed:
+        row["trimmed"] = trimmed
+    return row
 
 
 def _pair(question: str, answer: str) -> list[dict]:
@@ -74,7 +78,7 @@ def cmtmedqa(row: dict) -> dict:
             raise RowError(f"turn {turn_number} is not a [question, answer] pair of texts", field="history")
         messages += _pair(turn[0].strip(), turn[1].strip())
     messages += _pair(_join(_text(row, "instruction"), _text(row, "input", required=False)), _text(row, "output"))
-    return conversation(messages, _text(row, "cate1", required=False))
+    return conversation(messages, department=_text(row, "cate1", required=False))
 
 
 @register_format("alpaca", "conversation")
@@ -106,44 +110,107 @@ def sharegpt(row: dict) -> dict:
         if role is None:
             raise RowError(f"turn {number} has unknown speaker {turn.get('from')!r}", field="conversations")
         pairs.append((role, str(turn.get("value") or "").strip()))
-    return conversation(_shape_turns(pairs, "conversations"))
+    return conversation(*_shape_turns(pairs, "conversations"))
 
 
-def _shape_turns(turns: list[tuple[str, str]], field: str) -> list[dict]:
-    """Merge consecutive utterances of one speaker, drop empty ones, and trim so the dialogue starts with
-    the user (after an optional system message) and ends with the assistant."""
+def _trim(reason: str, text: str) -> dict:
+    return {"reason": reason, "chars": len(text)}
+
+
+def _is_question(text: str) -> bool:
+    return "?" in text or "？" in text or text.rstrip().endswith(("吗", "呢"))
+
+
+def _shape_turns(turns: list[tuple[str, str]], field: str) -> tuple[list[dict], list[dict]]:
+    """Merge consecutive utterances of one speaker, drop empty ones, and shape the dialogue so it starts with
+    the user (after an optional system message) and ends with the assistant. Returns (messages, trimmed):
+    one {reason, chars} per utterance that did not become its own turn, so stats.json can count them.
+
+    A doctor who speaks first is either greeting (dropped: `leading_doctor_greeting`) or already asking
+    (kept: the questions lead the patient's first turn as "医生：…" context, `leading_doctor_question_as_context`),
+    because the patient's first turn answers them and makes no sense without them."""
     system = [text for role, text in turns if role == "system" and text]
+    trimmed: list[dict] = []
     merged: list[list[str]] = []
     for role, text in turns:
-        if role == "system" or not text:
+        if role == "system":
             continue
-        if merged and merged[-1][0] == role:
+        if not text:
+            trimmed.append(_trim("empty_utterance", text))
+        elif merged and merged[-1][0] == role:
             merged[-1][1] += "\n" + text
+            trimmed.append(_trim("merged_into_previous_same_speaker", text))
         else:
             merged.append([role, text])
+    leading = []
     while merged and merged[0][0] != "user":
-        merged.pop(0)  # a doctor's greeting before the patient speaks has no question to answer
+        leading.append(merged.pop(0)[1])
+    if leading and merged and any(_is_question(text) for text in leading):
+        context = "\n".join(leading)
+        merged[0][1] = f"医生：{context}\n患者：{merged[0][1]}"
+        trimmed.append(_trim("leading_doctor_question_as_context", context))
+    else:
+        trimmed += [_trim("leading_doctor_greeting", text) for text in leading]
     while merged and merged[-1][0] != "assistant":
-        merged.pop()  # a last question nobody answered cannot be trained on
+        trimmed.append(_trim("trailing_unanswered_user_turn", merged.pop()[1]))  # nothing to learn from
     if not merged:
         raise RowError("has no user turn followed by an assistant turn", field=field)
     messages = [{"role": "system", "content": "\n".join(system)}] if system else []
-    return messages + [{"role": role, "content": text} for role, text in merged]
+    return messages + [{"role": role, "content": text} for role, text in merged], trimmed
 
 
 _SPEAKER_LINE = re.compile(r"^\s*(?P<speaker>[^:：\s]{1,8})\s*[:：]\s*(?P<text>.*)$")
 
 
-@register_format("speaker_turns", "conversation")
+TURN_SPEAKER_KEYS = ("speaker", "role", "from")
+TURN_TEXT_KEYS = ("text", "sentence", "utterance", "value", "content")
+
+
+def _turn_fields(turn: dict) -> tuple[str, str]:
+    speaker = next((turn[k] for k in TURN_SPEAKER_KEYS if k in turn), "")
+    text = next((turn[k] for k in TURN_TEXT_KEYS if k in turn), "")
+    return str(speaker or "").strip(), str(text or "").strip()
+
+
+def read_speaker_turns(path: Path) -> Iterator[tuple[str, int, dict]]:
+    """A file of dialogues (JSONL/JSON/CSV rows), or a folder holding one JSON file per dialogue (a common
+    public layout): each file is an object with `turns` / `dialogue`, or the list of turns itself."""
+    import json
+
+    from cmedins.errors import CmedinsError
+    from cmedins.io import iter_rows
+
+    path = Path(path)
+    if not path.is_dir():
+        for number, row in iter_rows(path):
+            yield str(path), number, row
+        return
+    files = sorted(p for p in path.rglob("*.json") if p.is_file())
+    if not files:
+        raise CmedinsError(f"{path}: a speaker_turns folder holds one .json file per dialogue; none found")
+    for file in files:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            yield str(file), 1, {"_error": f"not valid UTF-8 JSON ({type(error).__name__})"}
+            continue
+        row = {"turns": data} if isinstance(data, list) else data
+        yield str(file), 1, row if isinstance(row, dict) else {"_error": "is neither a dialogue object nor a list of turns"}
+
+
+@register_format("speaker_turns", "conversation", reader=read_speaker_turns)
 def speaker_turns(row: dict) -> dict:
-    """Raw doctor-patient dialogues: `turns` [{speaker, text}] or a `dialogue` text of "患者：…" lines.
+    """Raw doctor-patient dialogues: `turns` [{speaker, text}] (also role/from and sentence/utterance/value keys),
+    or a `dialogue` text of "患者：…" lines; a folder of one JSON file per dialogue is read file by file.
     Consecutive utterances of one speaker are merged into one turn."""
+    if row.get("_error"):
+        raise RowError(row["_error"], field="file")
     raw_turns: list[tuple[str, str]] = []
     if isinstance(row.get("turns"), list):
         for number, turn in enumerate(row["turns"], start=1):
             if not isinstance(turn, dict):
                 raise RowError(f"turn {number} is not an object", field="turns")
-            raw_turns.append((str(turn.get("speaker", "")).strip(), str(turn.get("text") or "").strip()))
+            raw_turns.append(_turn_fields(turn))
         field = "turns"
     else:
         field = "dialogue"
@@ -159,7 +226,8 @@ def speaker_turns(row: dict) -> dict:
         if role is None:
             raise RowError(f"unknown speaker {speaker!r} (expected 患者/医生 or user/doctor)", field=field)
         pairs.append((role, text))
-    return conversation(_shape_turns(pairs, field), _text(row, "department", required=False))
+    messages, trimmed = _shape_turns(pairs, field)
+    return conversation(messages, trimmed, _text(row, "department", required=False))
 
 
 def _speaker_role(speaker: str) -> str | None:
@@ -181,7 +249,7 @@ def toyhom_csv(row: dict) -> dict:
     if not question:
         raise RowError("and title are both empty", field="ask")
     answer = _text(row, "answer").replace("\\n", "\n")
-    return conversation(_pair(question, answer), _text(row, "department", required=False))
+    return conversation(_pair(question, answer), department=_text(row, "department", required=False))
 
 
 def read_toyhom_txt(path: Path) -> Iterator[tuple[str, int, dict]]:
