@@ -196,6 +196,7 @@ def load_eval_set(index: EvalIndex, spec: dict[str, str], path: Path) -> dict[st
     """Add every user turn of an eval set (read with its source format's adapter) to the index."""
     from cmedins.errors import RowError
     from cmedins.io import row_error
+    from cmedins.manifest import input_fingerprint
     from cmedins.registry import load_plugins
     from cmedins.sources import FORMATS
 
@@ -221,4 +222,6 @@ def load_eval_set(index: EvalIndex, spec: dict[str, str], path: Path) -> dict[st
             for turn, text in enumerate(user_turns, start=1):
                 where = f"{Path(file).name} row {number}" + (f" turn {turn}" if len(user_turns) > 1 else "")
                 index.add(spec["name"], where, text)
-    return {"path": str(spec["path"]), "format": spec["format"], "rows": rows, "unreadable_rows": unreadable}
+    # sha256: `cmedins eval` checks a training build against the exact eval file it is asked to use.
+    return {"path": str(spec["path"]), "format": spec["format"], "rows": rows, "unreadable_rows": unreadable,
+            "sha256": input_fingerprint(path)["sha256"]}

@@ -1,6 +1,6 @@
 """`cmedins prefs ...`: the SPF preference loop from the command line.
 
-sample -> (generate two responses per prompt with your models) -> export-tasks -> annotate in Label Studio
+sample -> generate (two responses per prompt) -> pairs -> export-tasks -> annotate in Label Studio
 -> import -> arbitration (queue for the expert) -> build (recipe -> DPO build folder).
 """
 
@@ -37,6 +37,28 @@ def sample_command(
     rows, report = sample_prompts(build_prompts(sft_build), ood_pool, n_in=n_in, n_out=n_out, seed=seed)
     write_rows(out, rows)
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@prefs.command("pairs")
+def pairs_command(
+    answers: Path = typer.Argument(..., help="Answers of `cmedins generate` (system A, or both samples)."),
+    other: Path | None = typer.Argument(None, help="Answers of a second model or checkpoint (else: two samples)."),
+    out: Path = typer.Option(..., "--out", help="pairs.jsonl for `prefs export-tasks`."),
+    seed: int = typer.Option(42, help="Seed of the A/B positions (recorded per pair)."),
+    sample_a: int = typer.Option(0, "--sample-a", help="Sample number taken from the first file."),
+    sample_b: int | None = typer.Option(None, "--sample-b", help="Sample number of the other side."),
+    distribution: str = typer.Option("in", "--distribution", help="in | out (of the training distribution)."),
+) -> None:
+    """Two responses per prompt (two models, two checkpoints or two samples) -> pairs, positions randomised."""
+    import json
+
+    from cmedins.generate.pairs import make_pairs
+    from cmedins.io import write_rows
+
+    rows, report = make_pairs(answers, other, seed=seed, sample_first=sample_a, sample_second=sample_b,
+                              distribution=distribution)
+    write_rows(out, rows)
+    typer.echo(json.dumps({"out": str(out), **report}, ensure_ascii=False))
 
 
 @prefs.command("export-tasks")

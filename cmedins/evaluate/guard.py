@@ -1,0 +1,45 @@
+"""Evaluation sets stay out of training data: refuse a training build not decontaminated against the eval set.
+
+A build's stats.json records, per eval set its `decontaminate` stage indexed, the file's format, row count and
+(since it records it) sha256. The eval set asked for must be among them: by sha256 where recorded, else by
+format, file name and row count (older builds); anything else is refused with the names that were checked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cmedins.errors import CmedinsError
+from cmedins.manifest import input_fingerprint
+
+
+def check_training_build(build: Path, *, eval_name: str, eval_path: Path, eval_format: str) -> dict:
+    """Facts of the match for the report; CmedinsError when the build was not decontaminated against it."""
+    stats_path = Path(build) / "stats.json"
+    try:
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise CmedinsError(f"{build}: not a build folder (no readable stats.json)") from None
+    checked = (stats.get("decontaminate") or {}).get("eval_sets") or {}
+    if not checked:
+        raise CmedinsError(f"{build}: refused: this training build has no decontaminate stage, so eval set "
+                           f"'{eval_name}' may be in its training data")
+    sha = input_fingerprint(Path(eval_path))["sha256"]
+    for name, facts in sorted(checked.items()):
+        if facts.get("sha256"):
+            if facts["sha256"] == sha:
+                return {"build": str(build), "decontaminated_as": name, "matched_by": "sha256"}
+        elif (facts.get("format") == eval_format and Path(str(facts.get("path"))).name == Path(eval_path).name
+              and facts.get("rows", 0) + facts.get("unreadable_rows", 0) == _row_count(eval_path, eval_format)):
+            return {"build": str(build), "decontaminated_as": name, "matched_by": "format, file name and rows"}
+    raise CmedinsError(f"{build}: refused: not decontaminated against eval set '{eval_name}' ({Path(eval_path).name}); "
+                       f"its decontaminate stage checked {', '.join(sorted(checked))}")
+
+
+def _row_count(path: Path, fmt: str) -> int:
+    from cmedins.registry import load_plugins
+    from cmedins.sources import FORMATS
+
+    load_plugins()
+    return sum(1 for _ in FORMATS[fmt].read(Path(path))) if fmt in FORMATS else -1
