@@ -19,7 +19,7 @@ LLAMAFACTORY_PINS := torch==2.13.0 transformers==5.6.0 datasets==4.0.0 trl==0.24
 	accelerate==1.11.0 omegaconf fire sentencepiece tiktoken einops 'tyro<0.9' protobuf scipy
 LABELSTUDIO_PINS := label-studio==1.23.2 label-studio-sdk==2.1.2
 
-.PHONY: install build spf test lint train bench clean tool-venvs
+.PHONY: install build spf test lint train eval bench clean tool-venvs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,23 @@ train: build spf
 	test "$(TRAIN_MODEL)" != "$(OUT)/tiny-qwen2" || $(BIN)/python train/make_tiny_model.py --output_dir $(OUT)/tiny-qwen2 --corpus $(OUT)/sample $(OUT)/spf-sample
 	$(LAUNCH) train/sft.py --config $(SFT_CONFIG) --model_name_or_path $(TRAIN_MODEL) --dataset_name $(OUT)/sample --output_dir $(OUT)/train/sft
 	$(LAUNCH) train/dpo.py --config $(DPO_CONFIG) --model_name_or_path $(TRAIN_MODEL) --dataset_name $(OUT)/spf-sample --sft_adapter $(OUT)/train/sft --output_dir $(OUT)/train/dpo
+
+# SPF evaluation on CPU: two systems' answers to the eval set (here the tiny model at two seeds), judged in both
+# orders through a loopback OpenAI-compatible server that serves the tiny model; report + plot in $(EVAL_OUT).
+# A random model writes no readable verdicts: the report counts them and says so. The paper's GPU setup: README.
+EVAL_RECIPE ?= pipelines/eval_sample.yaml
+EVAL_MODEL ?= $(OUT)/tiny-qwen2
+EVAL_OUT ?= $(OUT)/eval
+eval: build
+	test "$(EVAL_MODEL)" != "$(OUT)/tiny-qwen2" || $(BIN)/python train/make_tiny_model.py --output_dir $(OUT)/tiny-qwen2 --corpus $(OUT)/sample
+	rm -rf $(EVAL_OUT) && mkdir -p $(EVAL_OUT)
+	$(BIN)/cmedins generate $(EVAL_RECIPE) --model $(EVAL_MODEL) --system tiny-seed1 --seed 1 --out $(EVAL_OUT)/answers-x.jsonl
+	$(BIN)/cmedins generate $(EVAL_RECIPE) --model $(EVAL_MODEL) --system tiny-seed2 --seed 2 --out $(EVAL_OUT)/answers-y.jsonl
+	$(BIN)/cmedins serve $(EVAL_MODEL) --name tiny-judge --port-file $(EVAL_OUT)/judge.port & pid=$$!; trap 'kill $$pid' EXIT; \
+	  for i in $$(seq 600); do test -s $(EVAL_OUT)/judge.port && break; sleep 0.2; done; \
+	  $(BIN)/cmedins eval $(EVAL_RECIPE) --x $(EVAL_OUT)/answers-x.jsonl --y $(EVAL_OUT)/answers-y.jsonl --out $(EVAL_OUT) \
+	    --judge-endpoint http://127.0.0.1:$$(cat $(EVAL_OUT)/judge.port)/v1 --judge-model tiny-judge \
+	    --train-build $(OUT)/sample --human-tasks $(EVAL_OUT)/human
 
 test: $(STAMP) tool-venvs
 	$(BIN)/ruff check cmedins tests train bench
