@@ -125,6 +125,18 @@ def iter_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict]]:
         raise CmedinsError(f"{path}: cannot read the file ({error.strerror or error})") from None
 
 
+def text_lines(path: Path) -> Iterator[tuple[str, UnicodeDecodeError | None]]:
+    """A text file's physical lines in its detected encoding, each decoded alone (for format readers of their
+    own: a bad byte spoils its line, not the file)."""
+    return _decoded_lines(path, detect_encoding(path))
+
+
+def error_row(message: str, raw: str = "") -> dict:
+    """A raw row standing for input that could not be read; the runner quarantines it (see `row_error`).
+    `message` must not quote the input; `raw` goes to the private quarantine only."""
+    return _unparsable(message, raw)
+
+
 def _undecodable(encoding: str, error: UnicodeDecodeError, line: str) -> dict:
     return _unparsable(f"not valid {encoding} text (byte {error.start + 1} of the row)",
                        line.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace"))

@@ -166,3 +166,40 @@ def test_an_unreadable_file_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(type(path), "open", refuse)
     with pytest.raises(CmedinsError, match="rows.jsonl: cannot read the file \\(Permission denied\\)"):
         list(iter_rows(path))
+
+
+def _toyhom_txt(tmp_path):
+    blocks = [f"头痛{i}天,医生我头痛{i}天了怎么办？\n建议先测血压，必要时做头颅CT。".encode() for i in range(1, 6)]
+    blocks[2] = blocks[2].replace("头痛".encode(), b"\xff" + SECRET.encode(), 1)  # one bad byte in block 3
+    path = tmp_path / "内科.txt"
+    path.write_bytes(b"\n\n".join(blocks) + b"\n")
+    return path, "toyhom_txt", 5, 3
+
+
+def _ccks2017(tmp_path):
+    root = tmp_path / "ccks" / "data_origin"
+    sections = {"一般项目": "患者男，45岁。", "病史特点": "主诉：头痛三天。", "诊疗经过": "予以止痛治疗。", "出院情况": "好转出院。"}
+    for section, text in sections.items():
+        (root / section).mkdir(parents=True)
+        for index in range(1, 5):
+            data = text.encode("utf-8")
+            if index == 2 and section == "病史特点":
+                data = data.replace("头痛".encode(), b"\xff" + SECRET.encode())
+            (root / section / f"{section}-{index}.txtoriginal.txt").write_bytes(data)
+    return tmp_path / "ccks", "ccks2017", 4, 2
+
+
+@pytest.mark.parametrize("make", [_toyhom_txt, _ccks2017], ids=["toyhom_txt", "ccks2017"])
+def test_format_readers_quarantine_an_undecodable_row_and_read_on(tmp_path, make):
+    path, fmt, physical, bad_row = make(tmp_path)
+    recipe = tmp_path / "recipe.yaml"
+    stages = [{"tasks": {}}] if fmt == "ccks2017" else [{"dialogues": {}}]
+    recipe.write_text(yaml.safe_dump({"name": "bad", "output": "out", "sources": [
+        {"name": "rows", "path": str(path.relative_to(tmp_path)), "format": fmt}], "stages": stages,
+        "split": {"validation": 0.0}}, allow_unicode=True), encoding="utf-8")
+    stats = run_recipe(recipe, tmp_path / "out", show_progress=False).stats
+    assert stats["stages"]["read"]["in"] == physical
+    assert stats["stages"]["read"]["quarantined"] == {"bad_row": 1}
+    [entry] = [json.loads(line) for line in (tmp_path / "out" / "quarantine" / "read.jsonl").read_text(
+        encoding="utf-8").splitlines()]
+    assert entry["row"] == bad_row and "not valid" in entry["error"] and SECRET not in json.dumps(entry)

@@ -254,13 +254,24 @@ def toyhom_csv(row: dict) -> dict:
 
 def read_toyhom_txt(path: Path) -> Iterator[tuple[str, int, dict]]:
     """Toyhom's .txt layout: blocks of "title,ask" then "answer", separated by blank lines."""
-    from cmedins.io import detect_encoding
+    from cmedins.io import error_row, text_lines
 
-    text = path.read_text(encoding=detect_encoding(path)).replace("\r\n", "\n")
-    for number, block in enumerate((b for b in re.split(r"\n\s*\n", text) if b.strip()), start=1):
-        head, _, answer = block.strip().partition("\n")
-        title, _, ask = head.partition(",")
-        yield str(path), number, {"title": title.strip(), "ask": ask.strip(), "answer": answer.strip()}
+    number, block, bad = 0, [], False
+    for line, failure in [*text_lines(path), ("", None)]:  # a final blank line closes the last block
+        if line.strip():
+            block.append(line.rstrip("\r\n"))
+            bad = bad or failure is not None  # a bad byte spoils its block only
+            continue
+        if not block:
+            continue
+        number += 1
+        if bad:
+            yield str(path), number, error_row("not valid text in the detected encoding")
+        else:
+            head, answer = block[0], "\n".join(block[1:])
+            title, _, ask = head.partition(",")
+            yield str(path), number, {"title": title.strip(), "ask": ask.strip(), "answer": answer.strip()}
+        block, bad = [], False
 
 
 register_format("toyhom_txt", "conversation", reader=read_toyhom_txt)(toyhom_csv)

@@ -179,9 +179,14 @@ def read_ccks2017(path: Path) -> Iterator[tuple[str, int, dict]]:
             match = _CCKS_FILE.match(file.name)
             if match and match.group("section") == section:
                 files.setdefault(int(match.group("index")), {})[section] = file
+    from cmedins.io import error_row
+
     for index in sorted(files):
-        raw = {section: _strip_html_residue(files[index][section].read_text(encoding="utf-8-sig"))
-               if section in files[index] else None for section in CCKS_SECTIONS}
+        try:
+            raw = {section: _strip_html_residue(files[index][section].read_text(encoding="utf-8-sig"))
+                   if section in files[index] else None for section in CCKS_SECTIONS}
+        except UnicodeDecodeError as error:  # this patient's row is quarantined; the others are read
+            raw = error_row(f"a section file is not valid UTF-8 text (byte {error.start + 1})")
         yield str(root), index, raw
 
 
