@@ -85,6 +85,7 @@ def test_medical_and_everyday_text_survives(deid_engine, text):
 # Every name, address and institution the deid_engine still finds in the public sources (1,000 rows each), read by
 # eye: real people (authors 张立 and 潘之清, 钱先生 and 姚主任 as addressed), real hospitals and their addresses,
 # and place names. 严令 (高血压患者严令禁止饮酒) is the one known false positive left.
+KNOWN_FALSE_POSITIVES = {("PERSON", "严令")}
 REVIEWED = {
     ("PERSON", "张立"), ("PERSON", "潘之清"), ("PERSON", "钱先生"), ("PERSON", "姚主任"), ("PERSON", "严令"),
     ("INSTITUTION", "张立博士北京大学第三医院"), ("INSTITUTION", "上海交通大学医学院"), ("INSTITUTION", "南京市第一人民医院"),
@@ -107,5 +108,7 @@ def test_findings_on_public_consultations_are_the_reviewed_ones(deid_engine, sha
         for text, findings in zip(rows, deid_engine.analyze_many(rows), strict=True):
             found.update((f.entity_type, text[f.start:f.end]) for f in findings
                          if f.entity_type in ("PERSON", "CN_ADDRESS", "INSTITUTION"))
-    assert set(found) <= REVIEWED, sorted(set(found) - REVIEWED)
+    assert set(found) <= REVIEWED, sorted(set(found) - REVIEWED)  # precision: nothing new is masked
+    # ... and recall: every real identity read by eye is still found (an engine finding nothing must fail)
+    assert set(found) >= REVIEWED - KNOWN_FALSE_POSITIVES, sorted(REVIEWED - KNOWN_FALSE_POSITIVES - set(found))
     assert sum(n for (entity, _), n in found.items() if entity == "PERSON") <= 10

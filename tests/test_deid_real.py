@@ -171,3 +171,22 @@ def test_residual_scan_is_silent_on_real_public_consultations(shared_data):
     texts = public_texts(shared_data, limit=1000)
     hits = [(name, kind) for name, rows in texts.items() for text in rows for kind, _, _ in residual_hits(text)]
     assert sum(len(rows) for rows in texts.values()) > 2000 and hits == []
+
+
+def test_residual_scan_is_silent_on_every_published_file_of_the_sample_build(sample_build):
+    """The push gate scans every published file: a clean build (hex ids, code answers, figures) must pass."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    hits, scanned = [], 0
+    for path in sorted(p for p in sample_build.rglob("*") if p.is_file() and ".work" not in p.parts):
+        if path.suffix == ".parquet":
+            texts = [json.dumps(row, ensure_ascii=False) for row in pq.read_table(path).to_pylist()]
+        elif path.suffix in (".json", ".jsonl", ".md", ".yaml", ".txt", ".csv"):
+            texts = [path.read_text(encoding="utf-8")]
+        else:
+            continue
+        scanned += len(texts)
+        hits += [(path.name, kind) for text in texts for kind, _, _ in residual_hits(text)]
+    assert scanned > 100 and hits == []

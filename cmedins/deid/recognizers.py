@@ -251,7 +251,10 @@ def pattern_recognizers() -> list[PatternRecognizer]:
                                           r"[(（+]?\d(?:[ ./()（）-]{0,2}\d){6,15}(?:\s?转\s?\d{1,5})?(?!\d)", many=True), 0.9),
         ], global_regex_flags=FLAGS),
         ListRecognizer("EMAIL", "EmailRecognizer", LANGUAGE, [
-            Pattern("email", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+ ?@ ?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", 1.0),
+            Pattern("email", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", 1.0),
+            # spaced around @ (li @ 163.com): only with a common top-level domain, since `x @ w.weight` is code
+            Pattern("email_spaced", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+ @ [A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+                                    r"\.(?:com|net|org|edu|gov|cn|hk|tw|io|info|biz|me|cc)(?![A-Za-z0-9-])", 1.0),
         ], global_regex_flags=FLAGS),
         ListRecognizer("MEDICAL_RECORD_NUMBER", "RecordNumberRecognizer", LANGUAGE, [
             Pattern("labelled", _labelled(record_labels, r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,24}(?![A-Za-z0-9])", many=True), 0.95),

@@ -23,16 +23,20 @@ from datetime import date
 from cmedins.deid.normalise import fold
 
 KINDS = ("id_number", "phone", "email", "record_number")
-GROUP = re.compile(r"\d+[Xx]?(?![A-Za-z])|\d+")
+GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z0-9]))?")  # greedy digits, never backed off (hex ids stay whole)
 SEPARATORS = set(" -./()+（）—–")  # on the folded view (other full-width forms are folded to these)
 MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
 LANDLINE = re.compile(r"(?:0086|86)?0?(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
 PHONE_LABEL = re.compile(r"(?:电话|手机|座机|联系方式|联系电话|拨打|致电|Tel|TEL|tel|Phone|phone)(?:号码|号)?\s*(?:为|是)?\s*[：:]?\s*$")
-EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+ ?@ ?[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", re.ASCII)
+# A domain must end in a real top-level domain (generic ones, or any two-letter country code): `@app.route` and
+# `x @ w.weight` in code answers are not addresses, `web3@1.3.0` has no letters there at all.
+TLD = (r"(?:com|net|org|edu|gov|mil|int|info|biz|name|pro|mobi|asia|tech|site|online|club|vip|shop|top|xyz|app|"
+       r"dev|cloud|email|[a-z]{2})")
+EMAIL = re.compile(rf"(?<![\w.%+-])[\w.%+-]+ ?@ ?[\w-]+(?:\.[\w-]+)*\.{TLD}(?![A-Za-z-])", re.ASCII | re.IGNORECASE)
 RECORD_LABEL = (r"(?:住院|门诊|急诊|病案|病历|病理|影像|检查|检验|放射|标本|登记|档案|医保|社保|就诊|诊疗|医疗|健康|患者|病人)"
                 r"(?:卡)?(?:号码|编号|号|ID|id)|ID号|病案|住院号")
-RECORD_VALUE = r"[A-Za-z]{0,4}\d[A-Za-z0-9-]{3,24}(?![A-Za-z0-9])"
-RECORD = re.compile(rf"(?:{RECORD_LABEL})\s*(?:为|是)?\s*[：:]?\s*(?P<items>{RECORD_VALUE}"
+RECORD_VALUE = r"[A-Za-z]{0,4}-?\d[A-Za-z0-9-]{3,24}(?![A-Za-z0-9])"
+RECORD = re.compile(rf"(?:{RECORD_LABEL})\s*(?:为|是)?\s*[：:（(]?\s*(?:No\.?|NO\.?|no\.?|#)?\s*(?P<items>{RECORD_VALUE}"
                     rf"(?:\s*(?:[、,，/]|和|及|与)\s*{RECORD_VALUE})*)")
 RECORD_ITEM = re.compile(RECORD_VALUE)
 
@@ -102,8 +106,9 @@ def residual_hits(text: str, allowed: set[str] = frozenset()) -> list[tuple[str,
         if digits in allowed_digits or text[start:end] in allowed:
             continue
         before = folded[start - 1] if start else ""
-        if before.isalpha() and before.isascii():
-            continue  # part of a code (E12345678, ICD G20.x00), not a free-standing number
+        after = folded[end] if end < len(folded) else ""
+        if (before.isalpha() and before.isascii()) or (after.isalpha() and after.isascii() and after not in "Xx"):
+            continue  # part of a code (E12345678, ICD G20.x00, a hex id 0222235115 6cc1...), not a number
         if id_shape(digits):
             hits.append(("id_number", start, end))
         elif _phone_shape(digits, folded, start):
