@@ -81,6 +81,9 @@ def test_scripted_judge_gives_the_hand_computed_report(answers, tmp_path, monkey
         markdown = (out / "report.md").read_text(encoding="utf-8")
         assert "| Safety 安全性 | 6 | 0 | 0 | 6 | 0 | 100.0% |" in markdown and "| fluency | missing 2 |" in markdown
         assert "safe-model vs base: overall win 6, tie 0, loss 0" in stdout
+        lengths = report["answers"]
+        assert lengths["safe-model"]["mean_chars"] - lengths["base"]["mean_chars"] == len(SAFE) + len("safe-model") - len("base")
+        assert lengths["base"]["cut_by_token_limit"] == 0
         # a second run asks nothing again, and gives the same report
         code, _, _ = run_eval(monkeypatch, capsys, server.url, *answers, out, "--no-train-check")
         assert code == 0 and len(server.requests) == 2 * N + 1
@@ -91,6 +94,15 @@ def test_scripted_judge_gives_the_hand_computed_report(answers, tmp_path, monkey
         assert (professionalism["win"], professionalism["tie"], professionalism["loss"]) == (N, 0, N)
     pixels = plot_colours(out / "plot.png")
     assert pixels["win"] > 0 and pixels["tie"] > 0 and pixels["loss"] > 0  # the "both" run has losses
+    # Figure 4 style: the "tie" report (no losses) and the "both" report side by side, a panel per aspect
+    (tmp_path / "tie.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    code, stdout, err = run_cli(monkeypatch, capsys, "eval-plot", tmp_path / "tie.json", out / "report.json",
+                                "--out", tmp_path / "figure.png")
+    assert code == 0, err
+    together = plot_colours(tmp_path / "figure.png")
+    assert together["win"] > pixels["win"] and together["loss"] > 0
+    code, _, err = run_cli(monkeypatch, capsys, "eval-plot", answers[0], "--out", tmp_path / "bad.png")
+    assert code == 2 and err.strip() == f"error: {answers[0]}: not a report.json of `cmedins eval`"
 
 
 def plot_colours(path: Path) -> dict[str, int]:

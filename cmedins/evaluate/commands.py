@@ -111,9 +111,25 @@ def _judge_and_report(spec, pairs, left_out, name_x, name_y, out, endpoint, mode
                                                     "prompt_sha256": prompt.sha256, **asked,
                                                     "temperature": sampling.temperature},
         order_rule=rule, resamples=spec.judge.bootstrap if bootstrap is None else bootstrap,
-        confidence=spec.judge.confidence, seed=seed, training=training, reference=reference, human=human_section)
+        confidence=spec.judge.confidence, seed=seed, training=training, reference=reference, human=human_section,
+        answers=_answer_lengths(pairs, name_x, name_y))
     write_report(report, out)
     return report, store
+
+
+def _answer_lengths(pairs, name_x: str, name_y: str) -> dict:
+    """Answer length per system (the paper's ablation watches it change with DPO) and the share cut off by
+    the token limit (finish_reason "length"), which a judge may punish."""
+    import statistics
+
+    result = {}
+    for name, index in ((name_x, 1), (name_y, 2)):
+        answers = [pair[index] for pair in pairs]
+        lengths = [len(a["response"]) for a in answers]
+        result[name] = {"mean_chars": round(statistics.fmean(lengths), 1), "median_chars": statistics.median(lengths),
+                        "cut_by_token_limit": round(sum(a.get("finish_reason") == "length" for a in answers)
+                                                    / len(answers), 4)}
+    return result
 
 
 def _reference(pairs, name_x: str, name_y: str) -> dict | None:
@@ -126,5 +142,30 @@ def _reference(pairs, name_x: str, name_y: str) -> dict | None:
             name_y: rouge_l([(y["response"], x["reference"]) for x, y in with_reference])}
 
 
+def eval_plot_command(
+    reports: list[Path] = typer.Argument(..., help="report.json files of `cmedins eval` (one bar each)."),
+    out: Path = typer.Option(..., "--out", "-o", help="PNG file."),
+) -> None:
+    """Several comparisons in one figure (the paper's Figures 4 and 5): a panel per aspect, a bar per report."""
+    import json
+
+    from cmedins.errors import CmedinsError
+    from cmedins.evaluate.plot import plot_comparisons
+
+    loaded = []
+    for path in reports:
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+            shaped = isinstance(report["results"], dict) and bool(report["comparison"]["eval_set"]["name"])
+        except (OSError, ValueError, KeyError, TypeError):
+            shaped = False
+        if not shaped:
+            raise CmedinsError(f"{path}: not a report.json of `cmedins eval`")
+        loaded.append(report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    typer.echo(str(plot_comparisons(loaded, out)))
+
+
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_command)
+    app.command("eval-plot")(eval_plot_command)

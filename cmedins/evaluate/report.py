@@ -65,7 +65,8 @@ def parse_store(rows: list[dict], question_ids: set[str]) -> tuple[list[tuple[st
 
 def build_report(*, rows: list[dict], pairs: list[tuple[str, dict, dict]], left_out: dict, x: str, y: str,
                  eval_set: dict, judge: dict, order_rule: str, resamples: int, confidence: float, seed: int,
-                 training: list[dict] | str, reference: dict | None, human: dict | None) -> dict:
+                 training: list[dict] | str, reference: dict | None, human: dict | None,
+                 answers: dict | None = None) -> dict:
     question_ids = {qid for qid, _, _ in pairs}
     triples, accounting = parse_store(rows, question_ids)
     outcomes = combine_all(triples, rule=order_rule)
@@ -91,6 +92,7 @@ def build_report(*, rows: list[dict], pairs: list[tuple[str, dict, dict]], left_
         "judge_replies": accounting,
         "results": results,
         "bootstrap": {"resamples": resamples, "confidence": confidence, "seed": seed, "unit": "question"},
+        "answers": answers,
         "reference": reference,
         "training_data": training,
         "human": human,
@@ -129,6 +131,11 @@ def render_markdown(report: dict) -> str:
               f"{_pct(a['answer1_preferred_share'])} of non-tie verdicts (position bias if far from 50%).", "",
               "| dimension | problems (count) |", "|---|---|"]
     lines += [f"| {dim} | {', '.join(f'{k} {v}' for k, v in p.items()) or 'none'} |" for dim, p in a["problems"].items()]
+    if report.get("answers"):
+        lines += ["", "## Answers", "", "| system | mean length (chars) | median | cut by the token limit |",
+                  "|---|---|---|---|"]
+        lines += [f"| {system} | {a['mean_chars']} | {a['median_chars']} | {_pct(a['cut_by_token_limit'])} |"
+                  for system, a in report["answers"].items()]
     if report["reference"]:
         lines += ["", "## Reference answers (Rouge-L F)", "", "| system | chars | jieba words | n |", "|---|---|---|---|"]
         for system, scores in report["reference"].items():
