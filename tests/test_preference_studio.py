@@ -196,3 +196,19 @@ split: {{validation: 0.0}}
     rows = [row for _, row in iter_rows(tmp_path / "build2" / "data" / "train-00000-of-00001.parquet")]
     settled = [r for r in rows if r["arbitrated"]]
     assert len(settled) == 1 and settled[0]["deciding_dimension"] == "safety" and settled[0]["annotator_count"] == 2
+
+
+def test_arbitration_export_is_read_directly_as_decisions(tmp_path):
+    # The arbitration project's JSON export, in the shape Label Studio 1.23 writes (see the recorded exports).
+    export = [{"id": 7, "data": {"pair_id": "p5", "judgments": "ls-user-2: safety=A", "disputed": "safety"},
+               "annotations": [{"id": 9, "completed_by": 4, "was_cancelled": False, "result": [
+                   {"from_name": "safety", "to_name": "dialogue", "type": "choices", "value": {"choices": ["A"]}},
+                   {"from_name": "comment", "to_name": "dialogue", "type": "textarea",
+                    "value": {"text": ["延误就医风险"]}}]}]}]
+    path = tmp_path / "arbitration.json"
+    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    from cmedins.preference.crossannotation import load_decisions
+
+    decisions = load_decisions(path)
+    assert {k: v for k, v in decisions["p5"].items() if not k.startswith("_")} == {
+        "pair_id": "p5", "arbitrator": "ls-user-4", "safety": "A", "comment": "延误就医风险"}

@@ -87,12 +87,35 @@ def decide_pair(annotations: list[dict], *, decision: dict | None = None, arbitr
     return result
 
 
+def _decision_rows(path: Path):
+    """Rows of a decisions file; a Label Studio JSON export of the arbitration project (`prefs studio
+    arbitrate`) is read as the decisions it holds."""
+    path = Path(path)
+    if path.suffix == ".json" and _is_studio_export(path):
+        from cmedins.preference.studio import decisions_from_export
+
+        return enumerate(decisions_from_export(path), start=1)
+    return iter_rows(path)
+
+
+def _is_studio_export(path: Path) -> bool:
+    import json
+
+    try:
+        items = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False  # iter_rows reports it
+    first = items[0] if isinstance(items, list) and items else None
+    return isinstance(first, dict) and ("annotations" in first or "annotation_id" in first)
+
+
 def load_decisions(path: Path) -> dict[str, dict]:
     """The expert's decisions file (JSONL): pair_id, judgments for (at least) the disputed dimensions,
-    optional arbitrator and comment; or arbitration-queue lines with their `decision` blanks filled in.
+    optional arbitrator and comment; or arbitration-queue lines with their `decision` blanks filled in; or the
+    Label Studio JSON export of the arbitration project.
     A later line for the same pair_id replaces an earlier one."""
     decisions: dict[str, dict] = {}
-    for number, row in iter_rows(path):
+    for number, row in _decision_rows(path):
         error = row_error(row)
         if error is not None:
             raise error.at(str(path), number)
