@@ -105,6 +105,21 @@ def test_endpoint_generation_retries_sends_unit_seeds_and_resumes(tmp_path, monk
         assert code == 2 and "other settings (sampling)" in err
 
 
+def test_answers_that_came_back_are_kept_when_one_request_fails(tmp_path, monkeypatch, capsys):
+    def flaky(messages, body):
+        if "出汗" in messages[-1]["content"]:  # the first item of the sample eval set
+            raise RuntimeError("scripted crash")
+        return "答"
+
+    out = tmp_path / "a.jsonl"
+    with StubServer(flaky) as server:
+        code, _, err = run_cli(monkeypatch, capsys, "generate", ROOT / "pipelines" / "eval_sample.yaml", "--out", out,
+                               "--endpoint", server.url, "--model", "m", "--retries", "0", "--limit", "4")
+    assert code == 2 and "request failed after retries" in err
+    assert sorted(json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()) == [
+        "eval_sample:2", "eval_sample:3", "eval_sample:4"]
+
+
 def test_endpoint_that_keeps_failing_is_one_line_and_keeps_what_was_written(tmp_path, monkeypatch, capsys):
     with StubServer(_echo, always_fail=True) as server:
         code, _, err = run_cli(monkeypatch, capsys, "generate", ROOT / "pipelines" / "eval_sample.yaml", "--out",

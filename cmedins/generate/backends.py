@@ -52,6 +52,9 @@ class TransformersBackend:
     def generate(self, prompts: Sequence[list[dict]], sampling: Sampling, seeds: Sequence[int]) -> list[Answer]:
         import torch
 
+        if not self.tokenizer.chat_template:
+            raise CmedinsError(f"{self.name}: the tokenizer has no chat template (use an instruct/chat model or "
+                               "one trained with train/)")
         texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         torch.manual_seed(seeds[0])

@@ -33,13 +33,24 @@ def generate_answers(items: list[Item], backend, sampling: Sampling, out: Path, 
         if not any(todo):
             continue
         seeds = [unit_seed(sampling.seed, item.id, sample) for item, sample in batch]
-        answers = backend.generate([item.prompt for item, _ in batch], sampling, seeds)
-        for (item, sample), seed, (text, finish), needed in zip(batch, seeds, answers, todo, strict=True):
+        prompts = [item.prompt for item, _ in batch]
+        # An endpoint answers each request on its own: keep the answers that came back before stopping on a
+        # request that failed after its retries (the rerun asks only for what is missing).
+        each = getattr(backend, "generate_each", None)
+        answers = each(prompts, sampling, seeds) if each else backend.generate(prompts, sampling, seeds)
+        failure = None
+        for (item, sample), seed, answer, needed in zip(batch, seeds, answers, todo, strict=True):
+            if isinstance(answer, Exception):
+                failure = failure or answer
+                continue
             if needed:
+                text, finish = answer
                 store.append({"id": item.id, "sample": sample, "system": system, "prompt": item.prompt,
                               "response": text, "finish_reason": finish, "reference": item.reference,
                               "seed": seed})
                 written += 1
+        if failure is not None:
+            raise failure
         if progress:
             progress(min(start + batch_size, len(units)), len(units))
     return {"units": len(units), "written": written, "already_done": skipped}

@@ -1,6 +1,6 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1 (ephemeral port), run in a thread of the test.
 
-`reply(messages, body) -> str` decides each answer; the first `fail_first` requests get HTTP 503 (to exercise
+`reply(messages, body) -> str` decides each answer (an exception is answered with HTTP 500); the first `fail_first` requests get HTTP 503 (to exercise
 the client's retries), and `always_fail` answers every request with 500. Every request body is recorded.
 """
 
@@ -58,7 +58,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(500, {"error": {"message": "scripted failure"}})
         if number <= self.server.fail_first:
             return self._send(503, {"error": {"message": "scripted overload"}})
-        text = self.server.reply(body["messages"], body)
+        try:
+            text = self.server.reply(body["messages"], body)
+        except Exception as error:  # a scripted failure of one request
+            return self._send(500, {"error": {"message": str(error)}})
         self._send(200, {"id": f"c{number}", "object": "chat.completion", "created": 0, "model": body["model"],
                          "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                       "finish_reason": "stop"}]})
