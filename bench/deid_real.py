@@ -168,7 +168,8 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
                 print(f"    spelling {cls:<28} {leaked:>4}/{total:<4} {leaked / total:.3f}")
     blind_corpus = planted_corpus(data_dir, seed=13, rounds=rounds, blind=True)
     blind_rows = leaks(blind_corpus, engine.analyze_many([item.text for item in blind_corpus]))
-    print(f"--- BLIND frames/spellings (written after the first landing, never tuned on): {len(blind_rows)} planted")
+    print(f"--- BLIND frames/spellings (written after the first landing; first measured on e934688, its classes were "
+          f"fixed after that): {len(blind_rows)} planted")
     for entity, (leaked, total) in rate_table(blind_rows, lambda s: s.entity_type).items():
         print(f"  leak {entity:<22} {leaked:>5}/{total:<5} {leaked / total:.4f}")
     for cls, (leaked, total) in rate_table(blind_rows, lambda s: s.spelling).items():

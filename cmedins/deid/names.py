@@ -217,9 +217,13 @@ class ChineseNameRecognizer(EntityRecognizer):
                 "paren")
         # Clause-initial names are found backwards from what follows them (a bracketed kinship, sex or age; a verb
         # of saying): those are rarer than clause starts.
-        for cue, rule in ((KIN_PAREN, "kin_paren"), (SPEECH_AFTER, "sentence")):
+        # A bracket right after the name saying who the person is (kinship, sex, age) is strong evidence: the
+        # given name may then be an ordinary word (石安静（女，45岁）).
+        for cue, rule, strong in ((KIN_PAREN, "kin_paren", True), (SPEECH_AFTER, "sentence", False)):
             for match in cue.finditer(text):
-                start = self._name_before(text, match.start(), CLAUSE_START)
+                if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
+                    continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
+                start = self._name_before(text, match.start(), CLAUSE_START, strong)
                 if start is not None and not any(i in taken for i in range(start, match.start())):
                     add(start, match.start(), rule)
         for verb in CONTACT.finditer(text):
@@ -271,7 +275,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         """Does a plausible full name, starting at a boundary, end with the character at `index`?"""
         return self._name_before(text, index + 1) is not None
 
-    def _name_before(self, text: str, end: int, boundary: set[str] = TITLE_BOUNDARY) -> int | None:
+    def _name_before(self, text: str, end: int, boundary: set[str] = TITLE_BOUNDARY,
+                     strong: bool = False) -> int | None:
         """Start of a plausible name that ends at `end` and starts at a boundary (3 characters preferred, then
         2, then 4 for double surnames). A function-word surname that is itself the boundary (由丁雪 -> 丁雪,
         和李强 -> 李强) yields to the shorter name."""
@@ -280,10 +285,10 @@ class ChineseNameRecognizer(EntityRecognizer):
             if start < 0:
                 continue
             before = text[start - 1] if start else ""
-            if before not in boundary or not self._plausible(text, start, end):
+            if before not in boundary or not self._plausible(text, start, end, strong):
                 continue
             shorter = start + 1
-            if text[start] in TITLE_BOUNDARY and index == 0 and self._plausible(text, shorter, end):
+            if text[start] in TITLE_BOUNDARY and index == 0 and self._plausible(text, shorter, end, strong):
                 return shorter
             return start
         return None
