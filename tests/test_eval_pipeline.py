@@ -206,6 +206,13 @@ def test_eval_checks_the_real_sample_build(sample_build, answers, tmp_path, monk
         assert report["training_data"] == [{"build": str(sample_build), "decontaminated_as": "eval_sample",
                                             "matched_by": "sha256"}]
         assert report["reference"]["safe-model"]["chars"]["n"] == N
+        # a model that stopped at once gave an empty answer: it is judged like any other
+        rows = [json.loads(line) for line in answers[1].read_text(encoding="utf-8").splitlines()]
+        rows[0]["response"] = ""
+        answers[1].write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        code, _, err = run_eval(monkeypatch, capsys, server.url, *answers, tmp_path / "empty", "--train-build", sample_build)
+        assert code == 0, err
+        assert json.loads((tmp_path / "empty" / "report.json").read_text(encoding="utf-8"))["comparison"]["questions"] == N
         unchecked = write_stats(tmp_path / "unchecked", None)
         code, _, err = run_eval(monkeypatch, capsys, server.url, *answers, tmp_path / "eval2", "--train-build", unchecked)
         assert code == 2 and "has no decontaminate stage" in err and not (tmp_path / "eval2").exists()

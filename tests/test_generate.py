@@ -141,11 +141,12 @@ def _answers(path: Path, system: str, texts: dict[str, str], sample: int = 0) ->
 def test_prefs_pairs_randomise_and_record_positions(tmp_path, monkeypatch, capsys):
     ids = [f"e:{i}" for i in range(40)]
     first = _answers(tmp_path / "sft.jsonl", "sft", {i: f"SFT 的回答 {i}" for i in ids})
-    second = _answers(tmp_path / "dpo.jsonl", "dpo", {**{i: f"DPO 的回答 {i}" for i in ids[1:]}, "e:5": "SFT 的回答 e:5"})
+    second = _answers(tmp_path / "dpo.jsonl", "dpo", {**{i: f"DPO 的回答 {i}" for i in ids[1:]}, "e:5": "SFT 的回答 e:5",
+                                                      "e:7": ""})
     rows, report = make_pairs(first, second, seed=3)
-    assert report["left_out"] == {"identical_answers": 1, "missing_answer": 1}
-    assert report["pairs"] == len(rows) == 38
-    assert 0 < report["a_is_first_input"] < 38  # both positions occur
+    assert report["left_out"] == {"empty_answer": 1, "identical_answers": 1, "missing_answer": 1}
+    assert report["pairs"] == len(rows) == 37
+    assert 0 < report["a_is_first_input"] < 37  # both positions occur
     for row in rows:
         a_system = "dpo" if row["swapped"] else "sft"
         assert (row["system_a"], row["system_b"]) == (a_system, {"sft": "dpo", "dpo": "sft"}[a_system])
@@ -155,7 +156,7 @@ def test_prefs_pairs_randomise_and_record_positions(tmp_path, monkeypatch, capsy
     out = tmp_path / "pairs.jsonl"
     code, stdout, err = run_cli(monkeypatch, capsys, "prefs", "pairs", first, second, "--out", out, "--seed", "3")
     assert code == 0, err
-    assert json.loads(stdout)["pairs"] == 38
+    assert json.loads(stdout)["pairs"] == 37
     code, stdout, err = run_cli(monkeypatch, capsys, "prefs", "export-tasks", out, "--out", tmp_path / "ls")
     assert code == 0, err
     tasks = json.loads((tmp_path / "ls" / "tasks.json").read_text(encoding="utf-8"))

@@ -3,7 +3,8 @@
 From two answer files (two models or two checkpoints, matched by item id) or from one file with two samples
 per item. Which answer is shown as A is drawn per pair from the seed and the pair's id (so it does not depend
 on the order of the files) and recorded: `system_a`, `system_b`, `swapped` (A is the second input).
-Items without both answers, and pairs of identical answers (nothing to judge), are counted and left out.
+Items without both answers, pairs with an empty answer and pairs of identical answers (nothing to judge) are
+counted and left out. (`cmedins eval` judges empty answers: an empty answer is a model's answer.)
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ def read_answers(path: Path) -> dict[tuple[str, int], dict]:
     for number, row in iter_rows(Path(path)):
         if row.get("error"):
             continue
-        for field in ("id", "prompt", "response"):
+        for field in ("id", "prompt"):
             if row.get(field) in (None, "", []):
                 raise RowError("is missing", field=field).at(str(path), number)
+        if not isinstance(row.get("response"), str):  # an empty answer is an answer (a model that stopped at once)
+            raise RowError("must be a text", field="response").at(str(path), number)
         if not isinstance(row["prompt"], list):
             raise RowError("must be a list of messages", field="prompt").at(str(path), number)
         answers[(str(row["id"]), int(row.get("sample") or 0))] = row
@@ -67,6 +70,9 @@ def make_pairs(first: Path, second: Path | None = None, *, seed: int = 42, sampl
     single = second is None
     rows = []
     for item_id, x, y in pairs:
+        if not x["response"].strip() or not y["response"].strip():
+            left_out["empty_answer"] += 1  # nothing for an annotator to read on one side
+            continue
         if x["response"].strip() == y["response"].strip():
             left_out["identical_answers"] += 1
             continue
