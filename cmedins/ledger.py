@@ -40,9 +40,25 @@ class StageCounts:
         }
 
 
+def redact_message(message: str) -> str:
+    """A quarantine message names location, field and reason; should a value slip into one anyway, every
+    identifier-shaped string in it is replaced by its kind (the residual scanner's patterns)."""
+    from cmedins.deid.residual import residual_hits
+
+    out, last = [], 0
+    for kind, start, end in residual_hits(message):
+        if start >= last:  # overlapping hits: the first one masks the span
+            out += [message[last:start], f"<{kind}>"]
+            last = end
+        elif end > last:
+            last = end
+    return "".join(out) + message[last:]
+
+
 class Ledger:
     """Counts per stage, plus quarantine files. Raw (pre-de-identification) row content is written only to
-    the private work folder; the build folder's quarantine gets location and reason only."""
+    the private work folder; the build folder's quarantine gets location, field and reason only (messages
+    never quote a value; `redact_message` masks any identifier that would)."""
 
     def __init__(self, quarantine_dir: Path, private_dir: Path):
         self.stages: dict[str, StageCounts] = {}
@@ -73,7 +89,8 @@ class Ledger:
     ) -> None:
         """Record a bad row. `private=True` (before de-identification) keeps its content out of the build."""
         self.stage(stage).quarantined[reason] += 1
-        entry = {"stage": stage, "reason": reason, "file": file, "row": row, "field": field, "error": error}
+        entry = {"stage": stage, "reason": reason, "file": file, "row": row, "field": field,
+                 "error": redact_message(error)}
         self._write(self.quarantine_dir / f"{stage}.jsonl", entry if private else {**entry, "content": content})
         if private and content is not None:
             self._write(self.private_dir / f"{stage}.jsonl", {**entry, "content": content})

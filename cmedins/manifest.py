@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -14,6 +15,9 @@ from cmedins.io import file_sha256
 from cmedins.ledger import Ledger
 from cmedins.stage import BuildContext
 
+# Recipe strings that may hold an identity (Han text, an @, a long digit run); plain ASCII settings such as
+# `placeholder` or `package://sample/x.json` are left as written.
+NEEDS_GATE = re.compile(r"[\u3400-\u9fff@]|\d{5,}")
 PACKAGES = ("cmedins", "datasets", "pyarrow", "pandas", "pydantic", "presidio-analyzer", "presidio-anonymizer",
             "datasketch", "jieba", "huggingface-hub")
 
@@ -48,16 +52,89 @@ def git_revision() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def path_fingerprint(path: str) -> str:
+    """A source's path as recorded for publication: hashed, since file names can hold identities
+    (`张三_住院记录.json`); the user-given source name identifies the input instead."""
+    return hashlib.sha256(path.encode("utf-8")).hexdigest()[:16]
+
+
+def _free_texts(value: Any, found: list[str]) -> None:
+    if isinstance(value, str) and NEEDS_GATE.search(value):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _free_texts(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _free_texts(item, found)
+
+
+def _replaced(value: Any, clean: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return clean.get(value, value)
+    if isinstance(value, dict):
+        return {key: _replaced(item, clean) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replaced(item, clean) for item in value]
+    return value
+
+
+def published_recipe(raw_recipe: dict) -> dict:
+    """The recipe as the manifest (and so the card and the Hub) records it: source paths hashed, and every
+    free text in it (a system prompt, a description) through the privacy gate."""
+    recipe = {key: value for key, value in raw_recipe.items() if key != "sources"}
+    texts: list[str] = []
+    _free_texts(recipe, texts)
+    for spec in raw_recipe.get("sources") or []:
+        if isinstance(spec, dict):
+            _free_texts({k: v for k, v in spec.items() if k != "path"}, texts)
+    if texts:
+        from cmedins.deid.gate import clean_free_texts
+
+        unique = sorted(set(texts))
+        recipe = _replaced(dict(raw_recipe), dict(zip(unique, clean_free_texts(unique, where="the recipe copy in "
+                                                                                "manifest.json"), strict=True)))
+    else:
+        recipe = dict(raw_recipe)
+    for key in ("sources",):
+        if isinstance(recipe.get(key), list):
+            recipe[key] = [{**s, "path": f"sha256:{path_fingerprint(str(s['path']))}"}
+                           if isinstance(s, dict) and "path" in s else s for s in recipe[key]]
+    if "output" in recipe:
+        recipe["output"] = f"sha256:{path_fingerprint(str(recipe['output']))}"
+    return recipe
+
+
+def validation_facts(ctx: BuildContext, ledger: Ledger) -> dict[str, Any]:
+    """Counted from the ledger: rows the validating stage rejected. `passed` only when it ran, kept rows,
+    and rejected none (the publish gate relies on this)."""
+    ran = ctx.manifest.get("validate")
+    if ran is None:
+        return {"ran": False, "passed": False, "rows": 0, "failed": 0, "errors": 0}
+    counts = ledger.as_dict()
+    stage = ran.get("stage") or ("validate" if "validate" in counts else "dpo_rows")
+    rejected = (counts.get(stage) or {}).get("quarantined") or {}
+    failed = sum(rejected.values())
+    rows = ran.get("rows", 0)
+    return {"ran": True, "stage": stage, "rows": rows, "failed": failed, "errors": failed,
+            "failed_by_reason": dict(sorted(rejected.items())), "passed": failed == 0 and rows > 0}
+
+
+def data_files(build_dir: Path) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every data shard: `cmedins push` recomputes them, so a replaced file is refused."""
+    return {path.relative_to(build_dir).as_posix(): {"sha256": file_sha256(path), "bytes": path.stat().st_size}
+            for path in sorted((build_dir / "data").glob("*.parquet"))}
+
+
 def build_manifest(recipe: Recipe, raw_recipe: dict, recipe_sha: str, base: Path, ctx: BuildContext,
                    ledger: Ledger) -> dict[str, Any]:
-    inputs = [{"source": s.name, "path": s.path, "format": s.format, **input_fingerprint(resolve_path(s.path, base))}
-              for s in recipe.sources]
-    validate = ledger.as_dict().get("validate", {})
+    inputs = [{"source": s.name, "path": f"sha256:{path_fingerprint(s.path)}", "format": s.format,
+               **input_fingerprint(resolve_path(s.path, base))} for s in recipe.sources]
     stage_facts = {key: value for key, value in ctx.manifest.items() if key not in ("deid", "validate")}
     return {
         "name": recipe.name,
         "cmedins_version": cmedins.__version__,
-        "recipe": raw_recipe,
+        "recipe": published_recipe(raw_recipe),
         "recipe_sha256": recipe_sha,
         "inputs": inputs,
         "versions": package_versions(),
@@ -65,10 +142,7 @@ def build_manifest(recipe: Recipe, raw_recipe: dict, recipe_sha: str, base: Path
         "git_revision": git_revision(),
         "stages": [name for name, _ in recipe.stage_list()],
         "deid": ctx.manifest.get("deid", {"ran": False}),
-        "validation": {
-            "passed": "validate" in ctx.manifest,
-            "rows": ctx.manifest.get("validate", {}).get("rows", 0),
-            "errors": sum(validate.get("quarantined", {}).values()),
-        },
+        "validation": validation_facts(ctx, ledger),
+        "data_files": data_files(ctx.build_dir),
         **stage_facts,
     }

@@ -286,7 +286,7 @@ def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert:
             raise CmedinsError(f"source '{source.name}': {path} not found")
         rows = fmt.read(path)
         figures = source_stats[source.name] = {
-            "format": source.format, "path": source.path, "license": source.license,
+            "format": source.format, "license": source.license,
             "description": source.description, "rows_read": 0, "rows_out": 0, "quarantined": 0,
         }
         task = progress.add(f"reading {source.name}")

@@ -132,7 +132,8 @@ def test_stage_deidentifies_records_and_conversations(tmp_path):
     sft = {"kind": "sft", "id": "x"}
     bad = {"kind": "record", "record_id": "r2", "source": "s", "present_illness": 12, "_file": "a.jsonl", "_row": 3}
     out = list(stage.run(iter([record, conversation, sft, bad])))
-    assert [row.get("record_id") or row.get("id") for row in out] == ["r1", "c1", "x"]
+    assert [row.get("id") for row in out] == [None, "c1", "x"]
+    assert out[0]["record_id"].startswith("rec-") and "r1" not in out[0]["record_id"]  # never the source's id
     rec = out[0]
     assert rec["present_illness"] == "患者<姓名>于2016年入院，电话<电话>。" and rec["chief_complaint"] == "咳嗽3天"
     assert all(rec[name] is None for name in IDENTITY_FIELDS) and rec["age"] == 90
@@ -143,25 +144,29 @@ def test_stage_deidentifies_records_and_conversations(tmp_path):
     assert stats["counts"] == {"CN_PHONE": 2, "DATE_TIME": 1, "PERSON": 2}
     assert stats["identity_fields_cleared"] == {"id_number": 1, "patient_name": 1, "phone": 1}
     assert stats["ages_capped"] == 1 and stats["rows"] == {"conversation": 1, "passed_through": 1, "record": 1}
-    assert ctx.manifest["deid"] == {"ran": True, "config": stats["config"], "counts": stats["counts"]}
+    facts = ctx.manifest["deid"]
+    assert facts["ran"] is True and facts["config"] == stats["config"] and facts["counts"] == stats["counts"]
+    assert facts["units"] == 2 and facts["texts"] == 4 and facts["residual"]["hits"] == {}
     assert ctx.ledger.stage("deid").quarantined == {"unprocessable_text": 1}
     ctx.ledger.close()
     public = (tmp_path / "build" / "quarantine" / "deid.jsonl").read_text(encoding="utf-8")
     assert "content" not in json.loads(public)  # private: the raw row stays in the work folder
     audit = [json.loads(line) for line in (tmp_path / "build" / "audit" / "deid.jsonl").read_text().splitlines()]
-    assert {(a["row_id"], a["field"], a["entity_type"]) for a in audit} >= {
-        ("r1", "present_illness", "PERSON"), ("c1", "messages[0].content", "CN_PHONE")}
+    assert {(a["row"], a["field"], a["entity_type"]) for a in audit} >= {
+        (1, "present_illness", "PERSON"), (2, "messages[0].content", "CN_PHONE")}
+    assert {a["unit"] for a in audit if a["row"] == 1} == {out[0]["record_id"][len("rec-"):]}
     assert "王建国" not in json.dumps(audit, ensure_ascii=False) and "13812345678" not in json.dumps(audit)
 
 
 def test_stage_residual_scan_fails_the_build(tmp_path):
     ctx = make_ctx(tmp_path)
-    stage = STAGES["deid"]({"entities": ["PERSON"]}, ctx)  # phones not detected: the scan must catch them
+    # phones not detected (an explicitly unsafe recipe): the scan must catch them
+    stage = STAGES["deid"]({"entities": ["PERSON"], "allow_unsafe": True}, ctx)
     row = {"kind": "conversation", "id": "c", "_file": "f.jsonl", "_row": 7,
            "messages": [{"role": "user", "content": "电话13812345678"}, {"role": "assistant", "content": "好"}]}
     with pytest.raises(CmedinsError, match=r"phone.*f\.jsonl, row 7, field 'messages\[0\]\.content'"):
         list(stage.run(iter([row])))
-    quiet = STAGES["deid"]({"entities": ["PERSON"], "fail_on_residual": False}, make_ctx(tmp_path / "q"))
+    quiet = STAGES["deid"]({"entities": ["PERSON"], "allow_unsafe": True, "fail_on_residual": False}, make_ctx(tmp_path / "q"))
     assert list(quiet.run(iter([row]))) == []
     assert quiet.ctx.ledger.stage("deid").quarantined == {"residual_identifier": 1}
 

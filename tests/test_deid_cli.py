@@ -25,7 +25,7 @@ def test_deid_jsonl_keeps_rows_and_other_fields(tmp_path):
     assert [(r["id"], r["dept"]) for r in rows] == [(1, "心内科"), (2, "中医科")]
     assert rows[0]["note"] == "患者<姓名>，电话<电话>，于2016年入院，诊断高血压。"
     assert rows[1]["note"] == "家属<姓名>签字，予黄芪、白芍煎服。"
-    audit = [json.loads(line) for line in (tmp_path / "out" / "notes.audit.jsonl").read_text().splitlines()]
+    audit = [json.loads(line) for line in (tmp_path / "out" / "notes.parquet.audit.jsonl").read_text().splitlines()]
     assert [(a["row"], a["field"], a["entity_type"], a["start"], a["end"]) for a in audit] == [
         (1, "note", "PERSON", 2, 5), (1, "note", "CN_PHONE", 8, 19), (1, "note", "DATE_TIME", 21, 32),
         (2, "note", "PERSON", 2, 4)]

@@ -112,7 +112,8 @@ def test_manifest_records_inputs_and_that_no_deid_ran(corpus):
     assert [entry["source"] for entry in manifest["inputs"]] == ["chatmed", "cmtmedqa", "general"]
     assert all(len(entry["sha256"]) == 64 for entry in manifest["inputs"])
     assert manifest["deid"] == {"ran": False}
-    assert manifest["validation"] == {"passed": True, "rows": 14, "errors": 0}
+    assert manifest["validation"] == {"ran": True, "stage": "validate", "passed": True, "rows": 14, "failed": 0,
+                                      "errors": 0, "failed_by_reason": {}}
     assert manifest["seed"] == 11
 
 

@@ -22,40 +22,43 @@ def register(app: typer.Typer) -> None:
         fail_on_residual: bool = typer.Option(True, help="Stop when an ID/phone/email pattern survives."),
     ) -> None:
         """De-identify Chinese clinical text in chosen columns (presidio + Chinese recognizers)."""
-        import json
-        from collections import Counter
+        import os
         from itertools import islice
 
-        from cmedins.deid.engine import ParallelDeidentifier
+        from cmedins.build_folder import check_not_input
+        from cmedins.deid.gate import GateUnit, PrivacyGate
         from cmedins.deid.stage import config_from_params
         from cmedins.errors import CmedinsError
-        from cmedins.io import iter_rows, write_rows
+        from cmedins.io import detect_format, iter_rows, write_rows
 
         config = config_from_params({"operator": operator, "dates": dates, "score_threshold": threshold,
                                      "workers": workers, "fail_on_residual": fail_on_residual}, "cmedins deid")
-        audit_path = out.with_name(out.name.split(".")[0] + ".audit.jsonl")
-        from cmedins.build_folder import check_not_input
-
+        if out.is_dir():
+            raise CmedinsError(f"{out}: --out is a folder; name the output file")
+        fmt = detect_format(out)
+        # The full output name: two outputs in one folder never share an audit.
+        audit_path = out.with_name(out.name + ".audit.jsonl")
         check_not_input(out, input)  # writing onto the input would empty it before it is read
         check_not_input(audit_path, input)
-        counts: Counter = Counter()
-        engine = ParallelDeidentifier(config)
+        # Written beside the target and moved into place only on success: a failed run leaves no output.
+        partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+        partial_audit = audit_path.with_name(f".{audit_path.name}.partial-{os.getpid()}")
+        gate = PrivacyGate(config, audit_path=partial_audit, label="cmedins deid")
+        warnings: list[str] = []
 
-        def units(chunk):
-            batch = []
-            for number, row in chunk:
-                texts = []
-                for name in field:
-                    if name not in row:
-                        raise CmedinsError(f"{input}, row {number}: no field '{name}' (columns: {', '.join(row)})")
-                    value = row[name]
-                    if value is not None and not isinstance(value, str):
-                        raise CmedinsError(f"{input}, row {number}, field '{name}': {type(value).__name__}, not text")
-                    texts.append(value or "")
-                batch.append((f"row {number}", texts))
-            return batch
+        def unit(number: int, row: dict) -> GateUnit:
+            texts = []
+            for name in field:
+                if name not in row:
+                    raise CmedinsError(f"{input}, row {number}: no field '{name}' (columns: {', '.join(row)})")
+                value = row[name]
+                if value is not None and not isinstance(value, str):
+                    raise CmedinsError(f"{input}, row {number}, field '{name}': {type(value).__name__}, not text")
+                texts.append(value or "")
+            return GateUnit(where=f"{input}, row {number}", scope=f"row {number}", fields=list(field), texts=texts,
+                            row=number)
 
-        def rows_out(audit):
+        def rows_out():
             source = iter(iter_rows(input))
             chunks = iter(lambda: list(islice(source, config.batch_size)), [])
             pending = []
@@ -63,31 +66,32 @@ def register(app: typer.Typer) -> None:
             def planned():
                 for chunk in chunks:
                     pending.append(chunk)
-                    yield units(chunk)
+                    yield [unit(number, row) for number, row in chunk]
 
-            for results in engine.map_chunks(planned()):
-                for (number, row), texts in zip(pending.pop(0), results, strict=True):
+            for results in gate.process(planned()):
+                for (number, row), result in zip(pending.pop(0), results, strict=True):
+                    for name, kind in result.hits:  # only when --no-fail-on-residual; the value is never shown
+                        warnings.append(f"{input}, row {number}, field '{name}': a {kind} pattern survived "
+                                        "de-identification")
                     row = dict(row)
-                    for name, result in zip(field, texts, strict=True):
-                        if result.residual:
-                            kind = result.residual[0][0]
-                            message = f"{input}, row {number}, field '{name}': a {kind} pattern survived de-identification"
-                            if config.fail_on_residual:
-                                raise CmedinsError(message)
-                            typer.secho(f"warning: {message}", err=True, fg="yellow")
-                        for f in result.findings:
-                            counts[f.entity_type] += 1
-                            audit.write(json.dumps({"row": number, "field": name, "start": f.start, "end": f.end,
-                                                    "entity_type": f.entity_type, "score": f.score}) + "\n")
+                    for name, text in zip(field, result.texts, strict=True):
                         if row[name] is not None:
-                            row[name] = result.text
+                            row[name] = text
                     yield row
 
-        audit_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with audit_path.open("w", encoding="utf-8") as audit:
-                written = write_rows(out, rows_out(audit))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            written = write_rows(partial, rows_out(), fmt=fmt)
+            gate.close()
+            os.replace(partial_audit, audit_path)
+            os.replace(partial, out)
         finally:
-            engine.close()
-        summary = ", ".join(f"{entity} {n}" for entity, n in sorted(counts.items())) or "nothing found"
-        typer.echo(f"{written} rows -> {out} ({summary}); audit: {audit_path}")
+            gate.close()
+            partial.unlink(missing_ok=True)
+            partial_audit.unlink(missing_ok=True)
+        for line in warnings:
+            typer.secho(f"warning: {line}", err=True, fg="yellow")
+        facts = gate.facts()
+        summary = ", ".join(f"{entity} {n}" for entity, n in facts["counts"].items()) or "nothing found"
+        residual = sum(facts["residual"]["hits"].values())
+        typer.echo(f"{written} rows -> {out} ({summary}; residual hits {residual}); audit: {audit_path}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Entity types this package detects, with the placeholder each becomes. Order = priority when two
 # findings overlap with equal score (the more specific identifier wins).
@@ -24,8 +24,9 @@ PLACEHOLDERS: dict[str, str] = {
     "DATE_TIME": "<日期>",
 }
 ENTITY_TYPES: tuple[str, ...] = tuple(PLACEHOLDERS)
-# The residual scan re-checks these kinds in the output with independent, looser patterns.
-RESIDUAL_KINDS = ("id_number", "mobile", "email")
+# Identifiers that are never acceptable in published data: a recipe that leaves one of them out of `entities`
+# is refused unless it says `allow_unsafe: true` (and such a build can then never be pushed).
+STRICT_ENTITIES: frozenset[str] = frozenset({"CN_ID_CARD", "CN_PHONE", "EMAIL", "MEDICAL_RECORD_NUMBER"})
 
 
 class DeidConfig(BaseModel):
@@ -38,6 +39,7 @@ class DeidConfig(BaseModel):
     score_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     entities: list[str] = Field(default_factory=lambda: list(ENTITY_TYPES))
     fail_on_residual: bool = True
+    allow_unsafe: bool = False  # narrowing the strict types needs this; the card says so and push refuses
     workers: int = Field(default=1, ge=1, le=64)
     batch_size: int = Field(default=64, ge=1, le=10_000)
 
@@ -48,6 +50,18 @@ class DeidConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown entity types {unknown}; choose from {list(ENTITY_TYPES)}")
         return [e for e in ENTITY_TYPES if e in entities]  # canonical order: stable manifests
+
+    @model_validator(mode="after")
+    def _strict_types_kept(self) -> DeidConfig:
+        missing = sorted(STRICT_ENTITIES - set(self.entities))
+        if missing and not self.allow_unsafe:
+            raise ValueError(f"entities leaves out {', '.join(missing)}, which must never be published; add them "
+                             "back, or set allow_unsafe: true (the build is then marked unsafe and cannot be pushed)")
+        return self
+
+    def narrowed_strict(self) -> list[str]:
+        """Strict identifier types this configuration does not detect (empty for a safe configuration)."""
+        return sorted(STRICT_ENTITIES - set(self.active_entities()))
 
     def active_entities(self) -> list[str]:
         """Entities to detect: `dates: keep` turns off DATE_TIME (dates of birth are always removed)."""

@@ -1,13 +1,14 @@
 """The `deid` stage: de-identifies record and conversation rows before anything leaves the work folder.
 
 Records: every clinical text field is de-identified, every identity field set to None, ages over 89 capped
-at 90. Conversations: every message's content. Other kinds pass through. An audit JSONL
-(<build>/audit/deid.jsonl) lists row, field, offsets, entity type and score, never the original value.
+at 90, and `record_id` replaced by an id derived from the de-identified content. Conversations: every
+message's content. Other kinds pass through. All of it goes through the privacy gate (cmedins.deid.gate),
+which writes the audit (<build>/audit/deid.jsonl: unit id, source, row, field, offsets, entity type and
+score, never the original value) and runs the residual scan.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from itertools import islice
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cmedins.deid.config import DeidConfig
+from cmedins.deid.gate import GateUnit, PrivacyGate
 from cmedins.errors import CmedinsError
 from cmedins.schema import CLINICAL_FIELDS, IDENTITY_FIELDS
 from cmedins.stage import BuildContext, Stage, register_stage
@@ -37,6 +39,8 @@ def text_fields(row: dict) -> list[tuple[str, str]] | None:
     kind = row.get("kind")
     if kind == "record":
         pairs = [(name, row.get(name)) for name in CLINICAL_FIELDS if row.get(name) is not None]
+        if isinstance(row.get("department"), str) and row["department"].strip():
+            pairs.append(("department", row["department"]))  # free text: an unmapped one reaches the stats
     elif kind == "conversation":
         messages = row.get("messages")
         if not isinstance(messages, list):
@@ -67,6 +71,13 @@ def row_id(row: dict) -> str | None:
     return row.get("record_id") or row.get("id")
 
 
+def unit_of(row: dict, pairs: list[tuple[str, str]]) -> GateUnit:
+    where = f"{row.get('_file')}, row {row.get('_row')}"
+    return GateUnit(where=where, scope=f"{row.get('_file')}:{row.get('_row')}:{row_id(row)}",
+                    fields=[path for path, _ in pairs], texts=[text for _, text in pairs],
+                    source=row.get("source"), row=row.get("_row"))
+
+
 @register_stage
 class DeidStage(Stage):
     name = "deid"
@@ -76,31 +87,23 @@ class DeidStage(Stage):
     def __init__(self, params: dict[str, Any], ctx: BuildContext):
         super().__init__(params, ctx)
         self.config = config_from_params(params, "recipe stage 'deid'")
-        self.counts: Counter = Counter()
         self.identity_cleared: Counter = Counter()
         self.rows: Counter = Counter()
-        self.residual: Counter = Counter()
         self.ages_capped = 0
-        self.chars = 0
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
-        from cmedins.deid.engine import ParallelDeidentifier
-
-        audit_path = self.ctx.build_dir / "audit" / "deid.jsonl"
-        audit_path.parent.mkdir(parents=True, exist_ok=True)
-        engine = ParallelDeidentifier(self.config)
+        gate = PrivacyGate(self.config, audit_path=self.ctx.build_dir / "audit" / "deid.jsonl", label=self.name)
         rows = iter(rows)
         chunks = iter(lambda: list(islice(rows, self.config.batch_size)), [])
         try:
-            with audit_path.open("w", encoding="utf-8") as audit:
-                for chunk, results in self._process(engine, chunks):
-                    yield from self._finish(chunk, results, audit)
+            for chunk, results in self._process(gate, chunks):
+                yield from self._finish(chunk, results)
         finally:
-            engine.close()
-            self._record()
+            gate.close()
+            self._record(gate)
 
-    def _process(self, engine, chunks):
-        """Pair each chunk of rows with its engine results ([(pairs, [TextResult]) or error string or None])."""
+    def _process(self, gate: PrivacyGate, chunks):
+        """Pair each chunk of rows with its gate results ([(pairs, GateResult)] or error string or None)."""
         prepared: list = []
 
         def units_of(chunk):
@@ -115,16 +118,16 @@ class DeidStage(Stage):
                     plan.append(None)
                     continue
                 plan.append(pairs)
-                units.append((f"{row.get('_file')}:{row.get('_row')}:{row_id(row)}", [t for _, t in pairs]))
+                units.append(unit_of(row, pairs))
             prepared.append((chunk, plan))
             return units
 
-        for results in engine.map_chunks(units_of(chunk) for chunk in chunks):
+        for results in gate.process(units_of(chunk) for chunk in chunks):
             chunk, plan = prepared.pop(0)
             it = iter(results)
             yield chunk, [(p, next(it)) if isinstance(p, list) else p for p in plan]
 
-    def _finish(self, chunk: list[dict], results: list, audit) -> Iterator[dict]:
+    def _finish(self, chunk: list[dict], results: list) -> Iterator[dict]:
         for row, result in zip(chunk, results, strict=True):
             if result is None:
                 self.rows["passed_through"] += 1
@@ -133,27 +136,17 @@ class DeidStage(Stage):
             if isinstance(result, str):
                 self.ctx.quarantine(self.name, "unprocessable_text", row, result, private=True)
                 continue
-            pairs, texts = result
-            hits = [(path, kind) for (path, _), t in zip(pairs, texts, strict=True) for kind, _, _ in t.residual]
-            if hits:
-                self.residual.update(kind for _, kind in hits)
-                where = f"{row.get('_file')}, row {row.get('_row')}, field '{hits[0][0]}'"
-                if self.config.fail_on_residual:
-                    raise CmedinsError(f"deid residual scan: a {hits[0][1]} pattern survived de-identification "
-                                       f"({where}); set fail_on_residual: false to quarantine such rows instead")
-                self.ctx.quarantine(self.name, "residual_identifier", row, f"{hits[0][1]} survived",
-                                    field=hits[0][0], private=True)
+            pairs, outcome = result
+            if outcome.hits:
+                field, kind = outcome.hits[0]
+                self.ctx.quarantine(self.name, "residual_identifier", row, f"{kind} survived", field=field,
+                                    private=True)
                 continue
-            for (path, text), text_result in zip(pairs, texts, strict=True):
-                self.chars += len(text)
-                for f in text_result.findings:
-                    self.counts[f.entity_type] += 1
-                    audit.write(json.dumps({"row_id": row_id(row), "file": row.get("_file"), "row": row.get("_row"),
-                                            "field": path, "start": f.start, "end": f.end,
-                                            "entity_type": f.entity_type, "score": f.score},
-                                           ensure_ascii=False) + "\n")
-            out = apply_texts(row, pairs, [t.text for t in texts])
+            out = apply_texts(row, pairs, outcome.texts)
             if row.get("kind") == "record":
+                # A source's own record id can be an ID or record number: the published id is derived from
+                # the de-identified content instead (the audit's `unit` names the same id).
+                out["record_id"] = f"rec-{outcome.unit_id}"
                 out = self._clear_identity(out)
             self.rows[row["kind"]] += 1
             yield out
@@ -169,16 +162,15 @@ class DeidStage(Stage):
             self.ages_capped += 1
         return row
 
-    def _record(self) -> None:
-        config = self.config.model_dump()
-        counts = dict(sorted(self.counts.items()))
+    def _record(self, gate: PrivacyGate) -> None:
+        facts = gate.facts()
         self.ctx.stats[self.name] = {
-            "config": config,
+            "config": facts["config"],
             "rows": dict(sorted(self.rows.items())),
-            "chars": self.chars,
-            "counts": counts,
+            "chars": facts["chars"],
+            "counts": facts["counts"],
             "identity_fields_cleared": dict(sorted(self.identity_cleared.items())),
             "ages_capped": self.ages_capped,
-            "residual": {"hits": dict(sorted(self.residual.items())), "fail_on_residual": self.config.fail_on_residual},
+            "residual": facts["residual"],
         }
-        self.ctx.manifest[self.name] = {"ran": True, "config": config, "counts": counts}
+        self.ctx.manifest[self.name] = {**facts, "rows": sum(self.rows.values())}

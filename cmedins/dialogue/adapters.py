@@ -108,7 +108,8 @@ def sharegpt(row: dict) -> dict:
             raise RowError(f"turn {number} is not an object", field="conversations")
         role = SHAREGPT_ROLES.get(str(turn.get("from", "")).lower())
         if role is None:
-            raise RowError(f"turn {number} has unknown speaker {turn.get('from')!r}", field="conversations")
+            raise RowError(f"turn {number} has an unknown speaker (expected human/gpt, user/assistant)",
+                           field="conversations")  # the speaker value itself may be a name: never quoted
         pairs.append((role, str(turn.get("value") or "").strip()))
     return conversation(*_shape_turns(pairs, "conversations"))
 
@@ -224,7 +225,7 @@ def speaker_turns(row: dict) -> dict:
     for speaker, text in raw_turns:
         role = _speaker_role(speaker)
         if role is None:
-            raise RowError(f"unknown speaker {speaker!r} (expected 患者/医生 or user/doctor)", field=field)
+            raise RowError("unknown speaker (expected 患者/医生 or user/doctor)", field=field)  # names stay out
         pairs.append((role, text))
     messages, trimmed = _shape_turns(pairs, field)
     return conversation(messages, trimmed, _text(row, "department", required=False))

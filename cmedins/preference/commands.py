@@ -32,8 +32,11 @@ def sample_command(
     from cmedins.preference.privacy import PreferenceRedactor
     from cmedins.preference.sampling import build_prompts, sample_prompts, source_prompts
 
-    redactor = PreferenceRedactor({})
-    ood_pool = [redactor.row(p) for p in source_prompts(ood, ood_format)]
+    redactor = PreferenceRedactor({}, label="cmedins prefs sample")  # the privacy gate, safe defaults
+    try:
+        ood_pool = [row for row, _ in redactor.rows(source_prompts(ood, ood_format))]
+    finally:
+        redactor.close()
     rows, report = sample_prompts(build_prompts(sft_build), ood_pool, n_in=n_in, n_out=n_out, seed=seed)
     write_rows(out, rows)
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))

@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from cmedins.deid.residual import residual_hits
 from cmedins.errors import CmedinsError, RowError
 from cmedins.ids import content_id
 from cmedins.io import iter_rows, row_error
@@ -34,9 +35,14 @@ def build_prompts(build_dir: Path) -> list[dict]:
         raise CmedinsError(f"{build_dir}: no data/*.parquet files")
     prompts = []
     for file in files:
-        for _, row in iter_rows(file):
+        for number, row in iter_rows(file):
             messages = row.get("messages") or []
             if len(messages) >= 2 and messages[-1]["role"] == "assistant":
+                for index, message in enumerate(messages[:-1]):  # the build says it ran: check, do not trust
+                    hits = residual_hits(str(message.get("content") or ""))
+                    if hits:
+                        raise CmedinsError(f"{file}, row {number}, field 'messages.{index}.content': a {hits[0][0]} "
+                                           "pattern is in this de-identified build; refusing to sample from it")
                 prompts.append({"prompt": messages[:-1], "source": row.get("source") or build_dir.name})
     return prompts
 
@@ -53,7 +59,7 @@ def source_prompts(path: Path, fmt: str) -> Iterator[dict]:
             error = row_error(raw)
             if error is not None:
                 raise error
-            yield spec.adapter(raw)
+            yield {**spec.adapter(raw), "_file": file, "_row": number}
         except RowError as error:
             raise error.at(file, number) from None
 

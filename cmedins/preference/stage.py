@@ -57,23 +57,35 @@ class DpoRowsParams(StageParams):
 
 @register_stage
 class SpfDeidStage(Stage):
-    """De-identify every prompt and response of preference rows (params: the deid area's DeidConfig)."""
+    """De-identify every prompt, response, comment and free source value of preference rows through the
+    privacy gate (params: the deid area's DeidConfig); annotators become pseudonymous ids. Same gate as the
+    SFT `deid` stage: residual scan, audit (<build>/audit/deid.jsonl), facts for the manifest."""
 
     name = "spf_deid"
     Params = DeidConfig
     takes = frozenset(TEXT_KINDS)
 
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        self.redactor = PreferenceRedactor(params, label=self.name, audit_path=ctx.build_dir / "audit" / "deid.jsonl")
+
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
-        redactor = PreferenceRedactor(self.params)
-        texts = 0
-        for row in rows:
-            if row.get("kind") in TEXT_KINDS:
-                texts += 1
-                row = redactor.row(row)
-            yield row
-        counts = dict(sorted(redactor.counts.items()))
-        self.ctx.manifest["deid"] = {"ran": True, "config": redactor.config.model_dump(), "counts": counts}
-        self.ctx.stats["deid"] = {"rows": texts, "entities": counts}
+        passed: Counter = Counter()
+        try:
+            for row, result in self.redactor.rows(rows):
+                if result.hits:
+                    field, kind = result.hits[0]
+                    self.ctx.quarantine(self.name, "residual_identifier", row, f"{kind} survived", field=field,
+                                        private=True)
+                    continue
+                passed[str(row.get("kind"))] += 1
+                yield row
+        finally:
+            self.redactor.close()
+        facts = self.redactor.gate.facts()
+        self.ctx.manifest["deid"] = {**facts, "rows": sum(passed.values())}
+        self.ctx.stats["deid"] = {"rows": dict(sorted(passed.items())), "counts": facts["counts"],
+                                  "residual": facts["residual"], "chars": facts["chars"]}
 
 
 @register_stage

@@ -42,14 +42,14 @@ def _text(value: object) -> str | None:
 def _sex(value: object) -> str:
     sex = _SEXES.get(str(value).strip().casefold())
     if sex is None:
-        raise RowError(f"sex {value!r} is not 男/女 (or male/female, M/F)", field="sex")
+        raise RowError("is not 男/女 (or male/female, M/F)", field="sex")  # never quote a value: it may be a name
     return sex
 
 
 def _age(value: object) -> int:
     match = re.fullmatch(r"\s*(\d{1,3})(?:\.0+)?\s*(?:岁|周岁)?\s*", str(value))
     if match is None or int(match.group(1)) > 130:
-        raise RowError(f"age {value!r} is not a whole number of years from 0 to 130", field="age")
+        raise RowError("is not a whole number of years from 0 to 130", field="age")  # a value may be a phone
     return int(match.group(1))
 
 

@@ -76,6 +76,10 @@ class TasksStage(Stage):
         self.max_query = self.config.max_query_chars
         self.max_answer = self.config.max_answer_chars
         self.system_prompt = self.config.system_prompt or None
+        if self.system_prompt is not None:  # written into every published row: through the privacy gate
+            from cmedins.deid.gate import clean_free_texts
+
+            (self.system_prompt,) = clean_free_texts([self.system_prompt], where="recipe stage 'tasks', system_prompt")
         folder = self.config.templates
         self.bank: Bank = load_bank(ctx.resolve(folder) if folder else None)
 
