@@ -58,3 +58,32 @@ def deid_engine():
     from cmedins.deid.engine import Deidentifier
 
     return Deidentifier(DeidConfig())
+
+
+@pytest.fixture(scope="session")
+def tiny_sft(tmp_path_factory):
+    """A tiny SFT build made by the runner from a corpus with planted identities (tests/privacy_corpus.py):
+    (build folder, planted values). Tests that change it work on a copy (`copy_build`)."""
+    from cmedins.pipeline import run_recipe
+    from tests.privacy_corpus import sft_corpus
+
+    corpus = sft_corpus(tmp_path_factory.mktemp("tiny-sft"))
+    return run_recipe(corpus.recipe, show_progress=False).out_dir, corpus.planted
+
+
+@pytest.fixture(scope="session")
+def tiny_spf(tmp_path_factory):
+    """A tiny SPF build made by the runner from planted annotations: (build folder, planted values)."""
+    from cmedins.preference.build import build_spf
+    from tests.privacy_corpus import spf_corpus
+
+    folder = tmp_path_factory.mktemp("tiny-spf")
+    corpus = spf_corpus(folder)
+    build_spf(corpus.recipe)
+    return folder / "out", corpus.planted
+
+
+def copy_build(build: Path, target: Path) -> Path:
+    """A private copy of a session build for a test that changes it."""
+    shutil.copytree(build, target, ignore=shutil.ignore_patterns(".work", ".lock"))
+    return target

@@ -1,27 +1,41 @@
-"""Dataset card: front matter checked through huggingface_hub, body filled from the build's figures, plots."""
+"""Dataset card: front matter checked through huggingface_hub, body filled from the build's figures, plots.
+
+Every card here is the card of a real build made by the runner (the embedded sample, the SPF sample, or a tiny
+recipe over tests/privacy_corpus.py); expected figures are recomputed from the build's Parquet files and
+stats, not copied from a fixture.
+"""
 
 from __future__ import annotations
 
 import json
 import struct
+from collections import Counter
 
 import pytest
 from huggingface_hub import DatasetCard
 
 from cmedins.errors import CmedinsError
+from cmedins.pipeline import run_recipe
 from cmedins.publish.build import load_build
-from cmedins.publish.card import write_card
-from cmedins.publish.metadata import build_card_data, check_card_data, size_category
+from cmedins.publish.card import measured_section, write_card
+from cmedins.publish.metadata import size_category
 from cmedins.publish.plots import department_labels
-from tests.test_card_fixtures import make_build
+from cmedins.schema import NO_DEPARTMENT
+from tests.conftest import copy_build
+from tests.privacy_corpus import sft_corpus
 
 PLACEHOLDERS = ("[More Information Needed]", "{{", "{%", "TODO", "None", "nan")
 
 
 @pytest.fixture
-def sft_card(tmp_path):
-    root = make_build(tmp_path / "sft")
+def sft_card(sample_build, tmp_path):
+    root = copy_build(sample_build, tmp_path / "sft")
     return root, write_card(root, font=None)
+
+
+def _rows(root):
+    build = load_build(root)
+    return build, [row for split in build.splits for row in build.rows(split)]
 
 
 def test_size_category_uses_hub_buckets():
@@ -31,14 +45,13 @@ def test_size_category_uses_hub_buckets():
 
 def test_front_matter_round_trips_with_computed_values(sft_card):
     root, path = sft_card
+    build, rows = _rows(root)
     meta = DatasetCard.load(path).data.to_dict()
     assert meta["language"] == ["zh"]
-    assert meta["size_categories"] == ["n<1K"]  # 66 rows
+    assert meta["size_categories"] == [size_category(len(rows))]
     assert meta["task_categories"] == ["text-generation", "question-answering"]
-    assert meta["pretty_name"] == "CMedINS"
-    assert meta["source_datasets"] == ["original"]
-    # research-only hospital rows next to Apache and CC BY-NC sources: no single licence applies
-    assert meta["license"] == "other" and meta["license_name"] == "mixed-source-licenses"
+    assert meta["pretty_name"] == "CMedINS sample (synthetic)"  # the recipe's card section
+    assert meta["license"] == "cc-by-4.0"
     assert meta["configs"] == [{"config_name": "default", "data_files": [
         {"split": "train", "path": "data/train-*.parquet"},
         {"split": "validation", "path": "data/validation-*.parquet"}]}]
@@ -46,51 +59,85 @@ def test_front_matter_round_trips_with_computed_values(sft_card):
 
 
 def test_body_has_real_figures_and_no_placeholders(sft_card):
-    _, path = sft_card
+    root, path = sft_card
+    build, rows = _rows(root)
     text = DatasetCard.load(path).text
     for marker in PLACEHOLDERS:
         assert marker not in text, marker
-    assert "This build holds **66 rows**" in text
-    assert "| train | 59 | 89.4% |" in text
-    assert "| `triage` | 10 | 15.2% |" in text
-    assert "| PERSON | 12 |" in text and "(25 in all)" in text  # de-identification counts from the manifest
-    assert "| hospital_emr | jsonl | 63 | 1 | 60 | research only | none |" in text
-    assert "| dedup | 68 | 0 | 66 | near_duplicate 2 | – |" in text
+    total = len(rows)
+    assert f"This build holds **{total:,} rows**" in text
+    train = build.row_count("train")
+    assert f"| train | {train:,} | {train / total:.1%} |" in text
+    triage = Counter(row["task"] for row in rows)["triage"]
+    assert triage and f"| `triage` | {triage:,} | {triage / total:.1%} |" in text
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    person = manifest["deid"]["counts"]["PERSON"]
+    assert f"| PERSON | {person:,} |" in text and f"({sum(manifest['deid']['counts'].values()):,} in all)" in text
+    dedup = json.loads((root / "stats.json").read_text(encoding="utf-8"))["stages"]["dedup"]
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(dedup["dropped"].items()))
+    assert set(dedup["dropped"]) == {"duplicate_exact", "duplicate_near"}  # the reasons the dedup stage emits
+    assert f"| dedup | {dedup['in']:,} | 0 | {dedup['out']:,} | {reasons} | – |" in text
     assert "**Medical disclaimer.**" in text and "arXiv:2501.02869" in text
-    assert text.count("![") == 6 and "](plots/departments.png)" in text
+    plots = sorted((root / "plots").glob("*.png"))
+    assert text.count("![") == len(plots) > 0 and "](plots/departments.png)" in text
 
 
 def test_gated_fields_when_the_recipe_asks(tmp_path):
-    root = make_build(tmp_path / "gated", recipe_card={"gated": True, "license": "cc-by-nc-4.0"})
-    meta = DatasetCard.load(write_card(root, font=None)).data.to_dict()
+    corpus = sft_corpus(tmp_path, card={"gated": True, "license": "cc-by-nc-4.0"})
+    build = run_recipe(corpus.recipe, show_progress=False).out_dir
+    meta = DatasetCard.load(build / "README.md").data.to_dict()
     assert meta["license"] == "cc-by-nc-4.0"
     assert "re-identify" in meta["extra_gated_prompt"]
     assert meta["extra_gated_fields"]["Intended use"]["type"] == "select"
 
 
 def test_invalid_recipe_license_is_refused(tmp_path):
-    build = load_build(make_build(tmp_path / "bad", recipe_card={"license": "Apache 2"}))
+    corpus = sft_corpus(tmp_path, card={"license": "Apache 2"})
     with pytest.raises(CmedinsError, match="license 'Apache 2' is not a Hub licence id"):
-        check_card_data(build_card_data(build), build)
+        run_recipe(corpus.recipe, show_progress=False)
 
 
 def test_card_without_deid_says_so(tmp_path):
-    root = make_build(tmp_path / "nodeid", deid_ran=False)
-    assert "**De-identification did not run for this build.**" in write_card(root, font=None).read_text()
+    build = run_recipe(sft_corpus(tmp_path, with_deid=False).recipe, show_progress=False).out_dir
+    assert "**De-identification did not run for this build.**" in (build / "README.md").read_text(encoding="utf-8")
 
 
-def test_spf_card_reports_preference_figures(tmp_path):
-    root = make_build(tmp_path / "dpo", kind="dpo")
+def test_privacy_section_states_what_ran_and_what_was_measured(sft_card):
+    root, path = sft_card
+    text = path.read_text(encoding="utf-8")
+    deid = json.loads((root / "manifest.json").read_text(encoding="utf-8"))["deid"]
+    assert f"{deid['residual']['scanned_texts']:,} texts scanned, 0 hits" in text
+    assert "UNSAFE BUILD" not in text
+    # Without cmedins/deid/measured.json the card says that nothing was measured, instead of claiming recall.
+    from cmedins.deid.measured import load_measured
+
+    assert (measured_section(load_measured()) in text)
+    assert "carries no de-identification benchmark" in measured_section(None)
+    measured = {"benchmark": "python bench/bench_deid.py --real", "data": "CCKS 2017 EMR, CMB-Clin",
+                "measured_on": "2026-12-01", "planted": 1200, "leak_rate": {"CN_PHONE": 0.0, "PERSON": 0.031},
+                "clinical_words_kept": 0.994, "mb_per_s_per_core": 1.9, "residual_scan_recall": 1.0}
+    section = measured_section(measured)
+    assert "`python bench/bench_deid.py --real`" in section and "CCKS 2017 EMR, CMB-Clin" in section
+    assert "| PERSON | 3.10% |" in section and "| clinical_words_kept | 0.994 |" in section
+
+
+def test_spf_card_reports_preference_figures(spf_sample_build, tmp_path):
+    root = copy_build(spf_sample_build, tmp_path / "dpo")
     card = DatasetCard.load(write_card(root, font=None))
+    _, rows = _rows(root)
     assert card.data.to_dict()["task_categories"] == ["text-generation"]
-    assert "holds\n**4 pairs**" in card.text
-    assert "Pairs decided by an expert arbiter: 2 of 4. Mean per-pair annotator agreement: 0.750." in card.text
-    assert "| safety | 0.750 | 0.500 | n/a |" in card.text
-    assert "| fluency | 1.000 | n/a | n/a |" in card.text  # kappa is undefined when everyone agrees on one label
-    assert "2 disputed pairs, 2 settled by the expert, 0 still pending" in card.text
+    assert f"holds\n**{len(rows):,} pairs**" in card.text
+    arbitrated = sum(1 for row in rows if row["arbitrated"])
+    agreements = [row["agreement"] for row in rows if row["agreement"] is not None]
+    assert (f"Pairs decided by an expert arbiter: {arbitrated:,} of {len(rows):,}. Mean per-pair annotator "
+            f"agreement: {sum(agreements) / len(agreements):.3f}.") in card.text
+    stats = json.loads((root / "stats.json").read_text(encoding="utf-8"))["preference"]
+    arbitration = stats["arbitration"]
+    assert (f"{arbitration['disputed']:,} disputed pairs, {arbitration['applied']:,} settled by the expert, "
+            f"{arbitration['pending']:,} still pending") in card.text
+    assert "the `spf_deid` stage" in card.text  # the same privacy gate as the SFT build
     assert "No row in this build carries a department label." not in card.text  # SPF has no department table
-    assert sorted(p.name for p in (root / "plots").glob("*.png")) == [
-        "dimensions.png", "distribution.png", "lengths_chars.png", "lengths_tokens.png", "sources.png", "turns.png"]
+    assert {"dimensions.png", "distribution.png"} <= {p.name for p in (root / "plots").glob("*.png")}
 
 
 def _png_size(path):
@@ -115,8 +162,8 @@ def test_department_labels_fall_back_to_english_without_a_cjk_font():
     assert department_labels(["心血管内科"], has_cjk=True) == ["心血管内科 (Cardiology)"]
 
 
-def test_missing_stats_is_a_clear_error(tmp_path):
-    root = make_build(tmp_path / "b")
+def test_missing_stats_is_a_clear_error(sample_build, tmp_path):
+    root = copy_build(sample_build, tmp_path / "b")
     (root / "stats.json").unlink()
     with pytest.raises(CmedinsError, match=r"stats.json: missing"):
         write_card(root)
@@ -126,8 +173,10 @@ def test_stats_figures_reach_card_unchanged(sft_card):
     root, path = sft_card
     stats = json.loads((root / "stats.json").read_text())
     text = path.read_text()
+    assert stats["departments"]
     for department, n in stats["departments"].items():
-        assert f"| {department} | {n} |" in text
+        if department != NO_DEPARTMENT:
+            assert f"| {department} | {n} |" in text
 
 
 def test_every_taxonomy_department_has_an_english_label():
@@ -136,11 +185,10 @@ def test_every_taxonomy_department_has_an_english_label():
             ["unmapped department"]] == []
 
 
-def test_large_build_card_reads_a_sample_but_counts_exactly(tmp_path):
+def test_large_build_card_reads_a_sample_but_counts_exactly(sample_build):
     """A million-row build must not be loaded whole for its card: figures come from every k-th row, counts
     from whole columns, and every task still gets its example."""
-    root = make_build(tmp_path / "big", kind="sft")
-    build = load_build(root)
+    build = load_build(sample_build)
     rows, step = build.card_rows(limit=3)
     assert step == -(-build.total_rows // 3) > 1
     tasks = build.value_counts("task")

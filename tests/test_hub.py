@@ -13,11 +13,11 @@ import sys
 
 import pytest
 
-from cmedins.errors import PublishRefused
-from cmedins.publish.card import write_card
-from cmedins.publish.hub import check_publishable
+from cmedins.pipeline import run_recipe
+from cmedins.stage import Stage, register_stage
+from tests.conftest import copy_build
 from tests.hub_server import HubServer
-from tests.test_card_fixtures import make_build
+from tests.privacy_corpus import sft_corpus
 
 LOAD = """
 import json, sys
@@ -51,13 +51,29 @@ def _cli(hub, *args, token=None, tmp_path=None):
 
 
 @pytest.fixture
-def sft_build(tmp_path):
-    root = make_build(tmp_path / "sft")
-    write_card(root, font=None)
-    return root
+def sft_build(tiny_sft, tmp_path):
+    """A copy of the tiny SFT build the runner made (planted identities, de-identified)."""
+    return copy_build(tiny_sft[0], tmp_path / "sft")
 
 
-def test_push_then_load_round_trip_and_second_push_is_a_no_op(hub, sft_build, tmp_path):
+def _stored_leaks(hub, repo, planted):
+    """Planted values found in any file the Hub stored for `repo`, in any commit (Parquet decoded)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    found = []
+    for tree in hub.state.repos[("dataset", repo)].commits.values():
+        for path, stored in tree.items():
+            data = stored.data
+            if path.endswith(".parquet"):
+                data += json.dumps(pq.read_table(io.BytesIO(stored.data)).to_pylist(), ensure_ascii=False).encode()
+            found += [f"{path}: {value}" for value in planted
+                      if value.encode() in data or json.dumps(value).strip('"').encode() in data]
+    return sorted(set(found))
+
+
+def test_push_then_load_round_trip_and_second_push_is_a_no_op(hub, sft_build, tiny_sft, tmp_path):
     repo = f"{hub.user}/cmedins-sample"
     first = _cli(hub, "push", str(sft_build), "--repo-id", repo, token=hub.token, tmp_path=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -69,6 +85,7 @@ def test_push_then_load_round_trip_and_second_push_is_a_no_op(hub, sft_build, tm
                             "data/validation-00000-of-00001.parquet", "dataset_info.json", "manifest.json",
                             *sorted(f"plots/{p.name}" for p in (sft_build / "plots").glob("*.png")), "stats.json"]
     assert tree["data/train-00000-of-00001.parquet"].lfs  # Parquet goes through LFS
+    assert _stored_leaks(hub, repo, tiny_sft[1]) == []  # nothing planted in the input reached the Hub
 
     second = _cli(hub, "push", str(sft_build), "--repo-id", repo, token=hub.token, tmp_path=tmp_path)
     assert second.returncode == 0, second.stderr
@@ -87,11 +104,12 @@ def test_push_then_load_round_trip_and_second_push_is_a_no_op(hub, sft_build, tm
 def test_changed_build_commits_only_and_mirrors_removed_files(hub, sft_build, tmp_path):
     repo = f"{hub.user}/mirror"
     assert _cli(hub, "push", str(sft_build), "--repo-id", repo, token=hub.token, tmp_path=tmp_path).returncode == 0
-    (sft_build / "plots" / "turns.png").unlink()
+    removed = sorted((sft_build / "plots").glob("*.png"))[-1]
+    removed.unlink()
     result = _cli(hub, "push", str(sft_build), "--repo-id", repo, token=hub.token, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     stored = hub.state.repos[("dataset", repo)]
-    assert "plots/turns.png" not in stored.commits[stored.branches["main"]]
+    assert f"plots/{removed.name}" not in stored.commits[stored.branches["main"]]
     assert hub.state.commit_count == 2
 
 
@@ -132,17 +150,94 @@ def test_push_to_a_branch(hub, sft_build, tmp_path):
     assert sorted(stored.commits[stored.branches["main"]]) == [".gitattributes"]
 
 
-@pytest.mark.parametrize(("deid_ran", "validation_passed", "message"), [
-    (False, True, "de-identification did not run"),
-    (True, False, "validation did not pass"),
-])
-def test_push_refuses_unsafe_builds(tmp_path, deid_ran, validation_passed, message):
-    root = make_build(tmp_path / "b", deid_ran=deid_ran, validation_passed=validation_passed)
-    write_card(root, font=None)
-    with pytest.raises(PublishRefused, match=message):
-        check_publishable(root)
+def test_spf_build_pushes_without_any_planted_identity(hub, tiny_spf, tmp_path):
+    build = copy_build(tiny_spf[0], tmp_path / "spf")
+    repo = f"{hub.user}/spf"
+    result = _cli(hub, "push", str(build), "--repo-id", repo, token=hub.token, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tree = hub.state.repos[("dataset", repo)].commits[hub.state.repos[("dataset", repo)].branches["main"]]
+    assert "arbitration_queue.jsonl" not in tree and not [p for p in tree if p.startswith(("audit/", "quarantine/"))]
+    assert _stored_leaks(hub, repo, tiny_spf[1]) == []
 
 
-def test_push_refuses_a_build_without_card(tmp_path):
-    with pytest.raises(PublishRefused, match="no dataset card; run `cmedins card"):
-        check_publishable(make_build(tmp_path / "b"))
+# --- refusals: each on a state the runner really writes (or a user edits afterwards) ---------------------------
+
+@register_stage
+class BlankOneAnswer(Stage):
+    """A faulty plugin stage: blanks the first SFT row's answer, so the validate stage must reject it."""
+
+    name = "test_blank_one_answer"
+    allowed_params = frozenset()
+
+    def run(self, rows):
+        for index, row in enumerate(rows):
+            if index == 0 and row.get("kind") == "sft":
+                row = {**row, "messages": [*row["messages"][:-1], {"role": "assistant", "content": " "}]}
+            yield row
+
+
+def _refused(hub, build, tmp_path, *fragments):
+    result = _cli(hub, "push", str(build), "--repo-id", f"{hub.user}/refused", token=hub.token, tmp_path=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "refusing to publish" in lines[0], lines
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert hub.state.repos == {}  # nothing was created, nothing uploaded
+    return lines[0]
+
+
+def _edit_json(path, change):
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def test_push_refuses_a_no_deid_build_whose_manifest_was_edited(hub, tiny_sft, tmp_path):
+    corpus = sft_corpus(tmp_path / "src", with_deid=False)
+    build = run_recipe(corpus.recipe, show_progress=False).out_dir
+    _refused(hub, build, tmp_path, "de-identification did not run")
+    real = json.loads((tiny_sft[0] / "manifest.json").read_text(encoding="utf-8"))["deid"]
+
+    _edit_json(build / "manifest.json", lambda m: m.update(deid=real))  # claims deid ran, with real-looking facts
+    _refused(hub, build, tmp_path, "do not show a de-identification stage that ran first")
+
+    # A thorough forger also edits the stage list and the ledger: the re-scan of the files still finds the
+    # identifiers, and says where without quoting them.
+    _edit_json(build / "manifest.json", lambda m: m.update(stages=["deid", *m["stages"]]))
+    _edit_json(build / "stats.json", lambda s: s["stages"].update(deid=dict(s["stages"]["tasks"], created=0)))
+    line = _refused(hub, build, tmp_path, "pattern")
+    assert "row " in line or "line " in line
+    assert not [value for value in corpus.planted if value in line]
+
+
+def test_push_refuses_a_build_where_validation_rejected_rows(hub, tmp_path):
+    corpus = sft_corpus(tmp_path / "src", extra_stages=[{"test_blank_one_answer": {}}])
+    build = run_recipe(corpus.recipe, show_progress=False).out_dir
+    validation = json.loads((build / "manifest.json").read_text(encoding="utf-8"))["validation"]
+    assert validation["failed"] == 1 and validation["passed"] is False  # the push gate can fail
+    _refused(hub, build, tmp_path, "validation did not pass (1 rows failed")
+    _edit_json(build / "manifest.json", lambda m: m["validation"].update(passed=True, failed=0, errors=0))
+    _refused(hub, build, tmp_path, "validation did not pass (1 rows failed the validate stage per stats.json)")
+
+
+def test_push_refuses_a_data_file_replaced_after_the_build(hub, sft_build, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shard = sorted((sft_build / "data").glob("train-*.parquet"))[0]
+    rows = pq.read_table(shard).to_pylist()
+    pq.write_table(pa.Table.from_pylist(rows[1:], schema=pq.read_schema(shard)), shard)
+    _refused(hub, sft_build, tmp_path, f"{shard.name}: changed since the build")
+
+
+def test_push_refuses_an_allow_unsafe_build(hub, tmp_path):
+    corpus = sft_corpus(tmp_path / "src", deid={"entities": [], "allow_unsafe": True, "fail_on_residual": False})
+    build = run_recipe(corpus.recipe, show_progress=False).out_dir
+    _refused(hub, build, tmp_path, "allow_unsafe")
+
+
+def test_push_refuses_a_build_without_card(hub, sft_build, tmp_path):
+    (sft_build / "README.md").unlink()
+    result = _cli(hub, "push", str(sft_build), "--repo-id", f"{hub.user}/x", token=hub.token, tmp_path=tmp_path)
+    assert result.returncode == 2 and "no dataset card; run `cmedins card" in result.stderr

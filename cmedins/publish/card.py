@@ -14,6 +14,7 @@ from typing import Any
 from huggingface_hub import DatasetCard
 
 from cmedins import resources
+from cmedins.deid.measured import load_measured
 from cmedins.errors import CmedinsError
 from cmedins.publish.build import Build, load_build
 from cmedins.publish.metadata import build_card_data, check_card_data, hub_license
@@ -160,22 +161,65 @@ def privacy_section(build: Build) -> str:
     if not deid.get("ran"):
         return ("**De-identification did not run for this build.** It may contain personal data and must not "
                 "be published; `cmedins push` refuses it.")
+    parts = []
+    if deid.get("allow_unsafe") or deid.get("narrowed_strict"):
+        missing = ", ".join(deid.get("narrowed_strict") or []) or "none"
+        parts.append(f"**UNSAFE BUILD: the recipe set `allow_unsafe: true`.** Identifier types that must never be "
+                     f"published were not detected ({missing}). This build may contain ID numbers, phone numbers, "
+                     "e-mails or record numbers; `cmedins push` refuses it.")
+    stage = deid.get("path") or "deid"
+    parts.append(f"De-identification ran (the `{stage}` stage, cmedins' privacy gate: presidio with Chinese "
+                 "recognizers) before any row left the private work folder. Raw rows stay in that folder; the audit "
+                 "of replaced spans (offsets and entity types, never the values) stays beside the build. Neither "
+                 "is published. The figures below were counted while it ran.")
+    if deid.get("entities"):
+        parts.append("Entity types detected: " + ", ".join(f"`{e}`" for e in deid["entities"]) + ".")
     counts = deid.get("counts") or {}
-    parts = ["De-identification ran before any row left the private work folder (presidio with cmedins' "
-             "Chinese recognizers: the `deid` stage). Raw rows stay in that folder; the audit of replaced spans "
-             "(offsets and entity types, never the values) stays beside the build. Neither is published."]
-    if deid.get("config"):
-        parts.append("Configuration:\n\n" + table(["setting", "value"], flatten(deid["config"])))
     if counts:
         total = sum(v for v in counts.values() if isinstance(v, int))
         parts.append(f"Entities replaced, by type ({total:,} in all):\n\n" + table(
             ["entity type", "count"], [[name, n] for name, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]))
     else:
         parts.append("The de-identification reported no entity counts: no identifier was found in the input.")
-    others = {k: v for k, v in (build.stats.get("deid") or {}).items() if k not in ("entities", "counts", "config")}
+    residual = deid.get("residual") or {}
+    if residual:
+        hits = residual.get("hits") or {}
+        parts.append(f"Residual scan (independent patterns for the strict identifier types, run on every "
+                     f"de-identified text): {residual.get('scanned_texts', 0):,} texts scanned, "
+                     f"{sum(hits.values()):,} hits" + (f" ({_reasons(hits)}; those rows were quarantined)" if hits
+                                                        else "") + ". `cmedins push` re-runs it on every published file.")
+    if deid.get("config"):
+        parts.append("Configuration:\n\n" + table(["setting", "value"], flatten(deid["config"])))
+    others = {k: v for k, v in (build.stats.get("deid") or {}).items()
+              if k not in ("entities", "counts", "config", "residual")}
     if others:
         parts.append("Other de-identification figures:\n\n" + table(["figure", "value"], flatten(others)))
+    parts.append(measured_section(load_measured()))
     return "\n\n".join(parts)
+
+
+def measured_section(measured: dict[str, Any] | None) -> str:
+    """What the de-identifier was measured to do on real text (cmedins/deid/measured.json), or that it was not."""
+    if not measured:
+        return ("**Measured recall:** this cmedins installation carries no de-identification benchmark "
+                "(cmedins/deid/measured.json is absent), so no leak rate can be stated for it.")
+    lines = [f"**Measured on real text** ({measured.get('measured_on', 'date not recorded')}; data: "
+             f"{measured.get('data', 'not recorded')}; {measured.get('planted', 'an unstated number of')} planted "
+             f"identifiers; command: `{measured.get('benchmark', 'not recorded')}`). These figures describe the "
+             "de-identifier on that benchmark, not a guarantee for this build."]
+    leak = measured.get("leak_rate") or {}
+    if leak:
+        lines.append(table(["entity type", "leak rate (planted identifiers that survived)"],
+                           [[name, f"{rate:.2%}" if isinstance(rate, (int, float)) else rate]
+                            for name, rate in sorted(leak.items())]))
+    figures = [[key, measured[key]] for key in ("clinical_words_kept", "mb_per_s_per_core", "residual_scan_recall")
+               if key in measured]
+    spellings = measured.get("leak_rate_by_spelling")
+    if isinstance(spellings, dict):
+        figures += [[f"leak rate, {name}", value] for name, value in flatten(spellings)]
+    if figures:
+        lines.append(table(["figure", "value"], [[k, f"{v:.4g}" if isinstance(v, float) else v] for k, v in figures]))
+    return "\n\n".join(lines)
 
 
 def tasks_table(build: Build) -> str:
@@ -231,8 +275,9 @@ def risks(build: Build, rows: list[dict]) -> list[str]:
     else:
         notes.append("Preferences reflect the judgments of a small group of medical annotators under the SPF "
                      "priority (safety > professionalism > fluency); other priorities would rank pairs differently.")
-    notes.append("De-identification is automatic: recall is high but not perfect, and rare identifier formats may "
-                 "survive. Report any identifier you find to the maintainers; do not attempt re-identification.")
+    notes.append("De-identification is automatic and not perfect (see the measured figures under Personal and "
+                 "Sensitive Information): identifiers in unusual contexts or formats may survive. Report any "
+                 "identifier you find to the maintainers; do not attempt re-identification.")
     notes.append("Medical knowledge changes and records contain errors; answers are not verified against current "
                  "guidelines.")
     return notes
@@ -252,9 +297,11 @@ def reproduction_section(build: Build) -> str:
     ])]
     inputs = manifest.get("inputs") or []
     if inputs:
+        # Sources by their recipe name: file names can hold identities, so the manifest keeps only a hash.
         lines.append("Inputs:\n\n" + table(
-            ["path", "bytes", "sha256"], [[f"`{i['path']}`", i.get("bytes", 0), f"`{i.get('sha256', '')}`"]
-                                          for i in inputs]))
+            ["source", "format", "bytes", "sha256"],
+            [[i.get("source", "–"), i.get("format", "–"), i.get("bytes", 0), f"`{i.get('sha256', '')}`"]
+             for i in inputs]))
     versions = manifest.get("versions") or {}
     if versions:
         lines.append("Package versions:\n\n" + table(["package", "version"], sorted(versions.items())))
