@@ -167,7 +167,7 @@ class BlankOneAnswer(Stage):
     """A faulty plugin stage: blanks the first SFT row's answer, so the validate stage must reject it."""
 
     name = "test_blank_one_answer"
-    allowed_params = frozenset()
+    takes = frozenset({"sft"})
 
     def run(self, rows):
         for index, row in enumerate(rows):

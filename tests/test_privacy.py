@@ -100,7 +100,7 @@ def test_a_recipe_narrowing_the_strict_types_is_refused_before_reading(tmp_path,
 
 def test_spf_recipe_with_narrowed_entities_is_refused(tmp_path):
     corpus = spf_corpus(tmp_path, spf_deid={"entities": ["PERSON"]})
-    with pytest.raises(CmedinsError, match=r"recipe stage 'spf_deid'.*CN_PHONE.*must never be published"):
+    with pytest.raises(CmedinsError, match=r"'stages.0.spf_deid'.*CN_PHONE.*must never be published"):
         build_spf(corpus.recipe)
     assert not (tmp_path / "out" / "data").exists()
 
