@@ -25,9 +25,8 @@ from cmedins.cli import app
 from cmedins.errors import CmedinsError
 from cmedins.publish.build import load_build
 from cmedins.publish.llamafactory import write_dataset_info
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_build
 from tests.hub_server import HubServer
-from tests.test_card_fixtures import make_build
 
 TOOLS = Path(os.environ.get("CMEDINS_TOOL_VENVS", ROOT / ".venvs"))
 LF_PYTHON = TOOLS / "llamafactory" / "bin" / "python"
@@ -37,8 +36,8 @@ TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assis
         "system_tag": "system"}
 
 
-def test_sft_entries_read_the_parquet_shards_in_sharegpt_form(tmp_path):
-    root = make_build(tmp_path / "sft")
+def test_sft_entries_read_the_parquet_shards_in_sharegpt_form(sample_build, tmp_path):
+    root = copy_build(sample_build, tmp_path / "sft")  # a real build by the runner
     info = json.loads(write_dataset_info(root).read_text(encoding="utf-8"))
     name = load_build(root).manifest["name"]
     assert info == {
@@ -50,8 +49,8 @@ def test_sft_entries_read_the_parquet_shards_in_sharegpt_form(tmp_path):
     assert not (root / "llamafactory").exists()
 
 
-def test_preference_entries_read_a_copy_with_one_message_objects(tmp_path):
-    root = make_build(tmp_path / "dpo", kind="dpo")
+def test_preference_entries_read_a_copy_with_one_message_objects(spf_sample_build, tmp_path):
+    root = copy_build(spf_sample_build, tmp_path / "dpo")
     info = json.loads(write_dataset_info(root, repo_id="org/spf").read_text(encoding="utf-8"))
     name = load_build(root).manifest["name"]
     assert info[name]["file_name"] == "llamafactory/train.parquet" and info[name]["ranking"] is True
@@ -65,8 +64,8 @@ def test_preference_entries_read_a_copy_with_one_message_objects(tmp_path):
         assert all(row["chosen"]["role"] == "assistant" for row in mapped)
 
 
-def test_export_command_and_bad_repo_id(tmp_path):
-    root = make_build(tmp_path / "sft")
+def test_export_command_and_bad_repo_id(sample_build, tmp_path):
+    root = copy_build(sample_build, tmp_path / "sft")
     result = CliRunner().invoke(app, ["export", "llamafactory", str(root), "--repo-id", "org/cmedins"])
     assert result.exit_code == 0, result.output
     assert "_hub" in result.output and (root / "dataset_info.json").is_file()

@@ -15,6 +15,7 @@ from cmedins.io import iter_rows
 from cmedins.preference.judgments import parse_annotation
 from cmedins.preference.labelstudio import judgments_from_task, labeling_config, read_export, write_tasks
 from cmedins.preference.pairs import read_pairs
+from cmedins.preference.privacy import annotator_id
 
 DATA = Path(__file__).parent / "data" / "preference"
 PAIR = {"pair_id": "p9", "prompt": [{"role": "user", "content": "孩子咳嗽一周了"},
@@ -105,4 +106,6 @@ def test_cli_export_then_import(tmp_path):
     result = runner.invoke(app, ["prefs", "import", str(DATA / "label_studio_export.json"), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "3 judgments" in result.output
-    assert [row["annotator"] for _, row in iter_rows(out)] == ["ls-user-3", "ls-user-5", "ls-user-3"]
+    # annotators leave as stable pseudonyms (the privacy gate), one per Label Studio user
+    assert [row["annotator"] for _, row in iter_rows(out)] == [
+        annotator_id("ls-user-3"), annotator_id("ls-user-5"), annotator_id("ls-user-3")]

@@ -113,7 +113,7 @@ def test_allow_unsafe_build_is_marked_on_its_card(tmp_path):
     assert manifest["deid"]["narrowed_strict"] == ["CN_PHONE"] and manifest["deid"]["allow_unsafe"] is True
     assert "**UNSAFE BUILD: the recipe set `allow_unsafe: true`.**" in (build / "README.md").read_text()
     # phones were not detected, so the residual scan quarantined every row that held one
-    assert manifest["deid"]["residual"]["hits"].get("mobile", 0) > 0
+    assert sum(manifest["deid"]["residual"]["hits"].values()) > 0
 
 
 def test_spf_build_runs_the_gate_audit_and_residual_scan(tiny_spf):
@@ -159,7 +159,7 @@ def test_prefs_sample_refuses_a_build_whose_data_holds_identifiers(tiny_sft, tmp
     result = CliRunner().invoke(app, ["prefs", "sample", "--sft-build", str(build), "--ood", str(ood),
                                       "--ood-format", "cvalues", "--out", str(tmp_path / "p.jsonl")])
     message = _refusal(result)
-    assert "row 1, field 'messages.0.content': a mobile pattern" in message
+    assert "row 1, field 'messages.0.content': a phone pattern" in message
     assert PHONES[0] not in message and not (tmp_path / "p.jsonl").exists()
 
 
@@ -205,3 +205,16 @@ def test_cmedins_deid_refuses_out_equal_to_input(tmp_path):
     before = source.read_bytes()
     result = CliRunner().invoke(app, ["deid", str(source), "--out", str(source), "--field", "note"])
     assert "input" in _refusal(result) and source.read_bytes() == before
+
+
+def test_prefs_arbitration_queue_passes_the_gate(tmp_path):
+    from tests.privacy_corpus import _annotations
+
+    judgments = _jsonl(tmp_path / "in" / "judgments.jsonl", _annotations())
+    out = tmp_path / "out" / "queue.jsonl"
+    result = CliRunner().invoke(app, ["prefs", "arbitration", str(judgments), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    queue = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [q["pair_id"] for q in queue] == ["p9"]
+    assert {j["annotator"][:10] for j in queue[0]["judgments"]} == {"annotator-"}
+    assert leaks(tmp_path / "out", {*PHONES, *EMAILS, *NAMES}) == []

@@ -88,6 +88,7 @@ def import_command(
     from cmedins.io import write_rows
     from cmedins.preference.judgments import parse_annotation
     from cmedins.preference.labelstudio import read_export
+    from cmedins.preference.privacy import PreferenceRedactor
 
     rows, errors = [], []
     for file, task, raw in read_export(export):
@@ -97,6 +98,12 @@ def import_command(
             errors.append(f"{file}, task {task}: {error.describe()}")
     if errors:
         raise CmedinsError(f"{len(errors)} invalid annotation(s); first: {errors[0]}")
+    # Label Studio names annotators by e-mail and comments are free text: through the privacy gate.
+    redactor = PreferenceRedactor({}, label="cmedins prefs import")
+    try:
+        rows = [row for row, _ in redactor.rows(rows)]
+    finally:
+        redactor.close()
     write_rows(out, rows)
     typer.echo(f"{len(rows)} judgments -> {out}")
 
@@ -116,6 +123,7 @@ def arbitration_command(
     from cmedins.preference.agreement import agreement_report
     from cmedins.preference.crossannotation import ARBITRATE_ON, decide_pair, load_decisions, queue_entry
     from cmedins.preference.judgments import group_by_pair, parse_annotation
+    from cmedins.preference.privacy import PreferenceRedactor
     from cmedins.schema import DIMENSIONS
 
     if arbitrate_on not in ARBITRATE_ON:
@@ -136,6 +144,12 @@ def arbitration_command(
     except RowError as error:
         raise CmedinsError(str(error)) from None
     queue = [queue_entry(pair) for pair in results if pair.status == "awaiting_arbitration"]
+    # The queue goes to the expert: its texts, comments and annotators pass the privacy gate first.
+    redactor = PreferenceRedactor({}, label="cmedins prefs arbitration")
+    try:
+        queue = [row for row, _ in redactor.rows(queue)]
+    finally:
+        redactor.close()
     write_rows(out, queue)
     typer.echo(json.dumps(agreement_report(list(pairs.values()), DIMENSIONS), ensure_ascii=False, indent=2))
     typer.echo(f"{len(queue)} pair(s) need arbitration -> {out}")

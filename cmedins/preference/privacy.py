@@ -33,6 +33,9 @@ def text_paths(row: dict) -> list[tuple[str, str]]:
     if isinstance(row.get("responses"), list):
         paths += [(f"responses[{i}]", text) for i, text in enumerate(row["responses"]) if isinstance(text, str)]
     paths += [(key, row[key]) for key in FREE_TEXT_KEYS if isinstance(row.get(key), str) and row[key]]
+    if isinstance(row.get("judgments"), list):  # an arbitration queue entry: each annotator's comment
+        paths += [(f"judgments[{i}].comment", j["comment"]) for i, j in enumerate(row["judgments"])
+                  if isinstance(j, dict) and isinstance(j.get("comment"), str) and j["comment"]]
     return paths
 
 
@@ -42,16 +45,26 @@ def apply_paths(row: dict, paths: list[tuple[str, str]], texts: list[str]) -> di
         out["prompt"] = [dict(m) if isinstance(m, dict) else m for m in row["prompt"]]
     if isinstance(row.get("responses"), list):
         out["responses"] = list(row["responses"])
+    if isinstance(row.get("judgments"), list):
+        out["judgments"] = [pseudonymous(dict(j)) if isinstance(j, dict) else j for j in row["judgments"]]
     for (path, _), text in zip(paths, texts, strict=True):
-        if path.startswith("prompt["):
+        if path.startswith("judgments["):
+            out["judgments"][int(path[len("judgments["):path.index("]")])]["comment"] = text
+        elif path.startswith("prompt["):
             out["prompt"][int(path[len("prompt["):path.index("]")])]["content"] = text
         elif path.startswith("responses["):
             out["responses"][int(path[len("responses["):path.index("]")])] = text
         else:
             out[path] = text
-    if isinstance(out.get("annotator"), str):
-        out["annotator"] = annotator_id(out["annotator"])
-    return out
+    return pseudonymous(out)
+
+
+def pseudonymous(row: dict) -> dict:
+    """`annotator` as a stable pseudonym (idempotent: a pseudonym stays as it is)."""
+    name = row.get("annotator")
+    if isinstance(name, str) and not name.startswith("annotator-"):
+        row["annotator"] = annotator_id(name)
+    return row
 
 
 class PreferenceRedactor:
