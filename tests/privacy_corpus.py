@@ -51,7 +51,9 @@ def _records() -> list[dict]:
          "present_illness": f"患者{NAMES[0]}3年前出现胸闷，联系电话{PHONES[0]}，身份证号{ID_IN_TEXT}，"
                             f"邮箱{EMAILS[0]}，病案号：2023004567。",
          "diagnosis": "冠状动脉粥样硬化性心脏病", "treatment": "阿司匹林100mg qd，阿托伐他汀20mg qn。",
-         "discharge_advice": f"出院后低盐饮食，1周后门诊复查，有事联系家属{NAMES[1]}（{PHONES[1]}）。"},
+         # "张三丰自述" has no role word before the name: the record's own patient_name field still masks it.
+         "discharge_advice": f"{NAMES[0]}自述症状好转。出院后低盐饮食，1周后门诊复查，有事联系家属{NAMES[1]}"
+                             f"（{PHONES[1]}）。"},
         {**common, "record_id": "r-2", "department": f"医师{NAMES[3]}专家门诊", "patient_name": NAMES[3],
          "chief_complaint": "咳嗽、咳痰伴发热5天",
          "present_illness": f"患者{NAMES[3]}5天前受凉后咳嗽，电话{PHONES[3]}，由其女{NAMES[4]}陪同就诊。",
@@ -104,7 +106,8 @@ def _annotations() -> list[dict]:
             rows.append({"pair_id": f"p{pair}", "prompt": prompt + ("" if pair == 0 else "谢谢"),
                          "response_a": a, "response_b": b, "annotator": annotator, "safety": safety,
                          "professionalism": safety, "fluency": "tie",
-                         "comment": f"回答B泄露了医生{NAMES[1]}的电话{PHONES[1]}", "distribution": "in",
+                         "comment": f"{annotator}认为回答B泄露了医生{NAMES[1]}的电话{PHONES[1]}",
+                         "distribution": "in",
                          "source": f"患者{NAMES[2]}的问诊记录"})
     # A disputed pair: it waits in the arbitration queue, which lies outside the work folder.
     rows += [{"pair_id": "p9", "prompt": f"患者{NAMES[5]}问：发烧39度要去医院吗？邮箱{EMAILS[0]}",

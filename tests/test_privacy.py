@@ -34,6 +34,21 @@ def _refusal(result) -> str:
     return str(result.exception)
 
 
+def manifest_deid(build):
+    return json.loads((build / "manifest.json").read_text(encoding="utf-8"))["deid"]
+
+
+def test_known_identities_are_masked_before_detection():
+    from cmedins.deid.gate import mask_known
+
+    text, masks = mask_known("张三丰自述好转，张三丰之子张三来访，电话13911112222",
+                             {"张三丰": "PERSON", "张三": "PERSON", "13911112222": "CN_PHONE", "x": "PERSON"})
+    assert text == "<姓名>自述好转，<姓名>之子<姓名>来访，电话<电话>"
+    assert [(m.entity_type, text[m.start:m.end]) for m in masks] == [
+        ("PERSON", "<姓名>"), ("PERSON", "<姓名>"), ("PERSON", "<姓名>"), ("CN_PHONE", "<电话>")]
+    assert mask_known("无", {}) == ("无", [])
+
+
 def _quarantine_entries(build):
     return [json.loads(line) for path in sorted((build / "quarantine").glob("*.jsonl"))
             for line in path.read_text(encoding="utf-8").splitlines()]
@@ -61,7 +76,10 @@ def test_sft_ids_file_names_and_facts_come_from_what_ran(tiny_sft):
     assert record_ids and all(rid.startswith("rec-") for rid in record_ids)
     audit = [json.loads(line) for line in (build / "audit" / "deid.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {f"rec-{a['unit']}" for a in audit if a["source"] == "ward_records"} <= record_ids
-    assert all(set(a) == {"unit", "source", "row", "field", "start", "end", "entity_type", "score"} for a in audit)
+    assert all(set(a) == {"unit", "source", "row", "field", "start", "end", "entity_type", "score", "known"}
+               for a in audit)
+    # the record's own identity fields were masked wherever they appear, found by the detector or not
+    assert sum(a["known"] for a in audit) == manifest_deid(build)["known_identities_masked"] > 0
     manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     deid = manifest["deid"]
     # counted from what ran: 2 records + 3 dialogues passed through the gate, the audit has one line per finding

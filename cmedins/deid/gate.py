@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from cmedins.deid.config import STRICT_ENTITIES, DeidConfig
+from cmedins.deid.config import PLACEHOLDERS, STRICT_ENTITIES, DeidConfig
 from cmedins.deid.residual import residual_hits
 from cmedins.errors import CmedinsError
 from cmedins.ids import content_id
@@ -38,6 +38,36 @@ class GateUnit:
     texts: Sequence[str]
     source: str | None = None
     row: int | None = None
+    known: dict[str, str] = field(default_factory=dict)  # identity value -> entity type (a record's own fields)
+
+
+@dataclass(frozen=True)
+class KnownMask:
+    start: int
+    end: int
+    entity_type: str
+
+
+def mask_known(text: str, known: dict[str, str]) -> tuple[str, list[KnownMask]]:
+    """Replace every occurrence of a unit's known identities (its patient's name, ID and phone fields, an
+    annotator's name) by the type's placeholder before detection: the detector need not find what the row
+    already names. Longer values first, so a name inside an address is not split. Offsets are in the result."""
+    if not known or not text:
+        return text, []
+    values = sorted((v for v in known if len(v) >= 2 and v in text), key=len, reverse=True)
+    if not values:
+        return text, []
+    pattern = re.compile("|".join(re.escape(v) for v in values))
+    out, masks, last = [], [], 0
+    for match in pattern.finditer(text):
+        placeholder = PLACEHOLDERS[known[match.group()]]
+        out.append(text[last:match.start()])
+        start = sum(len(part) for part in out)
+        out.append(placeholder)
+        masks.append(KnownMask(start, start + len(placeholder), known[match.group()]))
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out), masks
 
 
 @dataclass(frozen=True)
@@ -62,7 +92,7 @@ class PrivacyGate:
         self._audit: IO[str] | None = None
         self.counts: Counter = Counter()
         self.residual: Counter = Counter()
-        self.units = self.texts = self.chars = self.units_with_residual = 0
+        self.units = self.texts = self.chars = self.units_with_residual = self.known = 0
 
     # --- running ------------------------------------------------------------------------------------------
     def _start(self):
@@ -79,18 +109,19 @@ class PrivacyGate:
         """One result list per chunk, in order. A residual hit raises (fail_on_residual, the default) or is
         returned in `GateResult.hits` for the caller to quarantine the unit."""
         engine = self._start()
-        pending: list[list[GateUnit]] = []
+        pending: list[tuple[list[GateUnit], list[list[list[KnownMask]]]]] = []
 
         def planned():
             for chunk in chunks:
-                pending.append(chunk)
-                yield [(unit.scope, list(unit.texts)) for unit in chunk]
+                masked = [[mask_known(text, unit.known) for text in unit.texts] for unit in chunk]
+                pending.append((chunk, [[masks for _, masks in texts] for texts in masked]))
+                yield [(unit.scope, [text for text, _ in texts]) for unit, texts in zip(chunk, masked, strict=True)]
 
         for results in engine.map_chunks(planned()):
-            chunk = pending.pop(0)
-            yield [self._finish(unit, texts) for unit, texts in zip(chunk, results, strict=True)]
+            chunk, masks = pending.pop(0)
+            yield [self._finish(unit, texts, known) for unit, texts, known in zip(chunk, results, masks, strict=True)]
 
-    def _finish(self, unit: GateUnit, results) -> GateResult:
+    def _finish(self, unit: GateUnit, results, known: list[list[KnownMask]]) -> GateResult:
         self.units += 1
         self.texts += len(results)
         hits = [(name, kind) for name, result in zip(unit.fields, results, strict=True) for kind, _, _ in result.residual]
@@ -103,15 +134,19 @@ class PrivacyGate:
                                    "quarantine such rows instead")
         new_texts = [result.text for result in results]
         unit_id = content_id("unit", unit.source, unit.row, new_texts, length=16)
-        for name, original, result in zip(unit.fields, unit.texts, results, strict=True):
+        # Audit offsets are in the text the detector saw (known identities already masked, marked "known").
+        for name, original, result, masks in zip(unit.fields, unit.texts, results, known, strict=True):
             self.chars += len(original)
-            for finding in result.findings:
-                self.counts[finding.entity_type] += 1
+            found = [(m.start, m.end, m.entity_type, 1.0, True) for m in masks]
+            found += [(f.start, f.end, f.entity_type, f.score, False) for f in result.findings]
+            for start, end, entity_type, score, is_known in sorted(found):
+                self.counts[entity_type] += 1
+                self.known += is_known
                 if self._audit is not None:
                     self._audit.write(json.dumps(
-                        {"unit": unit_id, "source": unit.source, "row": unit.row, "field": name,
-                         "start": finding.start, "end": finding.end, "entity_type": finding.entity_type,
-                         "score": finding.score}, ensure_ascii=False) + "\n")
+                        {"unit": unit_id, "source": unit.source, "row": unit.row, "field": name, "start": start,
+                         "end": end, "entity_type": entity_type, "score": score, "known": is_known},
+                        ensure_ascii=False) + "\n")
         return GateResult(new_texts, hits, unit_id)
 
     def clean_texts(self, texts: Sequence[str], *, where: str, scope: str = "") -> list[str]:
@@ -154,6 +189,7 @@ class PrivacyGate:
             "texts": self.texts,
             "chars": self.chars,
             "counts": dict(sorted(self.counts.items())),
+            "known_identities_masked": self.known,
             "residual": {"scanned_texts": self.texts, "hits": dict(sorted(self.residual.items())),
                          "units_with_hits": self.units_with_residual,
                          "fail_on_residual": self.config.fail_on_residual},

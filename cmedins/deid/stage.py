@@ -71,11 +71,24 @@ def row_id(row: dict) -> str | None:
     return row.get("record_id") or row.get("id")
 
 
-def unit_of(row: dict, pairs: list[tuple[str, str]]) -> GateUnit:
+# A record's own identity fields name what its texts must not keep, whether the detector finds it or not.
+KNOWN_TYPES = {"patient_name": "PERSON", "id_number": "CN_ID_CARD", "phone": "CN_PHONE", "address": "CN_ADDRESS",
+               "birth_date": "DATE_OF_BIRTH", "record_number": "MEDICAL_RECORD_NUMBER", "hospital": "INSTITUTION",
+               "record_id": "MEDICAL_RECORD_NUMBER"}
+
+
+def known_identities(row: dict, active: set[str]) -> dict[str, str]:
+    if row.get("kind") != "record":
+        return {}
+    return {value.strip(): entity for name, entity in KNOWN_TYPES.items()
+            if entity in active and isinstance(value := row.get(name), str) and len(value.strip()) >= 2}
+
+
+def unit_of(row: dict, pairs: list[tuple[str, str]], active: set[str]) -> GateUnit:
     where = f"{row.get('_file')}, row {row.get('_row')}"
     return GateUnit(where=where, scope=f"{row.get('_file')}:{row.get('_row')}:{row_id(row)}",
                     fields=[path for path, _ in pairs], texts=[text for _, text in pairs],
-                    source=row.get("source"), row=row.get("_row"))
+                    source=row.get("source"), row=row.get("_row"), known=known_identities(row, active))
 
 
 @register_stage
@@ -105,6 +118,7 @@ class DeidStage(Stage):
     def _process(self, gate: PrivacyGate, chunks):
         """Pair each chunk of rows with its gate results ([(pairs, GateResult)] or error string or None)."""
         prepared: list = []
+        active = set(self.config.active_entities())
 
         def units_of(chunk):
             plan, units = [], []
@@ -118,7 +132,7 @@ class DeidStage(Stage):
                     plan.append(None)
                     continue
                 plan.append(pairs)
-                units.append(unit_of(row, pairs))
+                units.append(unit_of(row, pairs, active))
             prepared.append((chunk, plan))
             return units
 

@@ -25,6 +25,14 @@ def annotator_id(name: str) -> str:
     return "annotator-" + content_id("annotator", name.strip().casefold(), length=12)
 
 
+def known_annotators(row: dict) -> dict[str, str]:
+    """Annotators' own names (and e-mails) are known identities: masked in their comments whatever the detector
+    finds. An arbitration queue entry lists several."""
+    names = [row.get("annotator")] + [j.get("annotator") for j in row.get("judgments") or [] if isinstance(j, dict)]
+    return {name.strip(): "EMAIL" if "@" in name else "PERSON" for name in names
+            if isinstance(name, str) and len(name.strip()) >= 2 and not name.startswith("annotator-")}
+
+
 def text_paths(row: dict) -> list[tuple[str, str]]:
     """(field path, text) of every text in a preference row that will be published or queued."""
     paths = [(f"prompt[{i}].content", m["content"]) for i, m in enumerate(row.get("prompt") or [])
@@ -90,7 +98,7 @@ class PreferenceRedactor:
                 yield [GateUnit(where=f"{row.get('_file')}, row {row.get('_row')}",
                                 scope=content_id(row.get("prompt")), fields=[p for p, _ in paths],
                                 texts=[t for _, t in paths], source=row.get("_source") or row.get("source"),
-                                row=row.get("_row")) for row, paths in planned]
+                                row=row.get("_row"), known=known_annotators(row)) for row, paths in planned]
 
         for results in self.gate.process(units()):
             for (row, paths), result in zip(pending.pop(0), results, strict=True):

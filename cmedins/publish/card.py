@@ -198,25 +198,39 @@ def privacy_section(build: Build) -> str:
     return "\n\n".join(parts)
 
 
+def _listed(value: Any) -> str:
+    return ", ".join(f"`{item}`" for item in value) if isinstance(value, list) else str(value)
+
+
+def _rate(value: Any) -> str:
+    return f"{value:.2%}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
+
+
 def measured_section(measured: dict[str, Any] | None) -> str:
     """What the de-identifier was measured to do on real text (cmedins/deid/measured.json), or that it was not."""
     if not measured:
         return ("**Measured recall:** this cmedins installation carries no de-identification benchmark "
                 "(cmedins/deid/measured.json is absent), so no leak rate can be stated for it.")
-    lines = [f"**Measured on real text** ({measured.get('measured_on', 'date not recorded')}; data: "
-             f"{measured.get('data', 'not recorded')}; {measured.get('planted', 'an unstated number of')} planted "
-             f"identifiers; command: `{measured.get('benchmark', 'not recorded')}`). These figures describe the "
-             "de-identifier on that benchmark, not a guarantee for this build."]
-    leak = measured.get("leak_rate") or {}
+    lines = [f"**Measured on real text** ({measured.get('measured_on', 'date not recorded')}, "
+             f"{measured.get('planted', 'an unstated number of')} identifiers planted into public Chinese medical "
+             f"text; command: `{measured.get('benchmark', 'not recorded')}`; data: "
+             f"{_listed(measured.get('data', 'not recorded'))}). These figures describe the de-identifier on that "
+             "benchmark, not a guarantee for this build."]
+    leak, held_out = measured.get("leak_rate") or {}, measured.get("leak_rate_held_out") or {}
     if leak:
-        lines.append(table(["entity type", "leak rate (planted identifiers that survived)"],
-                           [[name, f"{rate:.2%}" if isinstance(rate, (int, float)) else rate]
-                            for name, rate in sorted(leak.items())]))
-    figures = [[key, measured[key]] for key in ("clinical_words_kept", "mb_per_s_per_core", "residual_scan_recall")
-               if key in measured]
+        header = ["entity type", "leak rate (planted identifiers that survived)"]
+        if held_out:
+            header.append(f"leak rate on held-out spellings ({measured.get('planted_held_out', '?')} planted)")
+        lines.append(table(header, [[name, _rate(leak[name]), *([_rate(held_out.get(name))] if held_out else [])]
+                                    for name in sorted(leak)]))
     spellings = measured.get("leak_rate_by_spelling")
-    if isinstance(spellings, dict):
-        figures += [[f"leak rate, {name}", value] for name, value in flatten(spellings)]
+    if isinstance(spellings, dict) and spellings:
+        leaking = {name: rate for name, rate in spellings.items() if isinstance(rate, (int, float)) and rate > 0}
+        lines.append(f"Spellings measured: {len(spellings)}; {len(spellings) - len(leaking)} leaked nothing"
+                     + ("." if not leaking else "; these leaked:\n\n" + table(
+                         ["spelling", "leak rate"], [[name, _rate(rate)] for name, rate in sorted(leaking.items())])))
+    figures = [[key, measured[key]] for key in ("clinical_words_kept", "mb_per_s_per_core", "regex_floor_mb_per_s",
+                                                "residual_scan_recall", "residual_false_positives") if key in measured]
     if figures:
         lines.append(table(["figure", "value"], [[k, f"{v:.4g}" if isinstance(v, float) else v] for k, v in figures]))
     return "\n\n".join(lines)
