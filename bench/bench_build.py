@@ -123,8 +123,10 @@ def main() -> None:
         floor = io_floor(corpus, args.work / "floor")
         for executor in args.executors.split(","):
             load_before = os.getloadavg()[0]
-            run = build(corpus, args.work / f"build-{records}-{args.stages}-{executor}", STAGES[args.stages],
-                        EXECUTORS[executor])
+            stages = STAGES[args.stages]
+            if executor.startswith("ray"):  # Ray runs one de-identifier per actor: no process pool inside it
+                stages = [{"deid": {**stage["deid"], "workers": 1}} if "deid" in stage else stage for stage in stages]
+            run = build(corpus, args.work / f"build-{records}-{args.stages}-{executor}", stages, EXECUTORS[executor])
             rows = run["rows"]
             report = {
                 "records": records, "dialogues": dialogues, "stages": args.stages, "executor": executor,

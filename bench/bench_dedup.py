@@ -1,6 +1,7 @@
 """Benchmark and evaluation of cmedins dedup on real data in ../shared/data.
 
     python bench/bench_dedup.py speed [--rows 100000] [--methods cmedins,cmedins_datasketch_lsh,rensa,datatrove]
+    python bench/bench_dedup.py scale [--rows 100000,200000]   # engine phases, RSS and disk per row, two sizes
     python bench/bench_dedup.py kuake                   # precision/recall/F1 on KUAKE-QQR labelled pairs
     python bench/bench_dedup.py toyhom                  # what dedup finds in toyhom's CSV and txt layouts
 
@@ -305,6 +306,57 @@ def speed(rows: int, methods: list[str]) -> None:
                   f"F1 {base['f1']} vs {other['f1']}; peak RSS {base['peak_rss_mib']} vs {other['peak_rss_mib']} MiB")
 
 
+# --- scale: what the engine costs per row ----------------------------------------------------------------
+
+def run_phases(path: Path) -> None:
+    """One process: signing (normalise + shingle + MinHash, streaming) and resolving (exact + banding) timed
+    apart; peak RSS; the work folder's bytes (signatures, ids) at its largest."""
+    from cmedins.dedup.engine import DedupIndex, DedupParams
+
+    with tempfile.TemporaryDirectory() as work:
+        base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        index = DedupIndex(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)),
+                           Path(work))
+        texts = [row["text"] for row in stream(path)]  # read first: the phases below exclude JSON parsing
+        start, cpu = time.perf_counter(), time.process_time()
+        for text in texts:
+            index.add(text, group="", answer_chars=0, row_id="")
+        index._flush()
+        sign_s, sign_cpu = time.perf_counter() - start, time.process_time() - cpu
+        disk = sum(file.stat().st_size for file in Path(work).iterdir())
+        start, cpu = time.perf_counter(), time.process_time()
+        result = index.resolve()
+        resolve_s, resolve_cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"sign_s": sign_s, "sign_cpu_s": sign_cpu, "resolve_s": resolve_s, "resolve_cpu_s": resolve_cpu,
+                      "peak_rss_mib": peak / 1024, "rss_before_mib": base_rss / 1024, "work_bytes": disk,
+                      "removed": int((result.status != 0).sum()), "lsh": result.stats["lsh"]}))
+
+
+def scale(sizes: list[int]) -> None:
+    figures = []
+    for rows in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "corpus.jsonl"
+            build_corpus(path, rows)
+            out = subprocess.run([sys.executable, __file__, "_phases", "x", str(path)], capture_output=True, text=True,
+                                 check=True)
+            measured = json.loads(out.stdout.strip().splitlines()[-1])
+            figures.append((rows, measured))
+            print(json.dumps({"rows": rows, "load_average_1m": os.getloadavg()[0],
+                              "sign_rows_per_cpu_s": round(rows / measured["sign_cpu_s"]),
+                              "resolve_rows_per_cpu_s": round(rows / measured["resolve_cpu_s"]),
+                              "peak_rss_mib": round(measured["peak_rss_mib"]),
+                              "work_bytes_per_row": round(measured["work_bytes"] / rows), **measured}))
+    if len(figures) > 1:
+        (small, a), (large, b) = figures[0], figures[-1]
+        per_row = (b["peak_rss_mib"] - a["peak_rss_mib"]) * 2**20 / (large - small)
+        print(f"peak RSS grows {per_row:.0f} bytes per row between {small} and {large} rows (texts held by this "
+              "bench included); signing CPU-s per 100k rows "
+              f"{100_000 * a['sign_cpu_s'] / small:.2f} -> {100_000 * b['sign_cpu_s'] / large:.2f}, resolving "
+              f"{100_000 * a['resolve_cpu_s'] / small:.2f} -> {100_000 * b['resolve_cpu_s'] / large:.2f}")
+
+
 # --- KUAKE-QQR and toyhom -------------------------------------------------------------------------------
 
 def kuake() -> None:
@@ -362,16 +414,20 @@ def toyhom() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["speed", "kuake", "toyhom", "_run"])
+    parser.add_argument("what", choices=["speed", "scale", "kuake", "toyhom", "_run", "_phases"])
     parser.add_argument("args", nargs="*")
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", default="100000", help="rows (speed), or comma-separated sizes (scale)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated; the first is the baseline "
                         "the others are compared with")
     options = parser.parse_args()
     if options.what == "_run":
         run_method(options.args[0], Path(options.args[1]))
+    elif options.what == "_phases":
+        run_phases(Path(options.args[1]))
     elif options.what == "speed":
-        speed(options.rows, options.methods.split(","))
+        speed(int(options.rows), options.methods.split(","))
+    elif options.what == "scale":
+        scale([int(size) for size in options.rows.split(",")])
     else:
         {"kuake": kuake, "toyhom": toyhom}[options.what]()
 

@@ -65,8 +65,10 @@ class RayExecutor:
         ray = _import_ray()
         if not ray.is_initialized():
             # log_to_driver off: worker start-up chatter would mix into the build's own output
+            # a checkout named by PYTHONPATH (a development tree) must win in the workers too
+            path = os.environ.get("PYTHONPATH")
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}})
+                     runtime_env={"env_vars": {"PYTHONPATH": path}} if path else None)
         workers = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         specs = [(key, type(stage), stage.params) for key, stage in stages]
         actor = ray.remote(num_cpus=1)(_StageWorker)
