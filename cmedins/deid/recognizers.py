@@ -234,10 +234,11 @@ def pattern_recognizers() -> list[PatternRecognizer]:
     generic = r"我|本|外|该|上级|当地|基层|附近|其他|其它|他|综合|专科|一家|多家|各级|某|市级|县级|省级|乡镇|私立|私人|个体|民营|公立|正规|三甲|二甲|一级|二级|三级|社区|地区|城市|城区|市区|郊区|山区|各|不同|大城市|小城市|县城"
     # The name must hold a place (承德市中心医院, 双滦区人民医院, 广西壮族自治区人民医院; not the generic 社区医院,
     # 各地区医院, 不同城市医院) or be a medical school's affiliate.
-    # The facility word (医院, 诊所 ...) comes within 22 name characters of the start: a cheap lookahead first.
+    # The facility word (医院, 诊所 ...) comes within 22 Han characters of the start (any Han: the level words
+    # such as 自治区 hold characters NAME_CH excludes): a cheap lookahead first.
     facility = r"医院|卫生|诊所|门诊部|医务室|保健院|疾控|疾病预防|急救中心|血站|体检中心|医学院|医科大学"
     institution = (
-        rf"{NAME_START}(?={NAME_CH}{{1,22}}?(?:{facility}))(?!{generic})(?:{NAME_CH}{{1,8}}?(?:自治区|自治州|自治县|[省市县区州旗镇乡]){NAME_CH}{{0,10}}?"
+        rf"{NAME_START}(?=\p{{Han}}{{1,22}}?(?:{facility}))(?!{generic})(?:{NAME_CH}{{1,8}}?(?:自治区|自治州|自治县|[省市县区州旗镇乡]){NAME_CH}{{0,10}}?"
         rf"|{NAME_CH}{{2,8}}?(?:医学院|医科大学|大学)(?:附属|第[一二三四五六七八九])?{NAME_CH}{{0,4}}?)"
         r"(?:医院|卫生院|卫生所|卫生室|诊所|门诊部|医务室|保健院|疾控中心|疾病预防控制中心|卫生服务中心|卫生服务站|"
         r"医学院|医科大学|急救中心|血站|体检中心)"
