@@ -362,9 +362,8 @@ def scale(sizes: list[int]) -> None:
 def kuake() -> None:
     """Pairwise decision of the detector on each labelled pair (label 2 = equivalent = duplicate)."""
     import numpy as np
-    from datasketch import MinHashLSH
 
-    from cmedins.dedup.lsh import _WEIGHTS
+    from cmedins.dedup.lsh import band_shape
     from cmedins.dedup.normalise import normalise
     from cmedins.dedup.signatures import Signer
 
@@ -377,8 +376,8 @@ def kuake() -> None:
             signer = Signer(n, NUM_PERM)
             equal = signer.sign(left) == signer.sign(right)
             for threshold in (0.5, 0.6, 0.7, 0.8, 0.9):
-                lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=_WEIGHTS)
-                collide = equal[:, : lsh.b * lsh.r].reshape(len(pairs), lsh.b, lsh.r).all(axis=2).any(axis=1)
+                bands, rows = band_shape(threshold, NUM_PERM)  # a pair is a candidate when one whole band agrees
+                collide = equal[:, : bands * rows].reshape(len(pairs), bands, rows).all(axis=2).any(axis=1)
                 predicted = exact | (collide & (equal.mean(axis=1) >= threshold))
                 tp, fp = int((predicted & truth).sum()), int((predicted & ~truth).sum())
                 fn = int((~predicted & truth).sum())
