@@ -58,6 +58,15 @@ def path_fingerprint(path: str) -> str:
     return hashlib.sha256(path.encode("utf-8")).hexdigest()[:16]
 
 
+def gated_text(text: str | None, where: str) -> str | None:
+    """A recipe's free text (a source description) as it may be published: through the privacy gate."""
+    if not isinstance(text, str) or not NEEDS_GATE.search(text):
+        return text
+    from cmedins.deid.gate import clean_free_texts
+
+    return clean_free_texts([text], where=where)[0]
+
+
 def _free_texts(value: Any, found: list[str]) -> None:
     if isinstance(value, str) and NEEDS_GATE.search(value):
         found.append(value)

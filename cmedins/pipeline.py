@@ -28,7 +28,7 @@ from cmedins.core_stages import public_row
 from cmedins.errors import CmedinsError, RowError
 from cmedins.io import row_error
 from cmedins.ledger import Ledger, StageCounts
-from cmedins.manifest import build_manifest, input_fingerprint
+from cmedins.manifest import build_manifest, gated_text, input_fingerprint
 from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
 from cmedins.progress import Progress
 from cmedins.publish.card import write_card
@@ -287,7 +287,7 @@ def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert:
         rows = fmt.read(path)
         figures = source_stats[source.name] = {
             "format": source.format, "license": source.license,
-            "description": source.description, "rows_read": 0, "rows_out": 0, "quarantined": 0,
+            "description": gated_text(source.description, f"source '{source.name}' description"), "rows_read": 0, "rows_out": 0, "quarantined": 0,
         }
         task = progress.add(f"reading {source.name}")
         for number, (file, row_number, raw) in enumerate(rows, start=1):

@@ -85,7 +85,8 @@ def sft_corpus(folder: Path, *, deid: dict | None = None, extra_stages: list | N
                {"dialogues": {}}, *(extra_stages or []), {"validate": {}}]
     recipe = {"name": "privacy-tiny", "seed": 7, "output": "out",
               "sources": [{"name": "ward_records", "path": f"raw/{records.name}", "format": "record",
-                           "license": "CC-BY-4.0", "description": "planted records"},
+                           "license": "CC-BY-4.0",  # a description can hold identities too
+                           "description": f"患者{NAMES[0]}（{PHONES[0]}）等的住院病历"},
                           {"name": "consultations", "path": f"raw/{dialogues.name}", "format": "chatmed",
                            "license": "CC-BY-4.0", "description": "planted consultations"}],
               "stages": stages, "split": {"validation": 0.2},
