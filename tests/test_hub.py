@@ -241,3 +241,17 @@ def test_push_refuses_a_build_without_card(hub, sft_build, tmp_path):
     (sft_build / "README.md").unlink()
     result = _cli(hub, "push", str(sft_build), "--repo-id", f"{hub.user}/x", token=hub.token, tmp_path=tmp_path)
     assert result.returncode == 2 and "no dataset card; run `cmedins card" in result.stderr
+
+
+def test_push_rescans_plot_text_chunks(hub, sft_build, tmp_path):
+    """Text a PNG carries besides its pixels (tEXt chunks: titles, descriptions) is published too."""
+    import struct
+    import zlib
+
+    plot = sorted((sft_build / "plots").glob("*.png"))[0]
+    data = plot.read_bytes()
+    body = b"Description\x00patient phone 13911112222"
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    plot.write_bytes(data[:33] + chunk + data[33:])  # after the 8-byte signature and the 25-byte IHDR chunk
+    line = _refused(hub, sft_build, tmp_path, f"plots/{plot.name}, text chunk 'Description': a phone pattern")
+    assert "13911112222" not in line
