@@ -236,3 +236,14 @@ def test_prefs_arbitration_queue_passes_the_gate(tmp_path):
     assert [q["pair_id"] for q in queue] == ["p9"]
     assert {j["annotator"][:10] for j in queue[0]["judgments"]} == {"annotator-"}
     assert leaks(tmp_path / "out", {*PHONES, *EMAILS, *NAMES}) == []
+
+
+def test_prefs_export_tasks_passes_the_gate(tmp_path):
+    pairs = _jsonl(tmp_path / "in" / "pairs.jsonl", [
+        {"prompt": f"患者{NAMES[0]}问：血压160/100要吃药吗？", "response_a": "建议在医生指导下规律降压治疗。",
+         "response_b": f"可以联系{EMAILS[0]}或拨打{PHONES[0]}找医师{NAMES[1]}。", "source": "模型对比"}])
+    result = CliRunner().invoke(app, ["prefs", "export-tasks", str(pairs), "--out", str(tmp_path / "ls")])
+    assert result.exit_code == 0, result.output
+    tasks = json.loads((tmp_path / "ls" / "tasks.json").read_text(encoding="utf-8"))
+    assert len(tasks) == 1 and "<电话>" in json.dumps(tasks, ensure_ascii=False)
+    assert leaks(tmp_path / "ls", {NAMES[0], NAMES[1], EMAILS[0], PHONES[0]}) == []

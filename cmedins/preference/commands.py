@@ -73,8 +73,14 @@ def export_tasks(
     """Write Label Studio tasks (import JSON) and the SPF labeling config."""
     from cmedins.preference.labelstudio import write_tasks
     from cmedins.preference.pairs import read_pairs
+    from cmedins.preference.privacy import PreferenceRedactor
 
-    tasks, config, count = write_tasks(read_pairs(pairs), out)
+    # Tasks go to annotators outside the work folder; model responses can carry identities: through the gate.
+    redactor = PreferenceRedactor({}, label="cmedins prefs export-tasks")
+    try:
+        tasks, config, count = write_tasks((row for row, _ in redactor.rows(read_pairs(pairs))), out)
+    finally:
+        redactor.close()
     typer.echo(f"{count} tasks -> {tasks}\nlabeling config -> {config}")
 
 
