@@ -16,6 +16,7 @@ PLACEHOLDERS: dict[str, str] = {
     "LICENSE_PLATE": "<车牌号>",
     "EMAIL": "<邮箱>",
     "CN_PHONE": "<电话>",
+    "CONTACT_ID": "<联系账号>",
     "DATE_OF_BIRTH": "<出生日期>",
     "AGE_OVER_89": "<年龄>",
     "PERSON": "<姓名>",
@@ -26,7 +27,8 @@ PLACEHOLDERS: dict[str, str] = {
 ENTITY_TYPES: tuple[str, ...] = tuple(PLACEHOLDERS)
 # Identifiers that are never acceptable in published data: a recipe that leaves one of them out of `entities`
 # is refused unless it says `allow_unsafe: true` (and such a build can then never be pushed).
-STRICT_ENTITIES: frozenset[str] = frozenset({"CN_ID_CARD", "CN_PHONE", "EMAIL", "MEDICAL_RECORD_NUMBER"})
+STRICT_ENTITIES: frozenset[str] = frozenset({"CN_ID_CARD", "CN_PHONE", "EMAIL", "MEDICAL_RECORD_NUMBER",
+                                                 "CONTACT_ID"})
 
 
 class DeidConfig(BaseModel):

@@ -1,7 +1,8 @@
 """Normalised views of a text for detection, with offsets that lead back to the original.
 
 `fold(text)`: a same-length view in which full-width ASCII (`１３８`, `＠`, `－`, `．`, `Ｘ`), the
-ideographic space and any dash between two digits (`—`, `–`, `−`) become their ASCII forms, character for character (NFKC of each character where that is one
+ideographic space, any dash between two digits (`—`, `–`, `−`) and runs of 7+ Chinese digit characters
+(`一三八一二三四五六七八`) become their ASCII forms, character for character (NFKC of each character where that is one
 character; the Chinese punctuation every pattern already knows, `，：；（）！？`, stays as it is). Same length
 means a match in the view has the same offsets in the original: the offset map is the identity.
 
@@ -36,8 +37,19 @@ _WIDE = re.compile(r"[\uff01-\uff5e\u3000]")
 _DIGIT_DASH = re.compile(r"(?<=[0-9０-９])[\u2010-\u2015\u2212\ufe58\ufe63](?=[0-9０-９])")
 
 
+# A number spelled in Chinese digit characters (手机一三八一二三四五六七八, 身份证一一〇一〇五…): a run of seven or
+# more is always a phone, an ID or a record number, never a clinical quantity (those use 十/百 or stay short,
+# and a year such as 一九六五 has four), so the view spells it in ASCII digits for every detector and the scan.
+CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5",
+             "六": "6", "七": "7", "八": "8", "九": "9"}
+_CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}]{{7,}}")
+
+
 def fold(text: str) -> str:
-    """Same-length ASCII view of full-width characters and of dashes between digits (module docstring)."""
+    """Same-length ASCII view of full-width characters, of dashes between digits and of long runs of Chinese
+    digit characters (module docstring)."""
+    if _CN_NUMBER.search(text):
+        text = _CN_NUMBER.sub(lambda m: "".join(CN_DIGITS[ch] for ch in m.group()), text)
     if _DIGIT_DASH.search(text):
         text = _DIGIT_DASH.sub("-", text)
     if not _WIDE.search(text):

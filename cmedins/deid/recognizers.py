@@ -187,6 +187,13 @@ class BankCardRecognizer(ChecksumRecognizer):
         return 16 <= len(digits) <= 19 and luhn_ok(digits)
 
 
+# Messaging accounts identify a person as surely as a phone: 微信号：wxid_ab12cd, QQ: 123456789, 钉钉号 ...
+CONTACT_LABELS = (r"微信号码|微信号|微信ID|微信id|微信|WeChat|wechat|QQ号码|QQ号|QQ|qq号|qq|钉钉号|钉钉|Skype|skype|"
+                  r"WhatsApp|Telegram|Line ID|LINE ID")
+OBFUSCATED_AT = r"(?:[(\[（【]\s?(?:at|AT|艾特)\s?[)\]）】]|\b(?:at|AT)\b(?=\s?[A-Za-z0-9-]+\s?(?:\.|[(\[（【]\s?(?:dot|DOT|点)\s?[)\]）】])))"
+OBFUSCATED_DOT = r"(?:[(\[（【]\s?(?:dot|DOT|点)\s?[)\]）】])"
+
+
 def pattern_recognizers() -> list[PatternRecognizer]:
     """Every regex recognizer, one per entity type."""
     # Phones on the folded view (full-width digits and ＋－． are ASCII there): +86 / 0086 / (+86) prefixes,
@@ -263,6 +270,17 @@ def pattern_recognizers() -> list[PatternRecognizer]:
             # spaced around @ (li @ 163.com): only with a common top-level domain, since `x @ w.weight` is code
             Pattern("email_spaced", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+ @ [A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
                                     r"\.(?:com|net|org|edu|gov|cn|hk|tw|io|info|biz|me|cc)(?![A-Za-z0-9-])", 1.0),
+            # written to dodge scrapers: zhang.san(at)163.com, li[at]qq[dot]com, wang（at）126.com
+            Pattern("email_obfuscated", rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+\s?{OBFUSCATED_AT}\s?[A-Za-z0-9-]+"
+                                        rf"(?:(?:\.|\s?{OBFUSCATED_DOT}\s?)[A-Za-z0-9-]+)*(?:\.|\s?{OBFUSCATED_DOT}\s?)"
+                                        r"[A-Za-z]{2,}(?![A-Za-z0-9-])", 0.95),
+        ], global_regex_flags=FLAGS),
+        ListRecognizer("CONTACT_ID", "ContactAccountRecognizer", LANGUAGE, [
+            # an account holds a digit or underscore (wxid_ab12, 123456789); a letters-only one only after a colon
+            # or 为/是, so `QQ Music` and `WeChat users` in general instructions stay words
+            Pattern("labelled", _labelled(CONTACT_LABELS, r"(?=[A-Za-z.-]*[\d_])[A-Za-z0-9][A-Za-z0-9_.-]{4,39}(?![A-Za-z0-9_])",
+                                          many=True), 0.95),
+            Pattern("labelled_letters", rf"(?:{CONTACT_LABELS})\s*(?:为|是|[：:])\s*\K[A-Za-z][A-Za-z0-9_.-]{{4,39}}(?![A-Za-z0-9_])", 0.9),
         ], global_regex_flags=FLAGS),
         ListRecognizer("MEDICAL_RECORD_NUMBER", "RecordNumberRecognizer", LANGUAGE, [
             Pattern("labelled", _labelled(record_labels, r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,24}(?![A-Za-z0-9])", many=True), 0.95),

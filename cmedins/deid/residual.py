@@ -11,7 +11,9 @@ shape and arithmetic: an 18-digit resident ID by its birth date (a wrong check d
 never joined into a number. E-mail (half- or full-width `@`, spaces around it) and record numbers (a value,
 or a list of values, after a record-number label) are read on the folded text.
 
-Hits are (kind, start, end) in the ORIGINAL text. Kinds: id_number, phone, email, record_number. Values in
+Messaging accounts (a value after 微信号 / QQ / ...) and e-mail spelled `(at)` / `[dot]` are read there too.
+
+Hits are (kind, start, end) in the ORIGINAL text. Kinds: id_number, phone, email, record_number, contact_id. Values in
 `allowed` (the surrogates a pseudonym operator wrote) are skipped, compared as written and as digits.
 """
 
@@ -22,7 +24,7 @@ from datetime import date
 
 from cmedins.deid.normalise import fold
 
-KINDS = ("id_number", "phone", "email", "record_number")
+KINDS = ("id_number", "phone", "email", "record_number", "contact_id")
 GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z0-9]))?")  # greedy digits, never backed off (hex ids stay whole)
 SEPARATORS = set(" -./()+（）—–")  # on the folded view (other full-width forms are folded to these)
 MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
@@ -39,6 +41,15 @@ RECORD_VALUE = r"[A-Za-z]{0,4}-?\d[A-Za-z0-9-]{3,24}(?![A-Za-z0-9])"
 RECORD = re.compile(rf"(?:{RECORD_LABEL})\s*(?:为|是)?\s*[：:（(]?\s*(?:No\.?|NO\.?|no\.?|#)?\s*(?P<items>{RECORD_VALUE}"
                     rf"(?:\s*(?:[、,，/]|和|及|与)\s*{RECORD_VALUE})*)")
 RECORD_ITEM = re.compile(RECORD_VALUE)
+# E-mail spelled to dodge scrapers (zhang(at)163.com, li[at]qq[dot]com) and messaging accounts after their label.
+BRACKETED = r"[(\[（【]\s?{}\s?[)\]）】]"
+EMAIL_OBFUSCATED = re.compile(rf"[\w.%+-]+\s?{BRACKETED.format('(?:at|艾特)')}\s?[\w-]+"
+                              rf"(?:(?:\.|\s?{BRACKETED.format('(?:dot|点)')}\s?)[\w-]+)+", re.IGNORECASE)
+# An account holds a digit or an underscore, or follows an explicit colon / 为 / 是 (`QQ music` is a word).
+CONTACT = re.compile(r"(?:微信|wechat|qq|钉钉|skype|whatsapp|telegram|line id)(?:号码|号|id)?\s*"
+                     r"(?:(?:为|是|[：:])\s*(?P<any>[A-Za-z0-9][A-Za-z0-9_.-]{4,39})"
+                     r"|(?:为|是)?\s*[：:]?\s*(?P<value>(?=[A-Za-z.-]*[\d_])[A-Za-z0-9][A-Za-z0-9_.-]{4,39}))"
+                     r"(?![A-Za-z0-9_])", re.IGNORECASE)
 
 
 def _date_ok(year: int, month: int, day: int) -> bool:
@@ -116,6 +127,13 @@ def residual_hits(text: str, allowed: set[str] = frozenset()) -> list[tuple[str,
     for match in EMAIL.finditer(folded):
         if match.group() not in allowed and text[match.start():match.end()] not in allowed:
             hits.append(("email", match.start(), match.end()))
+    for match in EMAIL_OBFUSCATED.finditer(folded):
+        if text[match.start():match.end()] not in allowed:
+            hits.append(("email", match.start(), match.end()))
+    for match in CONTACT.finditer(folded):
+        group = "any" if match.group("any") else "value"
+        if match.group(group) not in allowed:
+            hits.append(("contact_id", match.start(group), match.end(group)))
     for match in RECORD.finditer(folded):
         base = match.start("items")
         for item in RECORD_ITEM.finditer(match.group("items")):
