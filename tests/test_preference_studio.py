@@ -212,3 +212,26 @@ def test_arbitration_export_is_read_directly_as_decisions(tmp_path):
     decisions = load_decisions(path)
     assert {k: v for k, v in decisions["p5"].items() if not k.startswith("_")} == {
         "pair_id": "p5", "arbitrator": "ls-user-4", "safety": "A", "comment": "延误就医风险"}
+
+
+def test_studio_push_sends_tasks_through_the_privacy_gate(tmp_path, monkeypatch):
+    """The tasks leave for the annotators' server: a phone, ID and name in a pair never reach it."""
+    import types
+
+    sent: list[dict] = []
+    fake = types.SimpleNamespace(projects=types.SimpleNamespace(
+        create=lambda **kwargs: types.SimpleNamespace(id=7),
+        import_tasks=lambda project_id, request: sent.extend(request)))
+    monkeypatch.setattr("cmedins.preference.studio.client", lambda url, key: fake)
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps({
+        "pair_id": "p1", "prompt": "患者王建国，男，56岁，电话13912345678，身份证110105194912310021，咳嗽三天。",
+        "response_a": "建议就诊，可拨打010-65123456预约。", "response_b": "多喝水，注意休息。"},
+        ensure_ascii=False) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["prefs", "studio", "push", str(pairs), "--url", "http://127.0.0.1:9",
+                                      "--api-key", "k"])
+    assert result.exit_code == 0, result.output
+    text = json.dumps(sent, ensure_ascii=False)
+    assert len(sent) == 1 and "咳嗽三天" in text
+    for value in ("王建国", "13912345678", "110105194912310021", "65123456"):
+        assert value not in text

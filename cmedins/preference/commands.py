@@ -193,9 +193,17 @@ def studio_push(
 ) -> None:
     """Create the SPF project (labeling config, overlap, isolation settings) and import one task per pair."""
     from cmedins.preference.pairs import read_pairs
+    from cmedins.preference.privacy import PreferenceRedactor
     from cmedins.preference.studio import client, push_project
 
-    project, count = push_project(client(url, api_key), read_pairs(pairs), title=title, overlap=overlap)
+    ls = client(url, api_key)  # an unreachable server fails here, before the gate's engine loads
+    # The tasks leave for the annotators' server: through the privacy gate, as `prefs export-tasks`.
+    redactor = PreferenceRedactor({}, label="cmedins prefs studio push")
+    try:
+        project, count = push_project(ls, (row for row, _ in redactor.rows(read_pairs(pairs))), title=title,
+                                      overlap=overlap)
+    finally:
+        redactor.close()
     typer.echo(f"project {project}: {count} tasks, {overlap} annotators per task")
 
 
