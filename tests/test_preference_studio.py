@@ -20,6 +20,7 @@ from cmedins.cli import app
 from cmedins.errors import CmedinsError
 from cmedins.io import iter_rows
 from cmedins.preference.labelstudio import load_tasks, read_export
+from cmedins.preference.privacy import annotator_id
 from cmedins.preference.studio import arbitration_config, project_settings
 from tests.conftest import ROOT
 
@@ -151,7 +152,8 @@ def test_label_studio_round_trip_with_two_annotators_and_arbitration(tmp_path, m
         judged = [sorted((r["pair_id"], r["annotator"], r["safety"]) for _, r in iter_rows(
             tmp_path / f"judgments_{kind}.jsonl")) for kind in ("JSON", "JSON_MIN")]
         assert judged[0] == judged[1]
-        annotators = {f"ls-user-{tokens[f'{n}@example.org'][0]}" for n in ("ann01", "ann02")}
+        # Label Studio's user ids pass the privacy gate on import: stable pseudonyms, one per annotator
+        annotators = {annotator_id(f"ls-user-{tokens[f'{n}@example.org'][0]}") for n in ("ann01", "ann02")}
         assert {a for _, a, _ in judged[0]} == annotators
 
         # The SPF build from the export: every pair by both annotators; the disputed one goes to the expert.
