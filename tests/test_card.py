@@ -138,6 +138,11 @@ def test_spf_card_reports_preference_figures(spf_sample_build, tmp_path):
     arbitration = stats["arbitration"]
     assert (f"{arbitration['disputed']:,} disputed pairs, {arbitration['applied']:,} settled by the expert, "
             f"{arbitration['pending']:,} still pending") in card.text
+    safety = stats["agreement"]["dimensions"]["safety"]
+    assert "| Krippendorff's alpha |" in card.text and safety["krippendorff_alpha"] is not None
+    assert "fleiss_kappa" not in safety  # two annotators per pair in the sample: Cohen's kappa, no Fleiss
+    assert (f"| safety | {safety['percent_agreement']:.3f} | {safety['cohen_kappa']:.3f} | n/a | "
+            f"{safety['krippendorff_alpha']:.3f} |") in card.text
     assert "the `spf_deid` stage" in card.text  # the same privacy gate as the SFT build
     assert "No row in this build carries a department label." not in card.text  # SPF has no department table
     assert {"dimensions.png", "distribution.png"} <= {p.name for p in (root / "plots").glob("*.png")}

@@ -377,9 +377,10 @@ def preference_section(build: Build, rows: list[dict]) -> str:
     if agreement.get("cross_annotated"):
         parts.append(f"Inter-annotator agreement over {agreement['cross_annotated']:,} cross-annotated pairs "
                      "(before arbitration):\n\n" + table(
-                         ["dimension", "percent agreement", "Cohen's kappa", "Fleiss' kappa"],
+                         ["dimension", "percent agreement", "Cohen's kappa", "Fleiss' kappa", "Krippendorff's alpha"],
                          [(dim, _figure(entry.get("percent_agreement")), _figure(entry.get("cohen_kappa")),
-                           _figure(entry.get("fleiss_kappa"))) for dim, entry in agreement["dimensions"].items()]))
+                           _figure(entry.get("fleiss_kappa")), _figure(entry.get("krippendorff_alpha")))
+                          for dim, entry in agreement["dimensions"].items()]))
     arbitration = figures.get("arbitration")
     if arbitration:
         parts.append(f"Arbitration (`{arbitration['arbitrate_on']}` disagreement goes to the expert): "
