@@ -10,13 +10,7 @@ import yaml
 
 from cmedins.errors import CmedinsError
 from cmedins.pipeline import run_recipe
-
-SINGLE = [("头痛三天，伴有恶心，需要做什么检查？", "建议测量血压并做头颅CT，排除颅内病变。"),
-          ("孩子发烧38.5度，可以吃布洛芬吗？", "可以按体重服用布洛芬混悬液，每次间隔至少6小时。"),
-          ("空腹血糖7.8是糖尿病吗？", "需要复查空腹血糖并做糖耐量试验才能确诊。"),
-          ("胃疼吃完饭更严重怎么回事？", "可能是胃溃疡或胃炎，建议做胃镜检查。"),
-          ("长期失眠该怎么调理？", "保持规律作息，睡前避免咖啡和手机，必要时就诊睡眠专科。"),
-          ("咳嗽两周不好需要拍胸片吗？", "咳嗽超过两周建议拍胸片，排除肺部感染或结核。")]
+from tests.runner_corpus import SINGLE  # the same six consultations as the runner tests
 
 
 def _write_sources(folder: Path) -> None:

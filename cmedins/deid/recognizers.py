@@ -74,6 +74,20 @@ class ListRecognizer(PatternRecognizer):
         return out
 
 
+class HintedRecognizer(PatternRecognizer):
+    """A PatternRecognizer that runs only on texts holding its `hint` (a cheap literal-led search): its patterns
+    start with a character class tried at every position, and the hint is rare in real text."""
+
+    def __init__(self, *args, hint: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hint = regex.compile(hint)
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        if not self.hint.search(text):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+
 def _part(result: RecognizerResult, start: int, end: int) -> RecognizerResult:
     return RecognizerResult(result.entity_type, start, end, result.score, result.analysis_explanation,
                             result.recognition_metadata)
@@ -190,12 +204,13 @@ class BankCardRecognizer(ChecksumRecognizer):
 # Messaging accounts identify a person as surely as a phone: 微信号：wxid_ab12cd, QQ: 123456789, 钉钉号 ...
 CONTACT_LABELS = (r"微信号码|微信号|微信ID|微信id|微信|WeChat|wechat|QQ号码|QQ号|QQ|qq号|qq|钉钉号|钉钉|Skype|skype|"
                   r"WhatsApp|Telegram|Line ID|LINE ID")
-OBFUSCATED_AT = r"(?:[(\[（【]\s?(?:at|AT|艾特)\s?[)\]）】]|\b(?:at|AT)\b(?=\s?[A-Za-z0-9-]+\s?(?:\.|[(\[（【]\s?(?:dot|DOT|点)\s?[)\]）】])))"
+# Bracketed only: a bare ` at ` is English prose (`look at google.com`), not an address.
+OBFUSCATED_AT = r"(?:[(\[（【]\s?(?:at|AT|艾特)\s?[)\]）】])"
 OBFUSCATED_DOT = r"(?:[(\[（【]\s?(?:dot|DOT|点)\s?[)\]）】])"
 
 
 def pattern_recognizers() -> list[PatternRecognizer]:
-    """Every regex recognizer, one per entity type."""
+    """Every regex recognizer (one per entity type, plus a hinted one for e-mail written to dodge scrapers)."""
     # Phones on the folded view (full-width digits and ＋－． are ASCII there): +86 / 0086 / (+86) prefixes,
     # groups 3-4-4, 4-3-4 or 3-8 split by one space, dash, dot or slash; landlines with the area code bare or in
     # brackets, the local number whole or split, an extension after 转 / - / 分机.
@@ -270,11 +285,13 @@ def pattern_recognizers() -> list[PatternRecognizer]:
             # spaced around @ (li @ 163.com): only with a common top-level domain, since `x @ w.weight` is code
             Pattern("email_spaced", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+ @ [A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
                                     r"\.(?:com|net|org|edu|gov|cn|hk|tw|io|info|biz|me|cc)(?![A-Za-z0-9-])", 1.0),
-            # written to dodge scrapers: zhang.san(at)163.com, li[at]qq[dot]com, wang（at）126.com
+        ], global_regex_flags=FLAGS),
+        # written to dodge scrapers: zhang.san(at)163.com, li[at]qq[dot]com, wang（at）126.com
+        HintedRecognizer("EMAIL", "ObfuscatedEmailRecognizer", LANGUAGE, [
             Pattern("email_obfuscated", rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+\s?{OBFUSCATED_AT}\s?[A-Za-z0-9-]+"
                                         rf"(?:(?:\.|\s?{OBFUSCATED_DOT}\s?)[A-Za-z0-9-]+)*(?:\.|\s?{OBFUSCATED_DOT}\s?)"
                                         r"[A-Za-z]{2,}(?![A-Za-z0-9-])", 0.95),
-        ], global_regex_flags=FLAGS),
+        ], global_regex_flags=FLAGS, hint=OBFUSCATED_AT),
         ListRecognizer("CONTACT_ID", "ContactAccountRecognizer", LANGUAGE, [
             # an account holds a digit or underscore (wxid_ab12, 123456789); a letters-only one only after a colon
             # or 为/是, so `QQ Music` and `WeChat users` in general instructions stay words
