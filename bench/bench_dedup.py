@@ -105,16 +105,23 @@ def stream(path: Path):
             yield json.loads(line)
 
 
-def method_cmedins(path: Path, work: Path) -> list[str]:
-    from cmedins.dedup.engine import KEPT, DedupIndex, DedupParams
+def removed_by(index_class, path: Path, work: Path) -> list[str]:
+    """Ids of the rows an index of cmedins' engine shape (add, resolve) removes, at the bench's settings."""
+    from cmedins.dedup.engine import KEPT, DedupParams
 
-    index = DedupIndex(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)), work)
+    index = index_class(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)), work)
     ids = []
     for row in stream(path):
         index.add(row["text"], group="", answer_chars=0, row_id="")
         ids.append(row["id"])
     result = index.resolve()
     return [row_id for row_id, status in zip(ids, result.status, strict=True) if status != KEPT]
+
+
+def method_cmedins(path: Path, work: Path) -> list[str]:
+    from cmedins.dedup.engine import DedupIndex
+
+    return removed_by(DedupIndex, path, work)
 
 
 def method_cmedins_datasketch_lsh(path: Path, work: Path) -> list[str]:
@@ -125,7 +132,7 @@ def method_cmedins_datasketch_lsh(path: Path, work: Path) -> list[str]:
     from datasketch import LeanMinHash, MinHashLSH
 
     from cmedins.dedup import engine, lsh
-    from cmedins.dedup.engine import KEPT, NEAR, DedupIndex, DedupParams
+    from cmedins.dedup.engine import NEAR, DedupIndex
 
     class DatasketchIndex(DedupIndex):
         def _near_pass(self, members, signatures, rank, result, scope, stats, lsh_stats):
@@ -162,13 +169,7 @@ def method_cmedins_datasketch_lsh(path: Path, work: Path) -> list[str]:
                 stats["clusters"] += 1
 
     assert engine.NEAR == NEAR
-    index = DatasketchIndex(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)), work)
-    ids = []
-    for row in stream(path):
-        index.add(row["text"], group="", answer_chars=0, row_id="")
-        ids.append(row["id"])
-    result = index.resolve()
-    return [row_id for row_id, status in zip(ids, result.status, strict=True) if status != KEPT]
+    return removed_by(DatasketchIndex, path, work)
 
 
 def method_rensa(path: Path, work: Path) -> list[str]:
