@@ -154,7 +154,7 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            yield number, _unparsable(f"invalid JSON: {error.msg} at column {error.colno}", line)
+            yield number, _unparsable(f"invalid JSON at column {error.colno}: {error.msg}", line)
             continue
         except RecursionError:
             yield number, _unparsable("JSON nested too deeply", line)

@@ -8,6 +8,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from cmedins.cli import app
+from tests.support.cli import run_cli
 
 ROWS = [
     {"id": 1, "note": "患者王建国，电话13812345678，于2016年10月29日入院，诊断高血压。", "dept": "心内科"},
@@ -37,3 +38,17 @@ def test_deid_names_a_missing_field(tmp_path):
     result = CliRunner().invoke(app, ["deid", str(source), "--out", str(tmp_path / "o.csv"), "--field", "text"])
     assert result.exit_code != 0
     assert "row 1: no field 'text'" in str(result.exception) or "no field 'text'" in result.output
+
+
+def test_deid_names_an_unreadable_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    """A line that is not JSON is named as such (file, row, reason), never as a missing field, and never quoted:
+    the line holds a phone that must not reach the terminal; no output or audit is left behind."""
+    source = tmp_path / "notes.jsonl"
+    source.write_text('{"text": "患者张伟"}\n{"text": "电话13812345678 未闭合\n', encoding="utf-8")
+    out = tmp_path / "clean.jsonl"
+    code, stdout, stderr = run_cli(monkeypatch, capsys, "deid", source, "--out", out, "--field", "text")
+    assert code == 2
+    message = stderr.strip()
+    assert message.startswith(f"error: {source}, row 2: invalid JSON at column ") and "\n" not in message
+    assert "13812345678" not in stdout + stderr and "no field" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.jsonl"]

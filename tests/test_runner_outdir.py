@@ -14,19 +14,10 @@ import pytest
 import yaml
 
 from cmedins.build_folder import MARKER, BuildLock, state_dir
-from cmedins.cli import main
 from cmedins.errors import CmedinsError
 from cmedins.pipeline import run_recipe
 from tests.runner_corpus import folder_bytes, write_recipe
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """`cmedins ARGS` in-process: (exit code, stdout, stderr). Any exception but SystemExit fails the test."""
-    monkeypatch.setattr(sys, "argv", ["cmedins", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    out, err = capsys.readouterr()
-    return exited.value.code or 0, out, err
+from tests.support.cli import run_cli
 
 
 def assert_refused(code: int, err: str, *words: str) -> None:
