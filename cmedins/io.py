@@ -367,3 +367,12 @@ def file_sha256(path: Path) -> str:
 def row_error(row: dict) -> RowError | None:
     """The parse error iter_rows attached to a row it could not read as an object, if any."""
     return RowError(row["__error__"]) if "__error__" in row else None
+
+
+def require_readable(row: dict, file: Path | str, number: int) -> dict:
+    """The row itself, or a one-line CmedinsError naming file, row and why it could not be read (for commands
+    that stop at a bad row instead of quarantining it)."""
+    error = row_error(row)
+    if error is not None:
+        raise CmedinsError(error.at(str(file), number).describe())
+    return row

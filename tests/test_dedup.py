@@ -15,6 +15,7 @@ from cmedins.dedup.select import parse_selection, select_text
 from cmedins.dedup.shingles import hash_shingles, shingle_hash32, shingle_hash64, shingles
 from cmedins.dedup.signatures import EMPTY, Signer
 from cmedins.errors import CmedinsError
+from tests.support.cli import run_cli
 
 DISEASES = ["高血压", "糖尿病", "冠心病", "慢性胃炎", "支气管哮喘", "甲状腺结节", "痛风", "乙肝", "偏头痛", "肾结石"]
 DRUGS = ["阿司匹林", "二甲双胍", "硝苯地平", "奥美拉唑", "布地奈德", "左甲状腺素", "别嘌醇", "恩替卡韦", "布洛芬"]
@@ -189,3 +190,11 @@ def test_text_selection_per_task_kind():
     assert parse_selection({"general": "conversation"}, stage="dedup")["general"] == "conversation"
     with pytest.raises(CmedinsError, match="unknown task 'chat'"):
         parse_selection({"chat": "user"}, stage="dedup")
+
+
+def test_dedup_names_an_unreadable_line_too(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "qa.jsonl"
+    source.write_text('{"text": "头痛三天"}\n{"text": "未闭合\n', encoding="utf-8")
+    code, _, stderr = run_cli(monkeypatch, capsys, "dedup", source, "--out", tmp_path / "d.jsonl", "--field", "text")
+    assert code == 2 and stderr.strip().startswith(f"error: {source}, row 2: invalid JSON at column ")
+    assert not (tmp_path / "d.jsonl").exists()

@@ -52,3 +52,4 @@ def test_deid_names_an_unreadable_line_and_writes_nothing(tmp_path, monkeypatch,
     assert message.startswith(f"error: {source}, row 2: invalid JSON at column ") and "\n" not in message
     assert "13812345678" not in stdout + stderr and "no field" not in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.jsonl"]
+

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
         from cmedins.dedup.select import answer_chars, parse_selection, select_text
         from cmedins.errors import CmedinsError
-        from cmedins.io import iter_rows, write_rows
+        from cmedins.io import iter_rows, require_readable, write_rows
 
         check_not_input(out, input)  # writing onto the input would empty it before it is read
         if clusters:
@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         selection = parse_selection(None, stage="dedup")
 
         def text_of(number: int, row: dict) -> str:
+            require_readable(row, input, number)
             if field:
                 missing = [name for name in field if name not in row]
                 if missing:

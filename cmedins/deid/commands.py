@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         from cmedins.deid.gate import GateUnit, PrivacyGate
         from cmedins.deid.stage import config_from_params
         from cmedins.errors import CmedinsError
-        from cmedins.io import detect_format, iter_rows, row_error, write_rows
+        from cmedins.io import detect_format, iter_rows, require_readable, write_rows
 
         config = config_from_params({"operator": operator, "dates": dates, "score_threshold": threshold,
                                      "workers": workers, "fail_on_residual": fail_on_residual}, "cmedins deid")
@@ -47,9 +47,7 @@ def register(app: typer.Typer) -> None:
         warnings: list[str] = []
 
         def unit(number: int, row: dict) -> GateUnit:
-            unreadable = row_error(row)  # a line the reader could not parse: say so, not "no field"
-            if unreadable is not None:
-                raise CmedinsError(unreadable.at(str(input), number).describe())
+            require_readable(row, input, number)  # a line the reader could not parse: say so, not "no field"
             texts = []
             for name in field:
                 if name not in row:
