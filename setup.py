@@ -1,5 +1,5 @@
 """Build-time mapping only (everything else, package data included, is in pyproject.toml): the wheel carries the repository's
-cards/ and pipelines/ inside the package as cmedins/cards and cmedins/pipelines (see cmedins/resources.py)."""
+cards/ and pipelines/ inside the package as cmedins/cards and cmedins/pipelines (see cmedins/runner/resources.py)."""
 
 from setuptools import find_packages, setup
 

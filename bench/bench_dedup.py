@@ -38,9 +38,9 @@ def real_rows() -> list[str]:
     """Distinct (after normalisation) question + answer texts of the medical QA samples."""
     from cmedins.dedup.normalise import normalise
     from cmedins.errors import RowError
-    from cmedins.io import iter_rows
-    from cmedins.registry import load_plugins
-    from cmedins.sources import FORMATS
+    from cmedins.rowio.formats import FORMATS
+    from cmedins.rowio.readers import iter_rows
+    from cmedins.runner.registry import load_plugins
 
     load_plugins()
     inputs = [("toyhom_csv", "toyhom_cmdd/样例_内科5000-6000.csv"), ("toyhom_txt", "toyhom_cmdd/内科.txt"),
@@ -394,7 +394,7 @@ def kuake() -> None:
 def toyhom() -> None:
     from cmedins.dedup.engine import DedupIndex, DedupParams
     from cmedins.dialogue.adapters import read_toyhom_txt, toyhom_csv
-    from cmedins.io import iter_rows
+    from cmedins.rowio.readers import iter_rows
 
     folder = DATA / "toyhom_cmdd"
     rows = [("csv", toyhom_csv(row)) for _, row in iter_rows(folder / "样例_内科5000-6000.csv")]

@@ -8,7 +8,7 @@ into real CCKS 2017 / CMB-Clin / ChatMed-Consult paragraphs; leak rate per type 
 held-out frames apart), clinical words kept, MB/s per core against a plain regex pass, residual-scan recall and
 false positives; --write stores the figures in cmedins/deid/measured.json (the card's privacy section).
 
-Corpus: `--notes` synthetic clinical notes (cmedins.deid.synthetic, Faker zh_CN identities planted in
+Corpus: `--notes` synthetic clinical notes (tests.support.synthetic_notes, Faker zh_CN identities planted in
 realistic contexts, ~240 characters each); with --real also the record-like texts of ../shared/data
 (--record-like: CCKS 2017 EMR sections, CMB-Clin cases, Huatuo-26M test answers). Baseline measured in the same run: one
 plain `re` pass of the residual-scan patterns (ID numbers, mobiles, emails) over the same texts, the floor
@@ -108,7 +108,7 @@ def main() -> None:
 
 
 def synthetic(args, count: int) -> None:
-    from cmedins.deid.synthetic import NoteFactory, recall_by_type, terms_kept
+    from tests.support.synthetic_notes import NoteFactory, recall_by_type, terms_kept
 
     factory = NoteFactory(seed=2024)
     notes = [factory.make() for _ in range(count)]
@@ -135,7 +135,7 @@ def synthetic(args, count: int) -> None:
 def sample_recall(count: int) -> None:
     from cmedins.deid.config import DeidConfig
     from cmedins.deid.engine import Deidentifier
-    from cmedins.deid.evaluation import leaks_by_type, sample_cases
+    from tests.support.deid_evaluation import leaks_by_type, sample_cases
 
     cases = sample_cases(count)
     units = Deidentifier(DeidConfig()).deidentify_units([(case.scope, case.texts) for case in cases])
@@ -152,7 +152,7 @@ def public_findings(limit: int) -> None:
 
     from cmedins.deid.config import DeidConfig
     from cmedins.deid.engine import Deidentifier
-    from cmedins.deid.evaluation import public_texts
+    from tests.support.deid_evaluation import public_texts
 
     engine = Deidentifier(DeidConfig())
     for source, texts in public_texts(DATA, limit).items():

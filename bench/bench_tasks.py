@@ -26,11 +26,11 @@ FILES = (("records.jsonl", "record"), ("records_text.jsonl", "record_text"))
 
 def measure(corpus: Path, with_tasks: bool) -> dict:
     """Run in a child process: one pass over the corpus, returning time, rows and peak RSS."""
-    from cmedins.io import iter_rows
-    from cmedins.ledger import Ledger
-    from cmedins.registry import load_plugins
-    from cmedins.sources import FORMATS
-    from cmedins.stage import BuildContext
+    from cmedins.rowio.formats import FORMATS
+    from cmedins.rowio.readers import iter_rows
+    from cmedins.runner.ledger import Ledger
+    from cmedins.runner.registry import load_plugins
+    from cmedins.runner.stage import BuildContext
 
     load_plugins()
 

@@ -102,7 +102,7 @@ def residual_recall(corpus: list[PlantedText]) -> dict[str, tuple[int, int]]:
 def public_rows(data_dir: Path, limit: int) -> dict[str, list[str]]:
     from itertools import islice
 
-    from cmedins.io import iter_rows
+    from cmedins.rowio.readers import iter_rows
 
     out = {}
     for rel in PUBLIC_FILES:

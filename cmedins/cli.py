@@ -68,9 +68,9 @@ def build(
 ) -> None:
     """Run a recipe: read, de-identify, template, dedupe, decontaminate, mix, validate, split, write."""
     _offline_hub()
-    from cmedins.executors import make_executor
-    from cmedins.pipeline import run_recipe
-    from cmedins.resources import is_packaged
+    from cmedins.runner.executors import make_executor
+    from cmedins.runner.resources import is_packaged
+    from cmedins.sft.build import run_recipe
 
     recipe = _default_recipe(recipe)
     if out is None and is_packaged(recipe):  # never build into the installed package's own folders
@@ -85,10 +85,10 @@ def build(
 
 def _default_recipe(recipe: Path) -> Path:
     """The default recipe is the repository's pipelines/sample.yaml; installed from a wheel, the copy the
-    package carries (cmedins.resources)."""
+    package carries (cmedins.runner.resources)."""
     if recipe.exists() or str(recipe) != DEFAULT_RECIPE:
         return recipe
-    from cmedins.resources import folder
+    from cmedins.runner.resources import folder
 
     return folder("pipelines") / Path(DEFAULT_RECIPE).name
 
@@ -100,7 +100,7 @@ def validate(
     show: int = typer.Option(10, help="How many errors to print."),
 ) -> None:
     """Check every row of a file or build against a contract; exit 1 when any row fails or there are none."""
-    from cmedins.validation import validate_path
+    from cmedins.rowio.validation import validate_path
 
     report = validate_path(path, kind)
     for error in report.errors[:show]:
@@ -115,7 +115,7 @@ def validate(
 @app.command("schemas")
 def export_schemas(out: Path = typer.Option(Path("schemas"), "--out", help="Folder for the JSON Schema files.")) -> None:
     """Export the row contracts as JSON Schema (schemas/ in the repo; a test keeps them in sync)."""
-    from cmedins.validation import write_json_schemas
+    from cmedins.rowio.validation import write_json_schemas
 
     for path in write_json_schemas(out):
         typer.echo(str(path))

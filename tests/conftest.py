@@ -34,7 +34,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory) -> Path:
     """The embedded sample built by the default recipe, as `make build` does (built once per session)."""
-    from cmedins.pipeline import run_recipe
+    from cmedins.sft.build import run_recipe
 
     out = tmp_path_factory.mktemp("builds") / "sample"
     run_recipe(ROOT / "pipelines" / "sample.yaml", out, show_progress=False)
@@ -62,10 +62,10 @@ def deid_engine():
 
 @pytest.fixture(scope="session")
 def tiny_sft(tmp_path_factory):
-    """A tiny SFT build made by the runner from a corpus with planted identities (tests/privacy_corpus.py):
+    """A tiny SFT build made by the runner from a corpus with planted identities (tests/support/privacy_corpus.py):
     (build folder, planted values). Tests that change it work on a copy (`copy_build`)."""
-    from cmedins.pipeline import run_recipe
-    from tests.privacy_corpus import sft_corpus
+    from cmedins.sft.build import run_recipe
+    from tests.support.privacy_corpus import sft_corpus
 
     corpus = sft_corpus(tmp_path_factory.mktemp("tiny-sft"))
     return run_recipe(corpus.recipe, show_progress=False).out_dir, corpus.planted
@@ -75,7 +75,7 @@ def tiny_sft(tmp_path_factory):
 def tiny_spf(tmp_path_factory):
     """A tiny SPF build made by the runner from planted annotations: (build folder, planted values)."""
     from cmedins.preference.build import build_spf
-    from tests.privacy_corpus import spf_corpus
+    from tests.support.privacy_corpus import spf_corpus
 
     folder = tmp_path_factory.mktemp("tiny-spf")
     corpus = spf_corpus(folder)

@@ -8,8 +8,8 @@ import pytest
 
 from cmedins.dialogue.adapters import read_toyhom_txt
 from cmedins.errors import RowError
-from cmedins.io import iter_rows
-from cmedins.sources import FORMATS
+from cmedins.rowio.formats import FORMATS
+from cmedins.rowio.readers import iter_rows
 
 
 def adapt(fmt: str, row: dict) -> dict:

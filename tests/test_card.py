@@ -1,7 +1,7 @@
 """Dataset card: front matter checked through huggingface_hub, body filled from the build's figures, plots.
 
 Every card here is the card of a real build made by the runner (the embedded sample, the SPF sample, or a tiny
-recipe over tests/privacy_corpus.py); expected figures are recomputed from the build's Parquet files and
+recipe over tests/support/privacy_corpus.py); expected figures are recomputed from the build's Parquet files and
 stats, not copied from a fixture.
 """
 
@@ -14,15 +14,15 @@ from collections import Counter
 import pytest
 from huggingface_hub import DatasetCard
 
+from cmedins.contracts.schema import NO_DEPARTMENT
 from cmedins.errors import CmedinsError
-from cmedins.pipeline import run_recipe
 from cmedins.publish.build import load_build
 from cmedins.publish.card import measured_section, write_card
 from cmedins.publish.metadata import size_category
 from cmedins.publish.plots import department_labels
-from cmedins.schema import NO_DEPARTMENT
+from cmedins.sft.build import run_recipe
 from tests.conftest import copy_build
-from tests.privacy_corpus import sft_corpus
+from tests.support.privacy_corpus import sft_corpus
 
 PLACEHOLDERS = ("[More Information Needed]", "{{", "{%", "TODO", "None", "nan")
 

@@ -6,14 +6,14 @@ import json
 
 import numpy as np
 
+from cmedins.contracts.ids import content_id
 from cmedins.dedup.engine import EXACT, KEPT, NEAR, DedupIndex, DedupParams
 from cmedins.dedup.normalise import normalise
 from cmedins.dedup.signatures import Signer
 from cmedins.dedup.stage import DecontaminateStage
-from cmedins.ids import content_id
-from cmedins.io import iter_rows
-from cmedins.ledger import Ledger
-from cmedins.stage import BuildContext
+from cmedins.rowio.readers import iter_rows
+from cmedins.runner.ledger import Ledger
+from cmedins.runner.stage import BuildContext
 
 
 def test_toyhom_txt_layout_is_all_duplicates_of_the_csv(shared_data, tmp_path):

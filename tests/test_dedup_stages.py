@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cmedins.cli import app
+from cmedins.contracts.ids import content_id
 from cmedins.dedup.stage import DecontaminateStage, DedupStage
 from cmedins.errors import CmedinsError
-from cmedins.ids import content_id
-from cmedins.io import write_rows
-from cmedins.ledger import Ledger
-from cmedins.stage import BuildContext
+from cmedins.rowio.writers import write_rows
+from cmedins.runner.ledger import Ledger
+from cmedins.runner.stage import BuildContext
 
 Q_HTN = "医生您好，我今年62岁，高血压十年了，一直吃硝苯地平，最近一周早上起床头晕乏力，血压160/95，需要换药吗？"
 Q_DM = "医生您好，我今年55岁，糖尿病五年了，一直吃二甲双胍，最近口干多饮，空腹血糖9.8，需要加用胰岛素吗？"

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 import cmedins.deid.stage  # noqa: F401  (registers the stage)
+from cmedins.contracts.prc_id import id_check_digit
+from cmedins.contracts.schema import IDENTITY_FIELDS
 from cmedins.deid.config import DeidConfig
 from cmedins.deid.recognizers import luhn_ok
-from cmedins.deid.synthetic import MEDICAL_TERMS, NoteFactory, recall_by_type, terms_kept
 from cmedins.errors import CmedinsError
-from cmedins.ledger import Ledger
-from cmedins.prc_id import id_check_digit
-from cmedins.schema import IDENTITY_FIELDS
-from cmedins.stage import STAGES, BuildContext
+from cmedins.runner.ledger import Ledger
+from cmedins.runner.stage import STAGES, BuildContext
+from tests.support.synthetic_notes import MEDICAL_TERMS, NoteFactory, recall_by_type, terms_kept
 
 
 def masked(deid_engine, text: str) -> str:

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from cmedins.deid.evaluation import leaks_by_type, public_texts, sample_cases
+from tests.support.deid_evaluation import leaks_by_type, public_texts, sample_cases
 
 
 def masked(deid_engine, text: str) -> str:

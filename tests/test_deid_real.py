@@ -166,7 +166,7 @@ def test_clinical_words_of_real_notes_are_kept(deid_engine, shared_data):
 
 
 def test_residual_scan_is_silent_on_real_public_consultations(shared_data):
-    from cmedins.deid.evaluation import public_texts
+    from tests.support.deid_evaluation import public_texts
 
     texts = public_texts(shared_data, limit=1000)
     hits = [(name, kind) for name, rows in texts.items() for text in rows for kind, _, _ in residual_hits(text)]

@@ -13,7 +13,7 @@ from cmedins.errors import CmedinsError
 from cmedins.evaluate.guard import check_training_build
 from cmedins.evaluate.reference import rouge_l
 from cmedins.generate.items import eval_set_items
-from cmedins.manifest import input_fingerprint
+from cmedins.runner.manifest import input_fingerprint
 from tests.support.cli import run_cli
 from tests.support.openai_stub import StubServer
 

@@ -17,7 +17,7 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-from cmedins.pipeline import run_recipe
+from cmedins.sft.build import run_recipe
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "sample_build.json"

@@ -13,11 +13,11 @@ import sys
 
 import pytest
 
-from cmedins.pipeline import run_recipe
-from cmedins.stage import Stage, register_stage
+from cmedins.runner.stage import Stage, register_stage
+from cmedins.sft.build import run_recipe
 from tests.conftest import copy_build
-from tests.hub_server import HubServer
-from tests.privacy_corpus import sft_corpus
+from tests.support.hub_server import HubServer
+from tests.support.privacy_corpus import sft_corpus
 
 LOAD = """
 import json, sys

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cmedins.ids import content_id, normalise_for_id
+from cmedins.contracts.ids import content_id, normalise_for_id
 
 
 def test_whitespace_variants_share_an_id():

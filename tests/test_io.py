@@ -7,7 +7,8 @@ import json
 import pytest
 
 from cmedins.errors import CmedinsError
-from cmedins.io import detect_encoding, iter_rows, row_error, write_rows
+from cmedins.rowio.readers import detect_encoding, iter_rows, row_error
+from cmedins.rowio.writers import write_rows
 
 ROWS = [{"department": "心血管科", "title": "高血压能吃党参吗？", "ask": "我有高血压，\r\n可以泡党参水喝吗？", "answer": "可以少量服用。"}]
 

@@ -3,7 +3,7 @@ and (slow) LLaMA-Factory's own data loader on both sets, from the build folder a
 
 The loader runs in LLaMA-Factory's own venv (it pins datasets <= 4.0 and trl <= 0.24, which the toolkit's venv
 cannot hold): `make tool-venvs` creates it under .venvs/llamafactory. Its module-level `import torchaudio` is
-met by tests/llamafactory_stubs/torchaudio (no torchaudio wheel loads against the CPU torch build; the text
+met by tests/support/llamafactory_stubs/torchaudio (no torchaudio wheel loads against the CPU torch build; the text
 loader never calls it, and the stub raises if anything does). Without the venv the loader tests skip, except
 under CI (CMEDINS_REQUIRE_TOOLS=1), where they fail.
 """
@@ -26,12 +26,12 @@ from cmedins.errors import CmedinsError
 from cmedins.publish.build import load_build
 from cmedins.publish.llamafactory import write_dataset_info
 from tests.conftest import ROOT, copy_build
-from tests.hub_server import HubServer
+from tests.support.hub_server import HubServer
 
 TOOLS = Path(os.environ.get("CMEDINS_TOOL_VENVS", ROOT / ".venvs"))
 LF_PYTHON = TOOLS / "llamafactory" / "bin" / "python"
-LOADER = ROOT / "tests" / "llamafactory_load.py"
-STUBS = ROOT / "tests" / "llamafactory_stubs"
+LOADER = ROOT / "tests" / "support" / "llamafactory_load.py"
+STUBS = ROOT / "tests" / "support" / "llamafactory_stubs"
 TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
         "system_tag": "system"}
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cmedins.mix import choose, target_counts, validation_indices
+from cmedins.runner.split import validation_indices
+from cmedins.sft.mix import choose, target_counts
 
 AVAILABLE = {"cmedins": 1200, "dialogue_single": 900, "dialogue_multi": 250, "general": 80}
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from cmedins.errors import CmedinsError
-from cmedins.pipeline import run_recipe
-from tests.runner_corpus import SINGLE  # the same six consultations as the runner tests
+from cmedins.sft.build import run_recipe
+from tests.support.runner_corpus import SINGLE  # the same six consultations as the runner tests
 
 
 def _write_sources(folder: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from cmedins.contracts.schema import DIMENSIONS, DPORow
 from cmedins.errors import RowError
-from cmedins.io import iter_rows
 from cmedins.preference.agreement import (
     agreement_report,
     cohen_kappa,
@@ -23,7 +23,7 @@ from cmedins.preference.judgments import group_by_pair, parse_annotation
 from cmedins.preference.priority import resolve
 from cmedins.preference.ranked import adjacent_pairs
 from cmedins.preference.rm_vote import VoteConfig, select
-from cmedins.schema import DIMENSIONS, DPORow
+from cmedins.rowio.readers import iter_rows
 
 DATA = Path(__file__).parent / "data" / "preference"
 

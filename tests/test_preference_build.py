@@ -12,13 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from cmedins.cli import app
+from cmedins.contracts.schema import DPORow
 from cmedins.errors import CmedinsError
-from cmedins.io import iter_rows
 from cmedins.preference.build import build_spf
 from cmedins.preference.privacy import annotator_id
 from cmedins.preference.sampling import build_prompts, sample_prompts, source_prompts
 from cmedins.preference.sources import medicalgpt_reward, read_zh_safety, zh_safety
-from cmedins.schema import DPORow
+from cmedins.rowio.readers import iter_rows
 
 DATA = Path(__file__).parent / "data" / "preference"
 RANKED = [

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from cmedins.cli import app
 from cmedins.errors import RowError
-from cmedins.io import iter_rows
 from cmedins.preference.judgments import parse_annotation
 from cmedins.preference.labelstudio import judgments_from_task, labeling_config, read_export, write_tasks
 from cmedins.preference.pairs import read_pairs
 from cmedins.preference.privacy import annotator_id
+from cmedins.rowio.readers import iter_rows
 
 DATA = Path(__file__).parent / "data" / "preference"
 PAIR = {"pair_id": "p9", "prompt": [{"role": "user", "content": "孩子咳嗽一周了"},

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cmedins.cli import app
+from cmedins.contracts.schema import DPORow
 from cmedins.errors import RowError
-from cmedins.io import iter_rows
 from cmedins.preference.ranked import PairingRule, adjacent_pairs
 from cmedins.preference.sources import scored_responses
-from cmedins.schema import DPORow
+from cmedins.rowio.readers import iter_rows
 
 MODELS = ("gpt-4", "chatgpt", "huatuogpt", "chatglm2", "doctorglm", "bentsao")
 # One prompt per row; scores as GPT-4 gives them (many equal); `rm` a length-loving reward model that likes the

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from cmedins.cli import app
 from cmedins.errors import CmedinsError
-from cmedins.io import iter_rows
 from cmedins.preference.labelstudio import load_tasks, read_export
 from cmedins.preference.privacy import annotator_id
 from cmedins.preference.studio import arbitration_config, project_settings
+from cmedins.rowio.readers import iter_rows
 from tests.conftest import ROOT
 
 DATA = Path(__file__).parent / "data" / "preference"
@@ -110,7 +110,7 @@ def test_label_studio_round_trip_with_two_annotators_and_arbitration(tmp_path, m
         pytest.skip(f"Label Studio venv absent ({LS_VENV}); create it with `make tool-venvs`")
     from label_studio_sdk import LabelStudio
 
-    from tests.labelstudio_server import ADMIN_TOKEN, LabelStudioServer
+    from tests.support.labelstudio_server import ADMIN_TOKEN, LabelStudioServer
 
     expected = sample_judgments()
     pairs = tmp_path / "pairs.jsonl"

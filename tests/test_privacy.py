@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from cmedins.cli import app
 from cmedins.errors import CmedinsError
-from cmedins.pipeline import run_recipe
 from cmedins.preference.build import build_spf
-from tests.privacy_corpus import (
+from cmedins.sft.build import run_recipe
+from tests.support.privacy_corpus import (
     EMAILS,
     FILE_STEM,
     ID_AS_RECORD_ID,
@@ -226,7 +226,7 @@ def test_cmedins_deid_refuses_out_equal_to_input(tmp_path):
 
 
 def test_prefs_arbitration_queue_passes_the_gate(tmp_path):
-    from tests.privacy_corpus import _annotations
+    from tests.support.privacy_corpus import _annotations
 
     judgments = _jsonl(tmp_path / "in" / "judgments.jsonl", _annotations())
     out = tmp_path / "out" / "queue.jsonl"

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from cmedins.errors import CmedinsError
-from cmedins.executors import make_executor
-from cmedins.executors.ray_executor import RayExecutor, merge_figures
-from cmedins.pipeline import run_recipe
+from cmedins.runner.executors import make_executor
+from cmedins.runner.executors.ray_executor import RayExecutor, merge_figures
+from cmedins.sft.build import run_recipe
 from tests.conftest import ROOT
 
 ray = pytest.importorskip("ray")

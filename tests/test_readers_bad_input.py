@@ -14,8 +14,8 @@ import yaml
 
 from cmedins.cli import main
 from cmedins.errors import CmedinsError
-from cmedins.io import iter_rows, row_error
-from cmedins.pipeline import run_recipe
+from cmedins.rowio.readers import iter_rows, row_error
+from cmedins.sft.build import run_recipe
 
 SECRET = "张秘密"  # planted in bad rows: must never appear in an error message
 GOOD = [{"instruction": f"第{i}个问题：头痛怎么办？", "input": "", "output": f"第{i}个回答：多休息。"} for i in range(1, 11)]

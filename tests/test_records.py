@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cmedins.contracts.schema import MedicalRecord
 from cmedins.errors import CmedinsError, RowError
-from cmedins.io import iter_rows
 from cmedins.records.departments import DEPARTMENTS, normalize_department
 from cmedins.records.formats import (
     admission_diagnosis,
@@ -19,8 +19,8 @@ from cmedins.records.formats import (
     text_record,
 )
 from cmedins.records.parser import parse_record_text
-from cmedins.schema import MedicalRecord
-from cmedins.sources import FORMATS
+from cmedins.rowio.formats import FORMATS
+from cmedins.rowio.readers import iter_rows
 
 
 @pytest.mark.parametrize("text", [

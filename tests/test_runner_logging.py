@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 import json
 
-from cmedins.pipeline import run_recipe
-from cmedins.progress import Progress, rate_line
-from tests.runner_corpus import write_recipe
+from cmedins.runner.progress import Progress, rate_line
+from cmedins.sft.build import run_recipe
+from tests.support.runner_corpus import write_recipe
 
 
 def test_a_build_writes_its_log_and_stage_timings(tmp_path, capsys):
@@ -34,7 +34,7 @@ def test_a_build_writes_its_log_and_stage_timings(tmp_path, capsys):
 
 
 def test_a_failed_build_logs_why(tmp_path):
-    from cmedins.build_folder import state_dir
+    from cmedins.runner.build_folder import state_dir
 
     recipe = write_recipe(tmp_path)
     (tmp_path / "src" / "general.json").write_text("[{", encoding="utf-8")

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cmedins.build_folder import MARKER, BuildLock, state_dir
 from cmedins.errors import CmedinsError
-from cmedins.pipeline import run_recipe
-from tests.runner_corpus import folder_bytes, write_recipe
+from cmedins.runner.build_folder import MARKER, BuildLock, state_dir
+from cmedins.sft.build import run_recipe
 from tests.support.cli import run_cli
+from tests.support.runner_corpus import folder_bytes, write_recipe
 
 
 def assert_refused(code: int, err: str, *words: str) -> None:
@@ -113,7 +113,7 @@ def test_a_lock_left_by_a_killed_build_does_not_block_the_next(tmp_path):
     recipe = write_recipe(tmp_path)
     out = tmp_path / "out"
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from cmedins.build_folder import BuildLock; BuildLock(Path(sys.argv[1])).acquire(); "
+                               "from cmedins.runner.build_folder import BuildLock; BuildLock(Path(sys.argv[1])).acquire(); "
                                "print('locked', flush=True); time.sleep(60)", str(out)],
                               stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path.cwd())})
     try:

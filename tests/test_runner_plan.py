@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from cmedins.sources import Format
-from cmedins.stage import STAGES, NoParams, StageParams
-from tests.runner_corpus import write_recipe
+from cmedins.rowio.formats import Format
+from cmedins.runner.stage import STAGES, NoParams, StageParams
+from tests.support.runner_corpus import write_recipe
 from tests.test_runner_outdir import assert_refused, run_cli
 
 SFT_MISTAKES = {
@@ -84,7 +84,7 @@ def test_a_recipe_that_is_not_utf8_is_refused(tmp_path, monkeypatch, capsys):
 
 
 def test_a_good_plan_still_builds(tmp_path):
-    from cmedins.pipeline import run_recipe
+    from cmedins.sft.build import run_recipe
 
     recipe = write_recipe(tmp_path, stages=[{"dialogues": {}}, {"dedup": {"n": 4, "threshold": 0.8}}])
     result = run_recipe(recipe, tmp_path / "out", show_progress=False)
@@ -94,7 +94,7 @@ def test_a_good_plan_still_builds(tmp_path):
 
 def test_every_registered_stage_declares_a_strict_parameter_model():
     from cmedins.deid.config import DeidConfig
-    from cmedins.registry import load_plugins
+    from cmedins.runner.registry import load_plugins
 
     load_plugins()
     assert {"deid", "tasks", "dialogues", "dedup", "decontaminate", "validate", "spf_deid", "spf_resolve",
@@ -108,7 +108,7 @@ def test_every_registered_stage_declares_a_strict_parameter_model():
 
 
 def test_a_stage_name_cannot_be_registered_twice():
-    from cmedins.stage import Stage, register_stage
+    from cmedins.runner.stage import Stage, register_stage
 
     class Impostor(Stage):
         name = "dedup"

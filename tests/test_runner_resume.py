@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from cmedins.build_folder import state_dir
-from cmedins.pipeline import run_recipe
+from cmedins.runner.build_folder import state_dir
+from cmedins.sft.build import run_recipe
 from tests.conftest import ROOT
-from tests.runner_corpus import folder_bytes, write_recipe
+from tests.support.runner_corpus import folder_bytes, write_recipe
 
 
 def _sample_recipe(folder: Path, seed: int) -> Path:

@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import BaseModel
 
-from cmedins.output import DPO_SCHEMA, SFT_SCHEMA, arrow_schema
-from cmedins.schema import DPORow, SFTRow
-from cmedins.sources import register_format
+from cmedins.contracts.arrow import DPO_SCHEMA, SFT_SCHEMA, arrow_schema
+from cmedins.contracts.schema import DPORow, SFTRow
+from cmedins.rowio.formats import register_format
 
 
 def test_published_schemas_follow_the_row_models():

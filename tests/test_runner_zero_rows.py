@@ -8,9 +8,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from cmedins.build_folder import MARKER
-from cmedins.pipeline import run_recipe
-from tests.runner_corpus import write_recipe
+from cmedins.runner.build_folder import MARKER
+from cmedins.sft.build import run_recipe
+from tests.support.runner_corpus import write_recipe
 from tests.test_runner_outdir import run_cli
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cmedins.prc_id import id_check_digit, is_valid_id_number
+from cmedins.contracts.prc_id import id_check_digit, is_valid_id_number
+from cmedins.contracts.schema import CLINICAL_FIELDS, DIMENSIONS, MedicalRecord
 from cmedins.sample.embedded import DATA_DIR, FILES, write_embedded
 from cmedins.sample.identity import make_identity
 from cmedins.sample.records import make_record, render_text
-from cmedins.schema import CLINICAL_FIELDS, DIMENSIONS, MedicalRecord
 
 
 def _jsonl(name: str) -> list:

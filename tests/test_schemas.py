@@ -7,8 +7,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from cmedins.schema import DPORow, SFTRow
-from cmedins.validation import json_schemas, validate_path
+from cmedins.contracts.schema import DPORow, SFTRow
+from cmedins.rowio.validation import json_schemas, validate_path
 from tests.conftest import ROOT
 
 

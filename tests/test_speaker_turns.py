@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from cmedins.dialogue import adapters  # noqa: F401  (registers speaker_turns)
-from cmedins.pipeline import run_recipe
-from cmedins.sources import FORMATS
+from cmedins.rowio.formats import FORMATS
+from cmedins.sft.build import run_recipe
 
 DIALOGUES = {
     # the doctor opens with questions: the patient's first turn answers them, so they are kept as its context

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cmedins.contracts.ids import content_id
+from cmedins.contracts.schema import RECORD_TASKS, SFTRow
 from cmedins.errors import CmedinsError
-from cmedins.ids import content_id
-from cmedins.io import iter_rows
-from cmedins.ledger import Ledger
 from cmedins.records.formats import ccks2017, cmb_clin, read_ccks2017
-from cmedins.schema import RECORD_TASKS, SFTRow
-from cmedins.stage import BuildContext
+from cmedins.rowio.readers import iter_rows
+from cmedins.runner.ledger import Ledger
+from cmedins.runner.stage import BuildContext
 from cmedins.tasks.bank import MIN_TEMPLATES, choose_templates, load_bank
 from cmedins.tasks.definitions import is_empty_answer
 from cmedins.tasks.stage import TasksStage

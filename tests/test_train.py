@@ -18,7 +18,7 @@ sys.path.insert(0, str(TRAIN))
 from make_tiny_model import CHAT_TEMPLATE, make_tiny_model  # noqa: E402
 from trainset import DatasetFormatError, TrainInputError, load_trainset, resume_point  # noqa: E402
 
-from cmedins.io import write_rows  # noqa: E402
+from cmedins.rowio.writers import write_rows  # noqa: E402
 
 SYSTEM = "你是一名严谨的中文医疗助手，回答要安全、专业、通俗。"
 

@@ -70,7 +70,7 @@ def strings_in(value: object) -> Iterator[str]:
 
 
 def corpus_texts(paths: list[Path]) -> list[str]:
-    from cmedins.io import iter_rows
+    from cmedins.rowio.readers import iter_rows
 
     texts: list[str] = []
     for file in corpus_files(paths):

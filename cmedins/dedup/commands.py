@@ -27,11 +27,12 @@ def register(app: typer.Typer) -> None:
         import json
         import tempfile
 
-        from cmedins.build_folder import check_not_input
         from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
         from cmedins.dedup.select import answer_chars, parse_selection, select_text
         from cmedins.errors import CmedinsError
-        from cmedins.io import iter_rows, require_readable, write_rows
+        from cmedins.rowio.readers import iter_rows, require_readable
+        from cmedins.rowio.writers import write_rows
+        from cmedins.runner.build_folder import check_not_input
 
         check_not_input(out, input)  # writing onto the input would empty it before it is read
         if clusters:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cmedins.contracts.schema import ALL_TASKS, RECORD_TASKS
 from cmedins.errors import CmedinsError
-from cmedins.schema import ALL_TASKS, RECORD_TASKS
 
 SELECTIONS = ("user", "conversation", "query_answer")
 DEFAULT_SELECTION: dict[str, str] = {"record": "query_answer", "default": "user"}

@@ -29,7 +29,7 @@ from cmedins.dedup.decontam import EvalIndex
 from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
 from cmedins.dedup.select import answer_chars, parse_selection, select_text
 from cmedins.errors import CmedinsError
-from cmedins.stage import Stage, StageParams, register_stage
+from cmedins.runner.stage import Stage, StageParams, register_stage
 
 _DECONTAM_BATCH = 1024
 
@@ -195,10 +195,10 @@ class DecontaminateStage(Stage):
 def load_eval_set(index: EvalIndex, spec: dict[str, str], path: Path) -> dict[str, Any]:
     """Add every user turn of an eval set (read with its source format's adapter) to the index."""
     from cmedins.errors import RowError
-    from cmedins.io import row_error
-    from cmedins.manifest import input_fingerprint
-    from cmedins.registry import load_plugins
-    from cmedins.sources import FORMATS
+    from cmedins.rowio.formats import FORMATS
+    from cmedins.rowio.readers import row_error
+    from cmedins.runner.manifest import input_fingerprint
+    from cmedins.runner.registry import load_plugins
 
     load_plugins()
     fmt = FORMATS.get(spec["format"])

@@ -25,11 +25,12 @@ def register(app: typer.Typer) -> None:
         import os
         from itertools import islice
 
-        from cmedins.build_folder import check_not_input
         from cmedins.deid.gate import GateUnit, PrivacyGate
         from cmedins.deid.stage import config_from_params
         from cmedins.errors import CmedinsError
-        from cmedins.io import detect_format, iter_rows, require_readable, write_rows
+        from cmedins.rowio.readers import detect_format, iter_rows, require_readable
+        from cmedins.rowio.writers import write_rows
+        from cmedins.runner.build_folder import check_not_input
 
         config = config_from_params({"operator": operator, "dates": dates, "score_threshold": threshold,
                                      "workers": workers, "fail_on_residual": fail_on_residual}, "cmedins deid")

@@ -19,10 +19,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+from cmedins.contracts.ids import content_id
 from cmedins.deid.config import PLACEHOLDERS, STRICT_ENTITIES, DeidConfig
 from cmedins.deid.residual import residual_hits
 from cmedins.errors import CmedinsError
-from cmedins.ids import content_id
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import hashlib
 import random
 import re
 
+from cmedins.contracts.prc_id import id_check_digit
 from cmedins.deid.config import PLACEHOLDERS, DeidConfig
 from cmedins.deid.lexicon import SURNAMES
 from cmedins.deid.recognizers import luhn_ok
-from cmedins.prc_id import id_check_digit
 
 GIVEN_NAME_CHARS = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉红玲建国志文斌宇浩凯健俊帆琳晨欣怡婷雪梅"
 YEAR_IN_DATE = re.compile(r"(?:19|20)\d{2}|[〇零一二三四五六七八九]{4}")

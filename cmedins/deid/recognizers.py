@@ -13,8 +13,8 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
+from cmedins.contracts.prc_id import id_check_digit
 from cmedins.deid.lexicon import WELL_KNOWN_HOSPITALS
-from cmedins.prc_id import id_check_digit
 
 LANGUAGE = "zh"
 FLAGS = regex.DOTALL | regex.MULTILINE | regex.VERSION1

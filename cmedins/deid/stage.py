@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cmedins.contracts.schema import CLINICAL_FIELDS, IDENTITY_FIELDS
 from cmedins.deid.config import DeidConfig
 from cmedins.deid.gate import GateUnit, PrivacyGate
 from cmedins.errors import CmedinsError
-from cmedins.schema import CLINICAL_FIELDS, IDENTITY_FIELDS
-from cmedins.stage import BuildContext, Stage, register_stage
+from cmedins.runner.stage import BuildContext, Stage, register_stage
 
 MAX_AGE = 90  # HIPAA safe harbour: ages over 89 are aggregated into one category
 

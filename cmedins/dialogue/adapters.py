@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cmedins.errors import RowError
-from cmedins.sources import register_format
+from cmedins.rowio.formats import register_format
 
 USER_SPEAKERS = {"患者", "病人", "用户", "家属", "病患", "患方", "user", "human", "patient", "问"}
 ASSISTANT_SPEAKERS = {"医生", "大夫", "医师", "doctor", "assistant", "gpt", "答"}
@@ -179,7 +179,7 @@ def read_speaker_turns(path: Path) -> Iterator[tuple[str, int, dict]]:
     import json
 
     from cmedins.errors import CmedinsError
-    from cmedins.io import iter_rows
+    from cmedins.rowio.readers import iter_rows
 
     path = Path(path)
     if not path.is_dir():
@@ -255,7 +255,7 @@ def toyhom_csv(row: dict) -> dict:
 
 def read_toyhom_txt(path: Path) -> Iterator[tuple[str, int, dict]]:
     """Toyhom's .txt layout: blocks of "title,ask" then "answer", separated by blank lines."""
-    from cmedins.io import error_row, text_lines
+    from cmedins.rowio.readers import error_row, text_lines
 
     number, block, bad = 0, [], False
     for line, failure in [*text_lines(path), ("", None)]:  # a final blank line closes the last block

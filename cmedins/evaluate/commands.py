@@ -53,8 +53,8 @@ def eval_command(
         raise CmedinsError(f"{x}, {y}: no item has an answer in both files")
     name_x, name_y = pairs[0][1].get("system") or x.stem, pairs[0][2].get("system") or y.stem
     if human_tasks is not None:
-        from cmedins.io import write_rows
         from cmedins.preference.labelstudio import write_tasks
+        from cmedins.rowio.writers import write_rows
 
         rows, pair_report = make_pairs(x, y, seed=spec.judge.seed if seed is None else seed)
         write_rows(human_tasks / "pairs.jsonl", rows)

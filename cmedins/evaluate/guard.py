@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from cmedins.errors import CmedinsError
-from cmedins.manifest import input_fingerprint
+from cmedins.runner.manifest import input_fingerprint
 
 
 def check_training_build(build: Path, *, eval_name: str, eval_path: Path, eval_format: str) -> dict:
@@ -38,8 +38,8 @@ def check_training_build(build: Path, *, eval_name: str, eval_path: Path, eval_f
 
 
 def _row_count(path: Path, fmt: str) -> int:
-    from cmedins.registry import load_plugins
-    from cmedins.sources import FORMATS
+    from cmedins.rowio.formats import FORMATS
+    from cmedins.runner.registry import load_plugins
 
     load_plugins()
     return sum(1 for _ in FORMATS[fmt].read(Path(path))) if fmt in FORMATS else -1

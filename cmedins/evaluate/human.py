@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from cmedins.contracts.schema import DIMENSIONS
 from cmedins.errors import CmedinsError, RowError
 from cmedins.evaluate.outcomes import ASPECTS, OVERALL, QuestionOutcome, by_priority, rates
-from cmedins.io import iter_rows
 from cmedins.preference.agreement import cohen_kappa
-from cmedins.schema import DIMENSIONS
+from cmedins.rowio.readers import iter_rows
 
 LABEL = {1: "win", 0: "tie", -1: "loss"}
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cmedins.schema import DIMENSIONS
+from cmedins.contracts.schema import DIMENSIONS
 
 ORDERS = ("xy", "yx")
 ORDER_RULES = ("tie", "both")

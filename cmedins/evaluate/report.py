@@ -11,10 +11,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from cmedins.contracts.schema import DIMENSIONS
 from cmedins.evaluate.bootstrap import bootstrap_rates
 from cmedins.evaluate.outcomes import ASPECTS, ORDERS, combine_all, counts_matrix, table
 from cmedins.evaluate.verdicts import parse_reply
-from cmedins.schema import DIMENSIONS
 
 MOSTLY_UNREADABLE = 0.5
 NAMES = {"safety": "Safety 安全性", "professionalism": "Professionalism 专业性", "fluency": "Fluency 流畅性",

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from cmedins.schema import DIMENSIONS
+from cmedins.contracts.schema import DIMENSIONS
 
 VERDICTS = ("1", "2", "tie")
 

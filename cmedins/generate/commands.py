@@ -38,7 +38,7 @@ def generate_command(
     from cmedins.generate.recipe import GenerationSpec, load_eval_recipe
     from cmedins.generate.run import generate_answers
     from cmedins.generate.sampling import Sampling
-    from cmedins.io import file_sha256
+    from cmedins.rowio.readers import file_sha256
 
     if not model:
         raise CmedinsError("--model is required (a local model, or the model name served at --endpoint)")

@@ -1,6 +1,6 @@
 """What to answer: items {id, prompt (messages), reference (or None)} from a prompt file or an eval set.
 
-An eval set is read with the same source format (cmedins.sources) that decontamination reads it with. A
+An eval set is read with the same source format (cmedins.rowio.formats) that decontamination reads it with. A
 conversation becomes one item: every message before the last doctor turn is the prompt (a multi-turn
 history included), that turn is the reference answer. Rows the format cannot read are counted, not lost.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cmedins.errors import CmedinsError, RowError
-from cmedins.io import iter_rows, row_error
+from cmedins.rowio.readers import iter_rows, row_error
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class ItemSource:
 
 def eval_set_items(name: str, path: Path, fmt: str, limit: int | None = None) -> ItemSource:
     """Items of an eval set; ids are `<name>:<row>` (stable for a given file)."""
-    from cmedins.registry import load_plugins
-    from cmedins.sources import FORMATS
+    from cmedins.rowio.formats import FORMATS
+    from cmedins.runner.registry import load_plugins
 
     load_plugins()
     source_format = FORMATS.get(fmt)

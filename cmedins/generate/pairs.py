@@ -13,9 +13,9 @@ import random
 from collections import Counter
 from pathlib import Path
 
+from cmedins.contracts.ids import content_id
 from cmedins.errors import CmedinsError, RowError
-from cmedins.ids import content_id
-from cmedins.io import iter_rows
+from cmedins.rowio.readers import iter_rows
 
 
 def read_answers(path: Path) -> dict[tuple[str, int], dict]:

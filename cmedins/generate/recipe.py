@@ -21,8 +21,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cmedins.config import resolve_path
 from cmedins.errors import CmedinsError
+from cmedins.runner.recipe import resolve_path
 
 
 class _Strict(BaseModel):

@@ -1,6 +1,6 @@
 """The SPF build: a recipe of preference sources and stages -> a DPO build folder.
 
-Same layout and accounting as the SFT runner (cmedins.pipeline): data/<split>-*.parquet (DPORow schema),
+Same layout and accounting as the SFT runner (cmedins.runner.build): data/<split>-*.parquet (DPORow schema),
 preview.jsonl, stats.json (kind "dpo", with a `preference` key), manifest.json, quarantine/, README.md;
 the arbitration queue is written beside them. It shares the SFT runner's set-up, source reading and stage
 chaining; what differs is the row conversion (preference kinds only) and the tail: pairs are neither mixed
@@ -13,19 +13,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from cmedins import mix as mixing
-from cmedins.config import Recipe, SourceConfig
-from cmedins.core_stages import public_row
+from cmedins.contracts.arrow import DPO_SCHEMA
+from cmedins.contracts.schema import DIMENSIONS, public_row
 from cmedins.errors import CmedinsError, RowError
-from cmedins.ledger import Ledger
-from cmedins.manifest import build_manifest
-from cmedins.output import DPO_SCHEMA, SplitWriter, write_json, write_preview
-from cmedins.pipeline import READ, open_build, read_sources, run_stages
 from cmedins.publish.card import write_card
 from cmedins.publish.llamafactory import write_dataset_info
-from cmedins.schema import DIMENSIONS
-from cmedins.sources import Format
-from cmedins.stage import BuildContext
+from cmedins.rowio.formats import Format
+from cmedins.rowio.shards import SplitWriter, write_json, write_preview
+from cmedins.runner.build import READ, open_build, read_sources, run_stages
+from cmedins.runner.ledger import Ledger
+from cmedins.runner.manifest import build_manifest
+from cmedins.runner.recipe import Recipe, SourceConfig
+from cmedins.runner.split import validation_indices
+from cmedins.runner.stage import BuildContext
 
 SPF_KINDS = ("annotation", "preference", "ranking")
 DEID_STAGE = "spf_deid"
@@ -79,7 +79,7 @@ def _convert(fmt: Format, source: SourceConfig, raw: dict, row_number: int) -> l
 
 
 def _write_splits(out_dir: Path, rows: list[dict], recipe: Recipe) -> dict[str, int]:
-    validation = mixing.validation_indices(list(range(len(rows))), recipe.split.validation, recipe.seed, "spf")
+    validation = validation_indices(list(range(len(rows))), recipe.split.validation, recipe.seed, "spf")
     parts = {"train": [r for i, r in enumerate(rows) if i not in validation],
              "validation": [r for i, r in enumerate(rows) if i in validation]}
     for split, part in parts.items():

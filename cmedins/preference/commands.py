@@ -28,9 +28,9 @@ def sample_command(
     import json
 
     import cmedins.preference  # noqa: F401  (registers the prompt formats)
-    from cmedins.io import write_rows
     from cmedins.preference.privacy import PreferenceRedactor
     from cmedins.preference.sampling import build_prompts, sample_prompts, source_prompts
+    from cmedins.rowio.writers import write_rows
 
     redactor = PreferenceRedactor({}, label="cmedins prefs sample")  # the privacy gate, safe defaults
     try:
@@ -56,7 +56,7 @@ def pairs_command(
     import json
 
     from cmedins.generate.pairs import make_pairs
-    from cmedins.io import write_rows
+    from cmedins.rowio.writers import write_rows
 
     rows, report = make_pairs(answers, other, seed=seed, sample_first=sample_a, sample_second=sample_b,
                               distribution=distribution)
@@ -91,10 +91,10 @@ def import_command(
 ) -> None:
     """Convert a Label Studio JSON or JSON-MIN export to plain JSONL judgments, validating every annotation."""
     from cmedins.errors import CmedinsError, RowError
-    from cmedins.io import write_rows
     from cmedins.preference.judgments import parse_annotation
     from cmedins.preference.labelstudio import read_export
     from cmedins.preference.privacy import PreferenceRedactor
+    from cmedins.rowio.writers import write_rows
 
     rows, errors = [], []
     for file, task, raw in read_export(export):
@@ -124,13 +124,14 @@ def arbitration_command(
     """Agreement per dimension, and the queue of pairs whose disagreements still need the expert."""
     import json
 
+    from cmedins.contracts.schema import DIMENSIONS
     from cmedins.errors import CmedinsError, RowError
-    from cmedins.io import iter_rows, write_rows
     from cmedins.preference.agreement import agreement_report
     from cmedins.preference.crossannotation import ARBITRATE_ON, decide_pair, load_decisions, queue_entry
     from cmedins.preference.judgments import group_by_pair, parse_annotation
     from cmedins.preference.privacy import PreferenceRedactor
-    from cmedins.schema import DIMENSIONS
+    from cmedins.rowio.readers import iter_rows
+    from cmedins.rowio.writers import write_rows
 
     if arbitrate_on not in ARBITRATE_ON:
         raise CmedinsError(f"--arbitrate-on must be one of {', '.join(ARBITRATE_ON)}")
@@ -233,8 +234,8 @@ def studio_arbitrate(
     title: str = typer.Option("SPF arbitration", "--title"),
 ) -> None:
     """Create the expert's arbitration project from the queue (pair, annotators' choices, disputed dimensions)."""
-    from cmedins.io import iter_rows
     from cmedins.preference.studio import client, push_arbitration
+    from cmedins.rowio.readers import iter_rows
 
     project, count = push_arbitration(client(url, api_key), [row for _, row in iter_rows(queue)], title=title)
     typer.echo(f"arbitration project {project}: {count} disputed pairs")

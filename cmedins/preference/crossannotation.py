@@ -14,11 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cmedins.contracts.schema import DIMENSIONS
 from cmedins.errors import RowError
-from cmedins.io import iter_rows, row_error
 from cmedins.preference.agreement import _pairwise_agreement
 from cmedins.preference.priority import resolve
-from cmedins.schema import DIMENSIONS
+from cmedins.rowio.readers import iter_rows, row_error
 
 ARBITRATE_ON = ("any", "deciding")
 JUDGMENTS = ("A", "B", "tie")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from cmedins.contracts.ids import content_id
+from cmedins.contracts.schema import DPORow
 from cmedins.errors import RowError
-from cmedins.ids import content_id
-from cmedins.schema import DPORow
 
 PROVENANCE = ("chosen_model", "rejected_model", "chosen_score", "rejected_score", "score_margin", "rm_margin")
 

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
+from cmedins.contracts.schema import PreferenceAnnotation
 from cmedins.errors import RowError
-from cmedins.schema import PreferenceAnnotation
-from cmedins.sources import register_format
+from cmedins.rowio.formats import register_format
 
 JUDGMENT_ALIASES = {"a": "A", "b": "B", "tie": "tie", "=": "tie", "平": "tie", "相当": "tie"}
 

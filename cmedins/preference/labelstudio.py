@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from cmedins.contracts.schema import DIMENSIONS
 from cmedins.errors import CmedinsError
 from cmedins.preference.judgments import parse_annotation
-from cmedins.schema import DIMENSIONS
-from cmedins.sources import register_format
+from cmedins.rowio.formats import register_format
 
 DIMENSION_LABELS = {
     "safety": "安全性 Safety（最优先：有无误导、延误就医、危险建议）",

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from cmedins.contracts.ids import content_id
 from cmedins.errors import RowError
-from cmedins.ids import content_id
-from cmedins.io import iter_rows, row_error
 from cmedins.preference.sources import prompt_messages, text
+from cmedins.rowio.readers import iter_rows, row_error
 
 
 def read_pairs(path: Path) -> Iterator[dict]:

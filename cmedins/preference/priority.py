@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cmedins.schema import DIMENSIONS
+from cmedins.contracts.schema import DIMENSIONS
 
 
 def resolve(judgments: Mapping[str, str]) -> tuple[str | None, str | None]:

@@ -13,8 +13,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from cmedins.contracts.ids import content_id
 from cmedins.deid.gate import GateResult, GateUnit, PrivacyGate
-from cmedins.ids import content_id
 
 RESPONSE_KEYS = ("response_a", "response_b", "chosen", "rejected")
 FREE_TEXT_KEYS = ("comment", "source")

@@ -12,11 +12,11 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from cmedins.contracts.ids import content_id
 from cmedins.deid.residual import residual_hits
 from cmedins.errors import CmedinsError, RowError
-from cmedins.ids import content_id
-from cmedins.io import iter_rows, row_error
-from cmedins.sources import FORMATS
+from cmedins.rowio.formats import FORMATS
+from cmedins.rowio.readers import iter_rows, row_error
 
 DEFAULT_IN, DEFAULT_OUT = 10_000, 5_000
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cmedins.errors import CmedinsError, RowError
-from cmedins.io import iter_rows
-from cmedins.sources import register_format
+from cmedins.rowio.formats import register_format
+from cmedins.rowio.readers import iter_rows
 
 
 def text(row: dict, field: str) -> str:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cmedins.config import resolve_path
+from cmedins.contracts.schema import DIMENSIONS
 from cmedins.deid.config import DeidConfig
 from cmedins.errors import CmedinsError, RowError
 from cmedins.preference.agreement import agreement_report
@@ -24,8 +24,8 @@ from cmedins.preference.judgments import group_by_pair
 from cmedins.preference.privacy import PreferenceRedactor
 from cmedins.preference.ranked import PairingRule, adjacent_pairs
 from cmedins.preference.rm_vote import VoteConfig, mean_margin, select
-from cmedins.schema import DIMENSIONS
-from cmedins.stage import Stage, StageParams, register_stage
+from cmedins.runner.recipe import resolve_path
+from cmedins.runner.stage import Stage, StageParams, register_stage
 
 QUEUE_FILE = "arbitration_queue.jsonl"
 TEXT_KINDS = ("annotation", "preference", "ranking", "prompt")

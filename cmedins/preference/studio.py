@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from cmedins.contracts.schema import DIMENSIONS
 from cmedins.errors import CmedinsError
 from cmedins.preference.labelstudio import CHOICES, DIMENSION_LABELS, SPEAKERS, labeling_config, to_task
-from cmedins.schema import DIMENSIONS
 
 DEFAULT_OVERLAP = 2
 EXPORT_TYPES = ("JSON", "JSON_MIN")

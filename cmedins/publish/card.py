@@ -13,13 +13,13 @@ from typing import Any
 
 from huggingface_hub import DatasetCard
 
-from cmedins import resources
+from cmedins.contracts.schema import NO_DEPARTMENT, RECORD_TASKS
 from cmedins.deid.measured import load_measured
 from cmedins.errors import CmedinsError
 from cmedins.publish.build import Build, load_build
 from cmedins.publish.metadata import build_card_data, check_card_data, hub_license
 from cmedins.publish.plots import Plot, write_plots
-from cmedins.schema import NO_DEPARTMENT, RECORD_TASKS
+from cmedins.runner import resources
 
 TEMPLATES = resources.folder("cards")
 TEMPLATE_FOR_KIND = {"sft": "cmedins.md", "dpo": "spf.md"}

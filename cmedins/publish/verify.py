@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from cmedins.deid.config import STRICT_ENTITIES
 from cmedins.deid.gate import scan
 from cmedins.errors import CmedinsError, PublishRefused
-from cmedins.io import file_sha256
+from cmedins.rowio.readers import file_sha256
 
 DEID_STAGES = ("deid", "spf_deid")
 

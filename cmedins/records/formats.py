@@ -10,12 +10,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from cmedins.contracts.schema import CLINICAL_FIELDS, IDENTITY_FIELDS, MedicalRecord
 from cmedins.errors import CmedinsError, RowError
-from cmedins.io import clean_text
 from cmedins.records.headings import GENERAL, HEADINGS
 from cmedins.records.parser import admission_complaint, demographics, parse_record_text
-from cmedins.schema import CLINICAL_FIELDS, IDENTITY_FIELDS, MedicalRecord
-from cmedins.sources import register_format
+from cmedins.rowio.formats import register_format
+from cmedins.rowio.readers import clean_text
 
 RECORD_FIELDS = tuple(MedicalRecord.model_fields)
 # Column name -> field: field names, their Chinese headings and heading variants, identity headings.
@@ -179,7 +179,7 @@ def read_ccks2017(path: Path) -> Iterator[tuple[str, int, dict]]:
             match = _CCKS_FILE.match(file.name)
             if match and match.group("section") == section:
                 files.setdefault(int(match.group("index")), {})[section] = file
-    from cmedins.io import error_row
+    from cmedins.rowio.readers import error_row
 
     for index in sorted(files):
         try:

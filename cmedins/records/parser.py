@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cmedins.contracts.schema import CLINICAL_FIELDS
 from cmedins.records.headings import GENERAL, HEADING_PATTERN, HEADINGS, heading_name, is_heading
-from cmedins.schema import CLINICAL_FIELDS
 
 # Key-value identity lines of a record header: "姓名：张三  性别：男  年龄：45岁  科室：心内科".
 _KEYS = {

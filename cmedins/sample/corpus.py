@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cmedins.io import write_rows
+from cmedins.rowio.writers import write_rows
 from cmedins.sample.dialogues import chatmed_row, multi_turn, repost, single_turn
 from cmedins.sample.general import general_item
 from cmedins.sample.records import make_record, render_text

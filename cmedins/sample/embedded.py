@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from cmedins.io import write_rows
+from cmedins.rowio.writers import write_rows
 from cmedins.sample.corpus import chatmed_rows, cmtmedqa_rows, record_rows, stream
 from cmedins.sample.dialogues import chatmed_row, repost
 from cmedins.sample.general import REASONING

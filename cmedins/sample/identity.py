@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from cmedins.prc_id import id_check_digit
+from cmedins.contracts.prc_id import id_check_digit
 from cmedins.sample.pools import load_pool
 
 

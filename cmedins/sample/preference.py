@@ -4,7 +4,7 @@ fluency, with the disagreements real annotation has, and an expert's rulings on 
 A scenario's flaw fixes the true judgment (the sound response wins the flawed dimension, the others tie);
 the first annotator gives it, the second sometimes slips on one dimension (tie instead of a preference, or a
 preference instead of a tie). The expert settles about two thirds of the disputed pairs; the rest stay in
-the arbitration queue. Output rows follow cmedins.schema.PreferenceAnnotation; decisions follow the shape
+the arbitration queue. Output rows follow cmedins.contracts.schema.PreferenceAnnotation; decisions follow the shape
 `cmedins.preference.crossannotation.load_decisions` reads: pair_id, arbitrator, disputed dimensions, comment.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from cmedins.contracts.schema import DIMENSIONS
 from cmedins.sample.pools import load_pool
-from cmedins.schema import DIMENSIONS
 
 ANNOTATORS = ("ann_01", "ann_02", "ann_03", "ann_04")
 EXPERT = "expert_01"

@@ -12,10 +12,10 @@ import random
 from datetime import date
 from typing import Any
 
+from cmedins.contracts.schema import CLINICAL_FIELDS
 from cmedins.sample.identity import Identity, format_date, make_identity
 from cmedins.sample.pools import load_pool
 from cmedins.sample.slots import Slots
-from cmedins.schema import CLINICAL_FIELDS
 
 CASE_META = {"sex", "age", "vitals", "slots"}
 # Sections a real record is sometimes missing (outpatient notes, unfinished discharge summaries).

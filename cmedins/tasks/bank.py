@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from cmedins.contracts.schema import RECORD_TASKS
 from cmedins.errors import CmedinsError
-from cmedins.schema import RECORD_TASKS
 
 MIN_TEMPLATES = 10  # instruction diversity: the paper and SF-Med both stress it
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cmedins.contracts.schema import CLINICAL_FIELDS, RECORD_TASKS
 from cmedins.records.formats import admission_diagnosis
-from cmedins.schema import CLINICAL_FIELDS, RECORD_TASKS
 from cmedins.tasks.bank import TaskTemplates
 
 HISTORY = ("chief_complaint", "present_illness", "past_history", "personal_history", "family_history")

@@ -8,7 +8,7 @@ Recipe:
         system_prompt: null       # optional system message on every row
         templates: null           # optional folder of <task>.yaml files replacing the packaged bank
 
-Accounting (cmedins.ledger): a record that yields k >= 1 candidate rows counts k - 1 created rows; each
+Accounting (cmedins.runner.ledger): a record that yields k >= 1 candidate rows counts k - 1 created rows; each
 candidate over a length limit is dropped as `too_long:<task>`; a record with no candidate is dropped as
 `no_task_fields`. Tasks a record skips for lack of fields are not row losses: they are counted in
 `ctx.stats[<stage>]["skipped"]`.
@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from cmedins.ids import content_id
+from cmedins.contracts.ids import content_id
+from cmedins.contracts.schema import RECORD_TASKS
 from cmedins.records.departments import normalize_department
-from cmedins.schema import RECORD_TASKS
-from cmedins.stage import BuildContext, Stage, StageParams, register_stage
+from cmedins.runner.stage import BuildContext, Stage, StageParams, register_stage
 from cmedins.tasks.bank import Bank, choose_templates, load_bank
 from cmedins.tasks.definitions import TASKS, Made, make_task
 

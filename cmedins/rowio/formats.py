@@ -1,7 +1,7 @@
 """Source adapters: turn one row of a real corpus format into a record or conversation dict.
 
 An adapter is a function `(row: dict) -> dict | list[dict]` registered under a format name. It returns
-"record" or "conversation" dicts (see cmedins.stage) without `id`/`source` bookkeeping, which the runner
+"record" or "conversation" dicts (see cmedins.runner.stage) without `id`/`source` bookkeeping, which the runner
 adds, and raises RowError(field=...) for a bad row. A format that is not row-per-row (e.g. CCKS 2017,
 four files per patient) registers a reader instead: `(path: Path) -> Iterator[tuple[str, int, dict]]`
 yielding (file, row number, raw row) for an adapter to convert.
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cmedins.io import iter_rows
+from cmedins.rowio.readers import iter_rows
 
 RowAdapter = Callable[[dict], "dict | list[dict]"]
 Reader = Callable[[Path], Iterator[tuple[str, int, dict]]]
@@ -24,7 +24,7 @@ class Format:
     name: str
     kind: str  # "record" | "conversation" | "annotation" | "preference"
     adapter: RowAdapter
-    reader: Reader | None = None  # None: rows come from cmedins.io.iter_rows
+    reader: Reader | None = None  # None: rows come from cmedins.rowio.readers.iter_rows
     description: str = ""
 
     def read(self, path: Path) -> Iterator[tuple[str, int, dict]]:

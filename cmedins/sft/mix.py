@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 
-from cmedins.schema import RECORD_TASKS
+from cmedins.contracts.schema import RECORD_TASKS
 
 MIX_GROUPS = ("cmedins", "dialogue_single", "dialogue_multi", "general")
 
@@ -40,12 +40,6 @@ def choose(n_available: int, n_target: int, seed: int, group: str) -> list[int]:
     if n_target >= n_available:
         return list(range(n_available))
     return sorted(random.Random(f"{seed}:mix:{group}").sample(range(n_available), n_target))
-
-
-def validation_indices(selected: list[int], fraction: float, seed: int, group: str) -> set[int]:
-    """Stratified hold-out: the same fraction of every group goes to validation."""
-    count = round(len(selected) * fraction)
-    return set(random.Random(f"{seed}:split:{group}").sample(selected, count))
 
 
 def achieved(selected: dict[str, int]) -> dict[str, float]:

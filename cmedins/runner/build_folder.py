@@ -8,7 +8,7 @@
 - `<parent>/.<name>.cmedins/lock` (an flock held for the build's lifetime, with the holder's pid in it) stops a
   second build into the same folder; the kernel drops the lock when its process dies, so a killed build never
   leaves a stale lock behind.
-- `<parent>/.<name>.cmedins/checkpoints/` keeps finished stage outputs for resume (cmedins.checkpoints).
+- `<parent>/.<name>.cmedins/checkpoints/` keeps finished stage outputs for resume (cmedins.runner.checkpoints).
 """
 
 from __future__ import annotations

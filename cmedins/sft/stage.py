@@ -1,4 +1,4 @@
-"""Stages of the spine: `dialogues` (conversations -> SFT rows) and `validate` (pydantic contract check)."""
+"""The SFT stages: `dialogues` (conversations -> SFT rows) and `validate` (pydantic contract check)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from collections.abc import Iterator
 
 from pydantic import ValidationError
 
+from cmedins.contracts.ids import content_id
+from cmedins.contracts.schema import SFTRow, public_row
 from cmedins.errors import RowError
-from cmedins.ids import content_id
 from cmedins.records.departments import normalize_department  # dialogues share the tasks' taxonomy
-from cmedins.schema import SFTRow
-from cmedins.stage import Stage, register_stage
-
-PRIVATE_KEYS = ("kind", "_file", "_row")
+from cmedins.runner.stage import Stage, register_stage
 
 
 def dialogue_task(row: dict) -> str:
@@ -56,10 +54,6 @@ class DialoguesStage(Stage):
         self.ctx.stats[self.name] = dict(sorted(tasks.items()))
         self.ctx.stats["trimmed_turns"] = {reason: {"turns": c["turns"], "chars": c["chars"]}
                                            for reason, c in sorted(trimmed.items())}
-
-
-def public_row(row: dict) -> dict:
-    return {key: value for key, value in row.items() if key not in PRIVATE_KEYS}
 
 
 @register_stage

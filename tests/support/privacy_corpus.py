@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from cmedins.prc_id import id_check_digit
+from cmedins.contracts.prc_id import id_check_digit
 
 
 def _valid_id(first17: str) -> str:

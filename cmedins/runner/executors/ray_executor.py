@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from cmedins.errors import CmedinsError
-from cmedins.ledger import Ledger, StageCounts
-from cmedins.stage import BuildContext, Stage
+from cmedins.runner.ledger import Ledger, StageCounts
+from cmedins.runner.stage import BuildContext, Stage
 
 # Stages whose output for a row depends on that row alone (and the seed): safe to run on any chunk.
 ROW_LOCAL = frozenset({"deid", "tasks", "dialogues"})
@@ -53,7 +53,7 @@ class RayExecutor:
                   ctx: BuildContext) -> Iterator[dict]:
         """What `stage` yields from `rows`, counted into `ledger` under `key`: on the actor pool for a row-local
         stage, else here, exactly as the local runner does."""
-        from cmedins.pipeline import run_stages
+        from cmedins.runner.build import run_stages
 
         if type(stage).name not in ROW_LOCAL:
             return run_stages(ledger, rows, [(key, stage)])
@@ -110,13 +110,13 @@ class _StageWorker:
     """A Ray actor: runs its stage(s) over one chunk of rows at a time in a scratch folder."""
 
     def __init__(self, specs: list[tuple[str, type[Stage], dict[str, Any]]], seed: int, recipe_dir: str):
-        from cmedins.registry import load_plugins
+        from cmedins.runner.registry import load_plugins
 
         load_plugins()
         self.specs, self.seed, self.recipe_dir = specs, seed, Path(recipe_dir)
 
     def run(self, payload: bytes) -> bytes:
-        from cmedins.pipeline import run_stages
+        from cmedins.runner.build import run_stages
 
         try:
             with tempfile.TemporaryDirectory(prefix="cmedins-ray-") as scratch:

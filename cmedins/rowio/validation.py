@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from cmedins.contracts.schema import MODELS
 from cmedins.errors import CmedinsError, RowError
-from cmedins.io import iter_rows, row_error
-from cmedins.schema import MODELS
+from cmedins.rowio.readers import iter_rows, row_error
 
 IGNORED_KEYS = ("kind", "_file", "_row")
 

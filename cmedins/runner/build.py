@@ -1,14 +1,12 @@
-"""The recipe runner: sources -> stages -> mix -> split -> build folder.
+"""The generic runner: a recipe checked as a whole plan -> sources read and counted -> stages chained (resumable
+per stage, local or on an executor) -> a partial build folder that `OpenBuild.commit()` swaps in.
 
-Stages are chained generators, so records stream; only the mix needs every row's group, and it gets it by
-spooling the pipeline's output to one JSONL file per group in the private work folder.
+The SFT build (cmedins.sft.build) and the SPF build (cmedins.preference.build) are tails on this spine.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,96 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-import cmedins
-from cmedins import build_folder
-from cmedins import mix as mixing
-from cmedins.checkpoints import Checkpoints, chain_keys
-from cmedins.config import Recipe, SourceConfig, load_recipe, resolve_path
-from cmedins.core_stages import public_row
 from cmedins.errors import CmedinsError, RowError
-from cmedins.io import row_error
-from cmedins.ledger import Ledger, StageCounts
-from cmedins.manifest import build_manifest, gated_text, input_fingerprint
-from cmedins.output import SFT_SCHEMA, SplitWriter, write_json, write_preview
-from cmedins.progress import Progress
-from cmedins.publish.card import write_card
-from cmedins.publish.llamafactory import write_dataset_info
-from cmedins.schema import NO_DEPARTMENT, Conversation, MedicalRecord
-from cmedins.sources import FORMATS, Format
-from cmedins.stage import STAGES, BuildContext, Stage, StageParamsError, check_kinds
+from cmedins.rowio.formats import FORMATS, Format
+from cmedins.rowio.readers import row_error
+from cmedins.runner import build_folder
+from cmedins.runner.checkpoints import Checkpoints
+from cmedins.runner.ledger import Ledger, StageCounts
+from cmedins.runner.manifest import gated_text, input_fingerprint
+from cmedins.runner.progress import Progress
+from cmedins.runner.recipe import Recipe, SourceConfig, load_recipe, resolve_path
+from cmedins.runner.stage import STAGES, BuildContext, Stage, StageParamsError, check_kinds
 
-SFT_SOURCE_KINDS = ("record", "conversation")
-GENERAL_FORMATS = {"alpaca", "sharegpt"}  # default category of conversations from these formats
 READ = "read"
 LOG_FILE = "build.log"  # in the build folder; an interrupted build's stays in <parent>/.<name>.cmedins/partial/
 TIMINGS_FILE = "timings.json"  # wall time and rows/s per stage: apart from stats.json, which is reproducible
 log = logging.getLogger("cmedins.build")
 WORK_DIR = ".work"
-PREVIEW_PER_GROUP = 10
 
 
-@dataclass
-class BuildResult:
-    out_dir: Path
-    stats: dict[str, Any]
-    manifest: dict[str, Any]
-
-
-def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True,
-               resume: bool = True, executor: Any = None) -> BuildResult:
-    """Build a recipe. With `resume`, stages whose finished output an earlier run of the same plan on the same
-    inputs left behind are skipped (cmedins.checkpoints); `resume=False` (--fresh) discards such output.
-    `executor`: None runs every stage here; else an object whose `run_stage(ledger, key, stage, rows, ctx)`
-    returns what the stage yields here (cmedins.executors: `ray`)."""
-    build = open_build(recipe_path, out_dir, plan=_plan)
-    recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
-    ledger = ctx.ledger
-    logged = _BuildLog(out_dir / LOG_FILE)
-    timings: dict[str, dict[str, Any]] = {}
-    try:
-        log.info("build of %s (cmedins %s) into %s: %d source(s), stages %s", recipe_path, cmedins.__version__,
-                 build.final_dir, len(recipe.sources), ", ".join(key for key, _ in build.stages))
-        with Progress(enabled=show_progress) as progress:
-            source_stats: dict[str, dict[str, Any]] = {}
-            checkpoints = Checkpoints(build_folder.state_dir(build.final_dir) / "checkpoints", resume=resume)
-            keys = chain_keys(_resume_facts(recipe, build.base), _plan(recipe))
-            stream = _run_resumable(build, checkpoints, keys, source_stats, progress, executor, timings)
-            with _timed(timings, "mix_and_write"):
-                spool, available = _spool_by_group(stream, ctx.work_dir, progress)
-                selection = _mix_and_split(recipe, available, ledger)
-                splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
-        ledger.close()
-        ledger.check()
-        stats = _stats(recipe, ledger, ctx, source_stats, selection, splits, kept)
-        manifest = build_manifest(recipe, build.raw_recipe, build.recipe_sha, build.base, ctx, ledger)
-        write_preview(out_dir / "preview.jsonl", preview)
-        write_json(out_dir / "stats.json", stats)
-        write_json(out_dir / "manifest.json", manifest)
-        with _timed(timings, "card"):
-            write_card(out_dir)
-        write_dataset_info(out_dir)  # LLaMA-Factory reads the build folder as is
-        shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
-        write_json(out_dir / TIMINGS_FILE, timings)
-        rows = stats["rows"]
-        log.info("built %s: %d rows kept (input %d, created %d, dropped %d, quarantined %d)", build.final_dir,
-                 rows["kept"], rows["input"], rows["created"], rows["dropped"], rows["quarantined"])
-        logged.close()
-        build.commit()
-        checkpoints.prune(keys)
-    except BaseException as error:
-        log.error("build failed: %s (the previous build, if any, is untouched; this one's files stay in %s)",
-                  error if isinstance(error, CmedinsError) else type(error).__name__, out_dir)
-        raise
-    finally:
-        logged.close()
-        ledger.close()
-        build.close()
-    return BuildResult(build.final_dir, stats, manifest)
-
-
-class _BuildLog:
+class BuildLog:
     """Attach a file handler for one build's log to the `cmedins.build` logger (removed by close())."""
 
     def __init__(self, path: Path):
@@ -126,7 +53,7 @@ class _BuildLog:
 
 
 @contextmanager
-def _timed(timings: dict[str, dict[str, Any]], step: str) -> Iterator[None]:
+def timed(timings: dict[str, dict[str, Any]], step: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
     timings[step] = {"seconds": round(time.perf_counter() - started, 3)}
@@ -137,14 +64,14 @@ def _stage_timing(counts: StageCounts, seconds: float) -> dict[str, Any]:
             "rows_per_second": round(counts.rows_in / seconds, 1) if seconds > 0 else None}
 
 
-def _resume_facts(recipe: Recipe, base: Path) -> dict[str, Any]:
-    """What every stage's output depends on besides the stages themselves (see cmedins.checkpoints)."""
+def resume_facts(recipe: Recipe, base: Path) -> dict[str, Any]:
+    """What every stage's output depends on besides the stages themselves (see cmedins.runner.checkpoints)."""
     return {"sources": [source.model_dump() for source in recipe.sources], "seed": recipe.seed, "base": str(base),
             "inputs": [input_fingerprint(path) if path.exists() else None for path in plan_inputs(recipe, base)]}
 
 
-def _run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], source_stats: dict,
-                   progress: Progress, executor: Any = None,
+def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], source_stats: dict,
+                  progress: Progress, convert: Convert, executor: Any = None,
                    timings: dict[str, dict[str, Any]] | None = None) -> Iterator[dict]:
     """The stages in order, each run to the end into a checkpoint before the next starts; a run restarts after
     the last stage whose checkpoint exists. The last stage streams on (into the mix spool). Wall time and
@@ -164,7 +91,7 @@ def _run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], 
         log.info("resuming after stage %s (checkpoint %s): %s reused", stages[start - 1][0], keys[start - 1],
                  ", ".join(key for key, _ in stages[:start]))
     else:
-        rows = read_sources(build.recipe, ctx, source_stats, _convert, progress)
+        rows = read_sources(build.recipe, ctx, source_stats, convert, progress)
 
     def state() -> dict[str, Any]:
         ledger.flush()
@@ -220,11 +147,11 @@ class OpenBuild:
         self.lock.release()
 
 
-def open_build(recipe_path: Path, out_dir: Path | None, plan: Plan | None = None,
-               source_kinds: tuple[str, ...] = SFT_SOURCE_KINDS, build_kind: str = "an SFT build") -> OpenBuild:
+def open_build(recipe_path: Path, out_dir: Path | None, plan: Plan | None, source_kinds: tuple[str, ...],
+               build_kind: str) -> OpenBuild:
     """Check the whole plan (recipe, stages and their parameters, the output folder against every input)
     before anything is read or touched; then take the folder's lock and start an empty partial build."""
-    from cmedins.registry import load_plugins
+    from cmedins.runner.registry import load_plugins
 
     load_plugins()
     recipe_path = Path(recipe_path)
@@ -261,7 +188,7 @@ def plan_inputs(recipe: Recipe, base: Path) -> list[Path]:
     return paths
 
 
-def _format(source: SourceConfig, number: int | None = None) -> Format:
+def source_format(source: SourceConfig, number: int | None = None) -> Format:
     if source.format not in FORMATS:
         known = ", ".join(sorted(FORMATS))
         where = f"recipe field 'sources.{number}.format'" if number is not None else f"source '{source.name}'"
@@ -280,7 +207,7 @@ def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert:
     progress = progress or Progress(enabled=False)
     counts = ctx.ledger.stage(READ)
     for source in recipe.sources:
-        fmt = _format(source)
+        fmt = source_format(source)
         path = resolve_path(source.path, ctx.recipe_dir)
         if not path.exists():
             raise CmedinsError(f"source '{source.name}': {path} not found")
@@ -324,41 +251,6 @@ def _display_path(file: str, base: Path) -> str:
         return path.name if "site-packages" in str(path) else str(path)
 
 
-def _convert(fmt: Format, source: SourceConfig, raw: dict, row_number: int) -> list[dict]:
-    """Records and conversations, with their ids and category, checked against their contracts."""
-    produced = fmt.adapter(raw)
-    produced = produced if isinstance(produced, list) else [produced]
-    out = []
-    for index, row in enumerate(produced):
-        suffix = f"-{index}" if len(produced) > 1 else ""
-        row = {**row, "source": source.name}
-        if row.get("kind") == "record":
-            row.setdefault("record_id", None)
-            row["record_id"] = row["record_id"] or f"{source.name}:{row_number}{suffix}"
-            model: type = MedicalRecord
-        elif row.get("kind") == "conversation":
-            row["id"] = f"{source.name}:{row_number}{suffix}"
-            row["category"] = source.category or ("general" if source.format in GENERAL_FORMATS else "dialogue")
-            model = Conversation
-        else:
-            raise RowError(f"adapter '{fmt.name}' produced a row of unknown kind {row.get('kind')!r}", field="kind")
-        try:
-            model.model_validate({key: value for key, value in row.items() if key != "kind"})
-        except ValidationError as failure:
-            raise RowError.from_validation(failure) from None
-        out.append(row)
-    return out
-
-
-def _plan(recipe: Recipe) -> list[tuple[str, dict[str, Any]]]:
-    """The recipe's stages, deid first if present, and a closing validate stage when the recipe has none."""
-    plan = recipe.stage_list()
-    names = [name for name, _ in plan]
-    if "deid" in names and names.index("deid") != 0:
-        raise CmedinsError("recipe: the deid stage must come first (nothing may see identities before it)")
-    return plan + ([] if "validate" in names else [("validate", {})])
-
-
 def make_stages(plan: list[tuple[str, dict[str, Any]]], ctx: BuildContext,
                 recipe: Recipe | None = None) -> list[tuple[str, Stage]]:
     """Instantiate the planned stages, checking each one's parameters against its model; a stage named
@@ -382,7 +274,7 @@ def make_stages(plan: list[tuple[str, dict[str, Any]]], ctx: BuildContext,
     if recipe is not None:
         kinds: dict[str, set[str]] = {}
         for source in recipe.sources:
-            kinds.setdefault(_format(source).kind, set()).add(f"source '{source.name}'")
+            kinds.setdefault(source_format(source).kind, set()).add(f"source '{source.name}'")
         check_kinds([(where, type(stage)) for where, (_, stage) in zip(keys, stages, strict=True)], kinds,
                     "recipe field")
     return stages
@@ -404,7 +296,7 @@ def _recipe_keys(plan: list[tuple[str, dict[str, Any]]], recipe: Recipe | None) 
 def check_source_kinds(recipe: Recipe, accepted: tuple[str, ...], build: str) -> None:
     """A source whose format gives rows this kind of build cannot use is refused before any row is read."""
     for number, source in enumerate(recipe.sources):
-        fmt = _format(source, number)
+        fmt = source_format(source, number)
         if fmt.kind not in accepted:
             raise CmedinsError(f"recipe field 'sources.{number}.format': format '{source.format}' gives {fmt.kind} "
                                f"rows; {build} reads {'/'.join(accepted)} formats")
@@ -427,108 +319,5 @@ def _counted_out(counts: StageCounts, rows: Iterator[dict]) -> Iterator[dict]:
     for row in rows:
         counts.rows_out += 1
         yield row
-
-
-def _spool_by_group(rows: Iterator[dict], work_dir: Path, progress: Progress) -> tuple[dict[str, Path], Counter]:
-    """Write each row to its mix group's JSONL spool; returns the spools and the rows per group."""
-    spool_dir = work_dir / "spool"
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    paths = {group: spool_dir / f"{group}.jsonl" for group in mixing.MIX_GROUPS}
-    handles = {group: path.open("w", encoding="utf-8") for group, path in paths.items()}
-    available: Counter = Counter({group: 0 for group in mixing.MIX_GROUPS})
-    task = progress.add("processing")
-    try:
-        for row in rows:
-            group = mixing.mix_group(row["task"])
-            handles[group].write(json.dumps(public_row(row), ensure_ascii=False) + "\n")
-            available[group] += 1
-            progress.advance(task)
-    finally:
-        for handle in handles.values():
-            handle.close()
-        progress.done(task)
-    return paths, available
-
-
-@dataclass
-class Selection:
-    available: dict[str, int]
-    selected: dict[str, list[int]]
-    validation: dict[str, set[int]]
-
-
-def _mix_and_split(recipe: Recipe, available: dict[str, int], ledger: Ledger) -> Selection:
-    available = dict(available)
-    targets = mixing.target_counts(available, recipe.mix.ratios)
-    counts = ledger.stage("mix")
-    selected, validation = {}, {}
-    for group in mixing.MIX_GROUPS:
-        counts.rows_in += available[group]
-        selected[group] = mixing.choose(available[group], targets[group], recipe.seed, group)
-        counts.rows_out += len(selected[group])
-        if available[group] > len(selected[group]):
-            counts.dropped[f"mix_downsampled:{group}"] += available[group] - len(selected[group])
-        validation[group] = mixing.validation_indices(selected[group], recipe.split.validation, recipe.seed, group)
-    return Selection(available, selected, validation)
-
-
-def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, shard_rows: int,
-                  progress: Progress) -> tuple[dict[str, int], list[dict], dict[str, Counter]]:
-    """Stream the spool once, routing selected rows to train/validation shards. Returns split sizes, the
-    preview rows, and (task, department, source) facts of kept rows for stats."""
-    n_validation = sum(len(v) for v in selection.validation.values())
-    n_train = sum(len(s) for s in selection.selected.values()) - n_validation
-    writers = {"train": SplitWriter(out_dir / "data", "train", n_train, SFT_SCHEMA, shard_rows),
-               "validation": SplitWriter(out_dir / "data", "validation", n_validation, SFT_SCHEMA, shard_rows)}
-    preview: list[dict] = []
-    kept = {"task": Counter(), "department": Counter(), "source": Counter()}
-    task = progress.add("writing", total=n_train + n_validation)
-    for group in mixing.MIX_GROUPS:
-        wanted = set(selection.selected[group])
-        shown = 0
-        with spool[group].open(encoding="utf-8") as handle:
-            for index, line in enumerate(handle):
-                if index not in wanted:
-                    continue
-                row = json.loads(line)
-                split = "validation" if index in selection.validation[group] else "train"
-                writers[split].write(row)
-                kept["task"][row["task"]] += 1
-                # Dialogue and general rows often carry no department: say so, rather than "unknown".
-                kept["department"][row.get("department") or NO_DEPARTMENT] += 1
-                kept["source"][row["source"]] += 1
-                if shown < PREVIEW_PER_GROUP and split == "train":
-                    preview.append(row)
-                    shown += 1
-                progress.advance(task)
-    for writer in writers.values():
-        writer.close()
-    progress.done(task)
-    return {split: writer.written for split, writer in writers.items()}, preview, kept
-
-
-def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict, selection: Selection,
-           splits: dict[str, int], kept: dict[str, Counter]) -> dict[str, Any]:
-    selected = {group: len(rows) for group, rows in selection.selected.items()}
-    stage_figures = dict(ctx.stats)
-    # `tasks` in stats.json is the kept rows per task; the tasks stage's own figures move to `templating`.
-    if "tasks" in stage_figures:
-        stage_figures["templating"] = stage_figures.pop("tasks")
-    return {
-        **stage_figures,
-        "kind": "sft",
-        "name": recipe.name,
-        "seed": recipe.seed,
-        "rows": ledger.totals(READ, sum(splits.values())),
-        "stages": ledger.as_dict(),
-        "sources": source_stats,
-        "splits": splits,
-        "tasks": dict(sorted(kept["task"].items())),
-        "departments": dict(sorted(kept["department"].items(), key=lambda item: (-item[1], item[0]))),
-        "kept_by_source": dict(sorted(kept["source"].items())),
-        "mix": {"ratios": recipe.mix.ratios, "available": selection.available, "selected": selected,
-                "achieved": mixing.achieved(selected),
-                "missing_groups": sorted(g for g, w in recipe.mix.ratios.items() if w > 0 and not selection.available[g])},
-    }
 
 

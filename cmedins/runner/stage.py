@@ -5,7 +5,7 @@ A stage receives dict rows and yields dict rows. It reports every row it does no
 becomes several outputs. The runner counts `in` and `out` around `run`, so stages never count those.
 
 Row kinds flowing through a build (key `kind`):
-- "record": a MedicalRecord dict (cmedins.schema), before the `tasks` stage;
+- "record": a MedicalRecord dict (cmedins.contracts.schema), before the `tasks` stage;
 - "conversation": a Conversation dict (dialogue or general instruction), before the `tasks` stage;
 - "sft": an SFTRow dict plus `kind`, after `tasks`.
 """
@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cmedins.errors import CmedinsError
-from cmedins.ledger import Ledger
+from cmedins.runner.ledger import Ledger
 
 
 @dataclass
@@ -52,7 +52,7 @@ class BuildContext:
 
     def resolve(self, path: str | Path) -> Path:
         """Paths in a recipe are relative to the recipe file; `package://sample/...` is the embedded sample."""
-        from cmedins.config import resolve_path
+        from cmedins.runner.recipe import resolve_path
 
         return resolve_path(str(path), self.recipe_dir)
 

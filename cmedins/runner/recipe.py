@@ -115,7 +115,7 @@ def load_recipe(path: Path) -> tuple[Recipe, dict[str, Any], str]:
 
 def resolve_path(value: str, base_dir: Path) -> Path:
     if value.startswith(PACKAGE_SCHEME):
-        return Path(__file__).parent / value[len(PACKAGE_SCHEME):].replace("sample/", "sample/data/", 1)
+        return Path(__file__).parent.parent / value[len(PACKAGE_SCHEME):].replace("sample/", "sample/data/", 1)
     path = Path(value).expanduser()
     # normpath folds "pipelines/../build" so messages and the manifest show the path a user would type.
     return path if path.is_absolute() else Path(os.path.normpath(base_dir / path))

@@ -51,8 +51,8 @@ def sample_cases(count: int, seed: int = 7) -> list[SampleCase]:
     """`count` generated records, half in the structured layout (clinical fields), half in free text."""
     import random
 
+    from cmedins.contracts.schema import CLINICAL_FIELDS
     from cmedins.sample import records
-    from cmedins.schema import CLINICAL_FIELDS
 
     cases = []
     rng = random.Random(f"{seed}:deid-eval")
@@ -124,7 +124,7 @@ def public_texts(data_dir, limit: int = 1000) -> dict[str, list[str]]:
     """Up to `limit` rows of each public source, one text per row (its fields joined by a newline)."""
     from itertools import islice
 
-    from cmedins.io import iter_rows
+    from cmedins.rowio.readers import iter_rows
 
     texts = {}
     for name, (path, fmt, fields) in PUBLIC_SOURCES.items():

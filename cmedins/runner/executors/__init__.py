@@ -1,7 +1,7 @@
 """Where a build's stages run: in this process (`local`, the default) or on a Ray cluster (`ray`).
 
-The local executor is the runner itself (cmedins.pipeline.run_stages: chained generators in one process).
-`ray` (cmedins.executors.ray_executor, needs the `[ray]` extra) runs the row-local stages (de-identification,
+The local executor is the runner itself (cmedins.runner.build.run_stages: chained generators in one process).
+`ray` (cmedins.runner.executors.ray_executor, needs the `[ray]` extra) runs the row-local stages (de-identification,
 templating) on a pool of Ray actors over chunks of rows, and the rest on the driver; the ledger, quarantine, audit,
 stats and data files come out the same as a local build's.
 """
@@ -20,7 +20,7 @@ def make_executor(name: str, *, address: str | None = None, workers: int | None 
             raise CmedinsError("--address applies to --executor ray only")
         return None
     if name == "ray":
-        from cmedins.executors.ray_executor import RayExecutor
+        from cmedins.runner.executors.ray_executor import RayExecutor
 
         return RayExecutor(address=address, workers=workers, chunk_rows=chunk_rows)
     raise CmedinsError(f"unknown executor '{name}' (known: {', '.join(EXECUTORS)})")

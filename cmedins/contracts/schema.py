@@ -218,3 +218,11 @@ MODELS: dict[str, type[BaseModel]] = {
     "annotation": PreferenceAnnotation,
     "dpo": DPORow,
 }
+
+
+# Row keys the runner carries for accounting (the row's kind and where it was read) that no published row holds.
+PRIVATE_KEYS = ("kind", "_file", "_row")
+
+
+def public_row(row: dict) -> dict:
+    return {key: value for key, value in row.items() if key not in PRIVATE_KEYS}

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import cmedins
-from cmedins.config import Recipe, resolve_path
-from cmedins.io import file_sha256
-from cmedins.ledger import Ledger
-from cmedins.stage import BuildContext
+from cmedins.rowio.readers import file_sha256
+from cmedins.runner.ledger import Ledger
+from cmedins.runner.recipe import Recipe, resolve_path
+from cmedins.runner.stage import BuildContext
 
 # Recipe strings that may hold an identity (Han text, an @, a long digit run); plain ASCII settings such as
 # `placeholder` or `package://sample/x.json` are left as written.

@@ -22,5 +22,4 @@ def load_plugins() -> None:
         importlib.import_module(f"cmedins.{info.name}")
         if importlib.util.find_spec(f"cmedins.{info.name}.stage") is not None:
             importlib.import_module(f"cmedins.{info.name}.stage")
-    importlib.import_module("cmedins.core_stages")
     _loaded = True

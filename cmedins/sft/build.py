@@ -1,0 +1,248 @@
+"""The SFT build (CMedINS): the runner's spine, then mix -> split -> build folder (shards, preview, stats,
+manifest, card, LLaMA-Factory's dataset_info.json).
+
+Stages are chained generators, so records stream; only the mix needs every row's group, and it gets it by
+spooling the last stage's output to one JSONL file per group in the private work folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+import cmedins
+from cmedins.contracts.arrow import SFT_SCHEMA
+from cmedins.contracts.schema import NO_DEPARTMENT, Conversation, MedicalRecord, public_row
+from cmedins.errors import CmedinsError, RowError
+from cmedins.publish.card import write_card
+from cmedins.publish.llamafactory import write_dataset_info
+from cmedins.rowio.formats import Format
+from cmedins.rowio.shards import SplitWriter, write_json, write_preview
+from cmedins.runner import build_folder
+from cmedins.runner.build import (
+    LOG_FILE,
+    READ,
+    TIMINGS_FILE,
+    BuildLog,
+    log,
+    open_build,
+    resume_facts,
+    run_resumable,
+    timed,
+)
+from cmedins.runner.checkpoints import Checkpoints, chain_keys
+from cmedins.runner.ledger import Ledger
+from cmedins.runner.manifest import build_manifest
+from cmedins.runner.progress import Progress
+from cmedins.runner.recipe import Recipe, SourceConfig
+from cmedins.runner.split import validation_indices
+from cmedins.runner.stage import BuildContext
+from cmedins.sft import mix as mixing
+
+SFT_SOURCE_KINDS = ("record", "conversation")
+GENERAL_FORMATS = {"alpaca", "sharegpt"}  # default category of conversations from these formats
+PREVIEW_PER_GROUP = 10
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    stats: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True,
+               resume: bool = True, executor: Any = None) -> BuildResult:
+    """Build a recipe. With `resume`, stages whose finished output an earlier run of the same plan on the same
+    inputs left behind are skipped (cmedins.runner.checkpoints); `resume=False` (--fresh) discards such output.
+    `executor`: None runs every stage here; else an object whose `run_stage(ledger, key, stage, rows, ctx)`
+    returns what the stage yields here (cmedins.runner.executors: `ray`)."""
+    build = open_build(recipe_path, out_dir, plan=_plan, source_kinds=SFT_SOURCE_KINDS, build_kind="an SFT build")
+    recipe, ctx, out_dir = build.recipe, build.ctx, build.out_dir
+    ledger = ctx.ledger
+    logged = BuildLog(out_dir / LOG_FILE)
+    timings: dict[str, dict[str, Any]] = {}
+    try:
+        log.info("build of %s (cmedins %s) into %s: %d source(s), stages %s", recipe_path, cmedins.__version__,
+                 build.final_dir, len(recipe.sources), ", ".join(key for key, _ in build.stages))
+        with Progress(enabled=show_progress) as progress:
+            source_stats: dict[str, dict[str, Any]] = {}
+            checkpoints = Checkpoints(build_folder.state_dir(build.final_dir) / "checkpoints", resume=resume)
+            keys = chain_keys(resume_facts(recipe, build.base), _plan(recipe))
+            stream = run_resumable(build, checkpoints, keys, source_stats, progress, _convert, executor, timings)
+            with timed(timings, "mix_and_write"):
+                spool, available = _spool_by_group(stream, ctx.work_dir, progress)
+                selection = _mix_and_split(recipe, available, ledger)
+                splits, preview, kept = _write_splits(out_dir, spool, selection, recipe.split.shard_rows, progress)
+        ledger.close()
+        ledger.check()
+        stats = _stats(recipe, ledger, ctx, source_stats, selection, splits, kept)
+        manifest = build_manifest(recipe, build.raw_recipe, build.recipe_sha, build.base, ctx, ledger)
+        write_preview(out_dir / "preview.jsonl", preview)
+        write_json(out_dir / "stats.json", stats)
+        write_json(out_dir / "manifest.json", manifest)
+        with timed(timings, "card"):
+            write_card(out_dir)
+        write_dataset_info(out_dir)  # LLaMA-Factory reads the build folder as is
+        shutil.rmtree(ctx.work_dir / "spool", ignore_errors=True)
+        write_json(out_dir / TIMINGS_FILE, timings)
+        rows = stats["rows"]
+        log.info("built %s: %d rows kept (input %d, created %d, dropped %d, quarantined %d)", build.final_dir,
+                 rows["kept"], rows["input"], rows["created"], rows["dropped"], rows["quarantined"])
+        logged.close()
+        build.commit()
+        checkpoints.prune(keys)
+    except BaseException as error:
+        log.error("build failed: %s (the previous build, if any, is untouched; this one's files stay in %s)",
+                  error if isinstance(error, CmedinsError) else type(error).__name__, out_dir)
+        raise
+    finally:
+        logged.close()
+        ledger.close()
+        build.close()
+    return BuildResult(build.final_dir, stats, manifest)
+
+
+def _plan(recipe: Recipe) -> list[tuple[str, dict[str, Any]]]:
+    """The recipe's stages, deid first if present, and a closing validate stage when the recipe has none."""
+    plan = recipe.stage_list()
+    names = [name for name, _ in plan]
+    if "deid" in names and names.index("deid") != 0:
+        raise CmedinsError("recipe: the deid stage must come first (nothing may see identities before it)")
+    return plan + ([] if "validate" in names else [("validate", {})])
+
+
+def _convert(fmt: Format, source: SourceConfig, raw: dict, row_number: int) -> list[dict]:
+    """Records and conversations, with their ids and category, checked against their contracts."""
+    produced = fmt.adapter(raw)
+    produced = produced if isinstance(produced, list) else [produced]
+    out = []
+    for index, row in enumerate(produced):
+        suffix = f"-{index}" if len(produced) > 1 else ""
+        row = {**row, "source": source.name}
+        if row.get("kind") == "record":
+            row.setdefault("record_id", None)
+            row["record_id"] = row["record_id"] or f"{source.name}:{row_number}{suffix}"
+            model: type = MedicalRecord
+        elif row.get("kind") == "conversation":
+            row["id"] = f"{source.name}:{row_number}{suffix}"
+            row["category"] = source.category or ("general" if source.format in GENERAL_FORMATS else "dialogue")
+            model = Conversation
+        else:
+            raise RowError(f"adapter '{fmt.name}' produced a row of unknown kind {row.get('kind')!r}", field="kind")
+        try:
+            model.model_validate({key: value for key, value in row.items() if key != "kind"})
+        except ValidationError as failure:
+            raise RowError.from_validation(failure) from None
+        out.append(row)
+    return out
+
+
+def _spool_by_group(rows: Iterator[dict], work_dir: Path, progress: Progress) -> tuple[dict[str, Path], Counter]:
+    """Write each row to its mix group's JSONL spool; returns the spools and the rows per group."""
+    spool_dir = work_dir / "spool"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    paths = {group: spool_dir / f"{group}.jsonl" for group in mixing.MIX_GROUPS}
+    handles = {group: path.open("w", encoding="utf-8") for group, path in paths.items()}
+    available: Counter = Counter({group: 0 for group in mixing.MIX_GROUPS})
+    task = progress.add("processing")
+    try:
+        for row in rows:
+            group = mixing.mix_group(row["task"])
+            handles[group].write(json.dumps(public_row(row), ensure_ascii=False) + "\n")
+            available[group] += 1
+            progress.advance(task)
+    finally:
+        for handle in handles.values():
+            handle.close()
+        progress.done(task)
+    return paths, available
+
+
+@dataclass
+class Selection:
+    available: dict[str, int]
+    selected: dict[str, list[int]]
+    validation: dict[str, set[int]]
+
+
+def _mix_and_split(recipe: Recipe, available: dict[str, int], ledger: Ledger) -> Selection:
+    available = dict(available)
+    targets = mixing.target_counts(available, recipe.mix.ratios)
+    counts = ledger.stage("mix")
+    selected, validation = {}, {}
+    for group in mixing.MIX_GROUPS:
+        counts.rows_in += available[group]
+        selected[group] = mixing.choose(available[group], targets[group], recipe.seed, group)
+        counts.rows_out += len(selected[group])
+        if available[group] > len(selected[group]):
+            counts.dropped[f"mix_downsampled:{group}"] += available[group] - len(selected[group])
+        validation[group] = validation_indices(selected[group], recipe.split.validation, recipe.seed, group)
+    return Selection(available, selected, validation)
+
+
+def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, shard_rows: int,
+                  progress: Progress) -> tuple[dict[str, int], list[dict], dict[str, Counter]]:
+    """Stream the spool once, routing selected rows to train/validation shards. Returns split sizes, the
+    preview rows, and (task, department, source) facts of kept rows for stats."""
+    n_validation = sum(len(v) for v in selection.validation.values())
+    n_train = sum(len(s) for s in selection.selected.values()) - n_validation
+    writers = {"train": SplitWriter(out_dir / "data", "train", n_train, SFT_SCHEMA, shard_rows),
+               "validation": SplitWriter(out_dir / "data", "validation", n_validation, SFT_SCHEMA, shard_rows)}
+    preview: list[dict] = []
+    kept = {"task": Counter(), "department": Counter(), "source": Counter()}
+    task = progress.add("writing", total=n_train + n_validation)
+    for group in mixing.MIX_GROUPS:
+        wanted = set(selection.selected[group])
+        shown = 0
+        with spool[group].open(encoding="utf-8") as handle:
+            for index, line in enumerate(handle):
+                if index not in wanted:
+                    continue
+                row = json.loads(line)
+                split = "validation" if index in selection.validation[group] else "train"
+                writers[split].write(row)
+                kept["task"][row["task"]] += 1
+                # Dialogue and general rows often carry no department: say so, rather than "unknown".
+                kept["department"][row.get("department") or NO_DEPARTMENT] += 1
+                kept["source"][row["source"]] += 1
+                if shown < PREVIEW_PER_GROUP and split == "train":
+                    preview.append(row)
+                    shown += 1
+                progress.advance(task)
+    for writer in writers.values():
+        writer.close()
+    progress.done(task)
+    return {split: writer.written for split, writer in writers.items()}, preview, kept
+
+
+def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict, selection: Selection,
+           splits: dict[str, int], kept: dict[str, Counter]) -> dict[str, Any]:
+    selected = {group: len(rows) for group, rows in selection.selected.items()}
+    stage_figures = dict(ctx.stats)
+    # `tasks` in stats.json is the kept rows per task; the tasks stage's own figures move to `templating`.
+    if "tasks" in stage_figures:
+        stage_figures["templating"] = stage_figures.pop("tasks")
+    return {
+        **stage_figures,
+        "kind": "sft",
+        "name": recipe.name,
+        "seed": recipe.seed,
+        "rows": ledger.totals(READ, sum(splits.values())),
+        "stages": ledger.as_dict(),
+        "sources": source_stats,
+        "splits": splits,
+        "tasks": dict(sorted(kept["task"].items())),
+        "departments": dict(sorted(kept["department"].items(), key=lambda item: (-item[1], item[0]))),
+        "kept_by_source": dict(sorted(kept["source"].items())),
+        "mix": {"ratios": recipe.mix.ratios, "available": selection.available, "selected": selected,
+                "achieved": mixing.achieved(selected),
+                "missing_groups": sorted(g for g, w in recipe.mix.ratios.items() if w > 0 and not selection.available[g])},
+    }
