@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	# torch is pinned to the CPU build (torch==2.13.0) in the train extra; a bare torch pulls CUDA wheels.
-	$(BIN)/pip install -q -e '.[train,dev,ray,studio]'
+	$(BIN)/pip install -q -e '.[train,dev,ray,studio,eval]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -4,6 +4,7 @@ client (retries, per-item seeds) against a scripted loopback server, and `prefs 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,18 @@ def test_eval_recipe_errors_name_the_field(tmp_path):
                       encoding="utf-8")
     with pytest.raises(CmedinsError, match=r"r.yaml: field 'judge.order_rule'"):
         load_eval_recipe(recipe)
+
+
+@pytest.mark.parametrize("module", ["openai", "rouge_score"])
+def test_a_missing_eval_extra_is_named_in_one_line(monkeypatch, module):
+    """openai and rouge-score are the `[eval]` extra, not core dependencies: without them the command that needs
+    one says which extra to install instead of an ImportError traceback."""
+    from cmedins.evaluate.reference import rouge_l
+    from cmedins.generate.backends import OpenAIBackend
+
+    monkeypatch.setitem(sys.modules, module, None)  # a None entry makes `import` raise ImportError
+    with pytest.raises(CmedinsError, match=r"pip install 'cmedins\[eval\]'"):
+        if module == "openai":
+            OpenAIBackend("http://127.0.0.1:9/v1", "m")
+        else:
+            rouge_l([("答案", "参考答案")])

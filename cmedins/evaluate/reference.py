@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import statistics
 
+from cmedins.errors import CmedinsError
+
 
 class CharTokenizer:
     def tokenize(self, text: str) -> list[str]:
@@ -28,7 +30,10 @@ class JiebaTokenizer:
 
 def rouge_l(pairs: list[tuple[str, str]]) -> dict[str, dict]:
     """Mean Rouge-L F (precision, recall) over (answer, reference) pairs, per tokenisation."""
-    from rouge_score import rouge_scorer
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError:
+        raise CmedinsError("Rouge-L against references needs the eval extra: pip install 'cmedins[eval]'") from None
 
     result: dict[str, dict] = {}
     for name, tokenizer in (("chars", CharTokenizer()), ("jieba_words", JiebaTokenizer())):

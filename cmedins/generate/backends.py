@@ -79,7 +79,10 @@ class OpenAIBackend:
 
     def __init__(self, endpoint: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", max_retries: int = 5,
                  timeout: float = 600.0, concurrency: int = 8):
-        from openai import OpenAI
+        try:
+            from openai import OpenAI
+        except ImportError:
+            raise CmedinsError("an endpoint needs the eval extra: pip install 'cmedins[eval]'") from None
 
         # Local servers (vLLM, cmedins serve) accept any key; a hosted judge reads it from the environment,
         # never from the command line (shell history).
