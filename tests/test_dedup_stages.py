@@ -127,7 +127,26 @@ def test_cli_dedup_on_a_csv_with_fields_and_clusters(tmp_path):
     kept = [json.loads(line) for line in (tmp_path / "out.jsonl").open()]
     assert [row["answer"] for row in kept] == ["可以少量。", "可以换药。"]
     assert json.loads((tmp_path / "c.jsonl").read_text()) == {
-        "removed_id": "row 3", "kept_id": "row 1", "reason": "duplicate_exact", "similarity": 1.0}
+        "removed_row": 3, "kept_row": 1, "reason": "duplicate_exact", "similarity": 1.0}
+
+
+def test_cli_dedup_clusters_name_rows_by_number_never_by_their_ids(tmp_path):
+    """A user's own ids can be identities (a record number, a phone used as a key): the clusters file is written
+    outside any build folder, so it names rows by their number in the input only."""
+    question = "我有高血压，女婿拿了些党参泡水喝，高血压可以吃党参吗？"
+    rows = [{"id": "ZY20230517-0042", "messages": [{"role": "user", "content": question},
+                                                   {"role": "assistant", "content": "可以少量。"}]},
+            {"id": "13912345678", "messages": [{"role": "user", "content": "痛风" + Q_GOUT},
+                                               {"role": "assistant", "content": "可以换药。"}]},
+            {"id": "ZY20230517-0043", "messages": [{"role": "user", "content": question},
+                                                   {"role": "assistant", "content": "可以少量，但请遵医嘱。"}]}]
+    write_rows(tmp_path / "in.jsonl", rows)
+    result = CliRunner().invoke(app, ["dedup", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"),
+                                      "--clusters", str(tmp_path / "c.jsonl")])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "c.jsonl").read_text()
+    assert json.loads(written) == {"removed_row": 1, "kept_row": 3, "reason": "duplicate_exact", "similarity": 1.0}
+    assert not any(row["id"] in written or row["id"] in result.output for row in rows)
 
 
 def test_cli_dedup_names_a_missing_field(tmp_path):

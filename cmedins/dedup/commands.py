@@ -19,8 +19,9 @@ def register(app: typer.Typer) -> None:
                                         "are near-duplicates."),
         ngram: int = typer.Option(5, help="Characters per shingle."),
         num_perm: int = typer.Option(128, help="MinHash permutations."),
-        clusters: Path | None = typer.Option(None, "--clusters", help="Write one JSON line per removed row: "
-                                             "the row it duplicated and the estimated similarity."),
+        clusters: Path | None = typer.Option(None, "--clusters", help="Write one JSON line per removed row: its "
+                                             "row number in INPUT, the row it duplicated and the estimated "
+                                             "similarity (row numbers, never the rows' own ids or text)."),
     ) -> None:
         """Remove exact and near-duplicate rows (MinHash-LSH). Keeps, in each cluster, the row with the longest
         answer (rows with `messages`), else the first one."""
@@ -51,14 +52,11 @@ def register(app: typer.Typer) -> None:
                                    f"--field (columns: {', '.join(row)})")
             return select_text(row, selection.get(row.get("task"), selection["default"]))
 
-        def label(number: int, row: dict) -> str:
-            return str(row["id"]) if row.get("id") else f"row {number}"
-
         with tempfile.TemporaryDirectory(prefix="cmedins-dedup-") as work:
             index = DedupIndex(DedupParams(n=ngram, num_perm=num_perm, threshold=threshold, scopes=("global",)),
                                Path(work))
             for number, row in iter_rows(input):
-                index.add(text_of(number, row), group="", row_id=str(row.get("id") or ""), label=label(number, row),
+                index.add(text_of(number, row), group="", row_id=str(row.get("id") or ""), label=str(number),
                           answer_chars=0 if field else answer_chars(row))
             result = index.resolve()
             kept_ids = result.kept_ids(index.ids_path) if clusters else {}
@@ -71,7 +69,9 @@ def register(app: typer.Typer) -> None:
                     yield row
                 elif report:
                     report.write(json.dumps({
-                        "removed_id": label(number, row), "kept_id": kept_ids[int(result.kept[position])], "reason": REASONS[status],
+                        # Row numbers, not the rows' ids: a raw id can be an identity (a record number).
+                        "removed_row": number, "kept_row": int(kept_ids[int(result.kept[position])]),
+                        "reason": REASONS[status],
                         "similarity": round(float(result.similarity[position]), 4)}, ensure_ascii=False) + "\n")
 
         try:
