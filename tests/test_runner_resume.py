@@ -74,17 +74,27 @@ def test_a_killed_build_leaves_the_previous_one_and_a_rerun_resumes(tmp_path):
     assert not (state_dir(out) / "partial").exists()
 
 
-def test_changed_parameters_rerun_from_the_changed_stage(tmp_path):
+def test_only_the_latest_checkpoint_is_kept_and_a_changed_stage_after_it_reruns(tmp_path):
     recipe = write_recipe(tmp_path)  # dialogues, dedup (+ validate added by the runner)
     out = tmp_path / "out"
-    run_recipe(recipe, out, show_progress=False)
+    first_build = run_recipe(recipe, out, show_progress=False)
     first = _finished_checkpoints(out)
-    assert len(first) == 2  # dialogues and dedup; the last stage streams into the mix
+    assert len(first) == 1  # dedup's: the dialogues one went once dedup's was complete; validate streams on
+    checkpoint = state_dir(out) / "checkpoints" / first[0]
+    assert sorted(path.name for path in checkpoint.iterdir()) == ["files", "rows.pickle.zst", "state.pickle"]
+
     write_recipe(tmp_path, stages=[{"dialogues": {}}, {"dedup": {"threshold": 0.9}}])
     result = run_recipe(recipe, out, show_progress=False)
     second = _finished_checkpoints(out)
-    assert len(set(first) & set(second)) == 1  # the dialogues checkpoint was kept and reused; dedup reran
+    assert len(second) == 1 and second != first  # the dedup stage reran with its new parameters
     assert result.stats["dedup"]["params"]["threshold"] == 0.9
+    assert first_build.stats["dedup"]["params"]["threshold"] == 0.7
+
+    write_recipe(tmp_path, stages=[{"dialogues": {}}, {"dedup": {"threshold": 0.9}}, {"validate": {}}])
+    again = run_recipe(recipe, out, show_progress=False)  # the same plan (validate is added when absent)
+    assert _finished_checkpoints(out) == second
+    assert "resuming after stage dedup" in (out / "build.log").read_text(encoding="utf-8")
+    assert again.stats["rows"] == result.stats["rows"]
 
 
 def test_a_changed_input_is_never_served_from_a_checkpoint(tmp_path):

@@ -2,12 +2,12 @@
 manifest, card, LLaMA-Factory's dataset_info.json).
 
 Stages are chained generators, so records stream; only the mix needs every row's group, and it gets it by
-spooling the last stage's output to one JSONL file per group in the private work folder.
+spooling the last stage's output to one row spool per group (cmedins.rowio.spool) in the private work folder.
+The mix itself holds one byte per spooled row (where the row goes), never the rows.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 import cmedins
@@ -25,6 +26,7 @@ from cmedins.publish.card import write_card
 from cmedins.publish.llamafactory import write_dataset_info
 from cmedins.rowio.formats import Format
 from cmedins.rowio.shards import SplitWriter, write_json, write_preview
+from cmedins.rowio.spool import SpoolWriter, read_spool
 from cmedins.runner import build_folder
 from cmedins.runner.build import (
     LOG_FILE,
@@ -146,77 +148,84 @@ def _convert(fmt: Format, source: SourceConfig, raw: dict, row_number: int) -> l
 
 
 def _spool_by_group(rows: Iterator[dict], work_dir: Path, progress: Progress) -> tuple[dict[str, Path], Counter]:
-    """Write each row to its mix group's JSONL spool; returns the spools and the rows per group."""
+    """Write each row to its mix group's spool; returns the spools and the rows per group."""
     spool_dir = work_dir / "spool"
     spool_dir.mkdir(parents=True, exist_ok=True)
-    paths = {group: spool_dir / f"{group}.jsonl" for group in mixing.MIX_GROUPS}
-    handles = {group: path.open("w", encoding="utf-8") for group, path in paths.items()}
+    paths = {group: spool_dir / f"{group}.pickle.zst" for group in mixing.MIX_GROUPS}
+    writers = {group: SpoolWriter(path) for group, path in paths.items()}
     available: Counter = Counter({group: 0 for group in mixing.MIX_GROUPS})
     task = progress.add("processing")
     try:
         for row in rows:
             group = mixing.mix_group(row["task"])
-            handles[group].write(json.dumps(public_row(row), ensure_ascii=False) + "\n")
+            writers[group].write(public_row(row))
             available[group] += 1
             progress.advance(task)
     finally:
-        for handle in handles.values():
-            handle.close()
+        for writer in writers.values():
+            writer.close()
         progress.done(task)
     return paths, available
+
+
+DROPPED, TRAIN, VALIDATION = 0, 1, 2  # where a spooled row goes (one byte per row)
 
 
 @dataclass
 class Selection:
     available: dict[str, int]
-    selected: dict[str, list[int]]
-    validation: dict[str, set[int]]
+    selected: dict[str, int]  # rows kept per group
+    routes: dict[str, np.ndarray]  # per group, one of DROPPED / TRAIN / VALIDATION per spooled row
 
 
 def _mix_and_split(recipe: Recipe, available: dict[str, int], ledger: Ledger) -> Selection:
     available = dict(available)
     targets = mixing.target_counts(available, recipe.mix.ratios)
     counts = ledger.stage("mix")
-    selected, validation = {}, {}
+    selected, routes = {}, {}
     for group in mixing.MIX_GROUPS:
         counts.rows_in += available[group]
-        selected[group] = mixing.choose(available[group], targets[group], recipe.seed, group)
-        counts.rows_out += len(selected[group])
-        if available[group] > len(selected[group]):
-            counts.dropped[f"mix_downsampled:{group}"] += available[group] - len(selected[group])
-        validation[group] = validation_indices(selected[group], recipe.split.validation, recipe.seed, group)
-    return Selection(available, selected, validation)
+        route = np.full(available[group], DROPPED, dtype=np.int8)
+        chosen = (np.arange(available[group]) if targets[group] >= available[group]
+                  else np.asarray(mixing.choose(available[group], targets[group], recipe.seed, group), dtype=np.int64))
+        route[chosen] = TRAIN
+        # validation_indices samples by position; drawing from range(len) gives the positions it would pick.
+        held_out = validation_indices(range(len(chosen)), recipe.split.validation, recipe.seed, group)  # type: ignore[arg-type]
+        route[chosen[np.fromiter(held_out, dtype=np.int64, count=len(held_out))]] = VALIDATION
+        selected[group], routes[group] = len(chosen), route
+        counts.rows_out += len(chosen)
+        if available[group] > len(chosen):
+            counts.dropped[f"mix_downsampled:{group}"] += available[group] - len(chosen)
+    return Selection(available, selected, routes)
 
 
 def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, shard_rows: int,
                   progress: Progress) -> tuple[dict[str, int], list[dict], dict[str, Counter]]:
     """Stream the spool once, routing selected rows to train/validation shards. Returns split sizes, the
     preview rows, and (task, department, source) facts of kept rows for stats."""
-    n_validation = sum(len(v) for v in selection.validation.values())
-    n_train = sum(len(s) for s in selection.selected.values()) - n_validation
+    n_validation = sum(int(np.count_nonzero(route == VALIDATION)) for route in selection.routes.values())
+    n_train = sum(selection.selected.values()) - n_validation
     writers = {"train": SplitWriter(out_dir / "data", "train", n_train, SFT_SCHEMA, shard_rows),
                "validation": SplitWriter(out_dir / "data", "validation", n_validation, SFT_SCHEMA, shard_rows)}
     preview: list[dict] = []
     kept = {"task": Counter(), "department": Counter(), "source": Counter()}
     task = progress.add("writing", total=n_train + n_validation)
     for group in mixing.MIX_GROUPS:
-        wanted = set(selection.selected[group])
+        routes = selection.routes[group].tobytes()  # indexing bytes gives a plain int, cheaply
         shown = 0
-        with spool[group].open(encoding="utf-8") as handle:
-            for index, line in enumerate(handle):
-                if index not in wanted:
-                    continue
-                row = json.loads(line)
-                split = "validation" if index in selection.validation[group] else "train"
-                writers[split].write(row)
-                kept["task"][row["task"]] += 1
-                # Dialogue and general rows often carry no department: say so, rather than "unknown".
-                kept["department"][row.get("department") or NO_DEPARTMENT] += 1
-                kept["source"][row["source"]] += 1
-                if shown < PREVIEW_PER_GROUP and split == "train":
-                    preview.append(row)
-                    shown += 1
-                progress.advance(task)
+        for index, row in enumerate(read_spool(spool[group])):
+            if routes[index] == DROPPED:
+                continue
+            split = "validation" if routes[index] == VALIDATION else "train"
+            writers[split].write(row)
+            kept["task"][row["task"]] += 1
+            # Dialogue and general rows often carry no department: say so, rather than "unknown".
+            kept["department"][row.get("department") or NO_DEPARTMENT] += 1
+            kept["source"][row["source"]] += 1
+            if shown < PREVIEW_PER_GROUP and split == "train":
+                preview.append(row)
+                shown += 1
+            progress.advance(task)
     for writer in writers.values():
         writer.close()
     progress.done(task)
@@ -225,7 +234,7 @@ def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, s
 
 def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict, selection: Selection,
            splits: dict[str, int], kept: dict[str, Counter]) -> dict[str, Any]:
-    selected = {group: len(rows) for group, rows in selection.selected.items()}
+    selected = dict(selection.selected)
     stage_figures = dict(ctx.stats)
     # `tasks` in stats.json is the kept rows per task; the tasks stage's own figures move to `templating`.
     if "tasks" in stage_figures:

@@ -1,0 +1,78 @@
+"""Row spools: rows written once to a private file and read back in the same order, compactly.
+
+A spool is a zstd stream (pyarrow's codec; a standard `.zst` file) of pickled batches of rows. Pickle, because
+a spool must hand back exactly the dicts that went in (key order, None versus a missing key, int versus float),
+which a resumed build needs to stay byte-identical to a fresh one, and no Arrow schema can promise that for
+every row kind and extra key; the files are the toolkit's own, private, and never read from anywhere else.
+Batches, because one dump of 1,024 rows shares their repeated keys and costs less per row than one dump each.
+Measured on a 22k-record synthetic build (bench/bench_checkpoints.py): 2.7 KB per task row as one pickle per
+row, about 0.18 KB as a spool, and no slower to write or read.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+CODEC = "zstd"
+BATCH_ROWS = 1024
+
+
+class SpoolWriter:
+    """Append rows; `close()` (or leaving the `with` block) writes the last batch and ends the stream."""
+
+    def __init__(self, path: Path, batch_rows: int = BATCH_ROWS):
+        self.path = Path(path)
+        self.rows = 0
+        self._batch: list[dict] = []
+        self._batch_rows = batch_rows
+        self._stream = pa.CompressedOutputStream(str(self.path), CODEC)
+
+    def write(self, row: dict) -> None:
+        self._batch.append(row)
+        self.rows += 1
+        if len(self._batch) >= self._batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            pickle.dump(self._batch, self._stream, protocol=pickle.HIGHEST_PROTOCOL)
+            self._batch = []
+
+    def close(self) -> None:
+        if not self._stream.closed:
+            self._flush()
+            self._stream.close()
+
+    def __enter__(self) -> SpoolWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_spool(path: Path, rows: Iterable[dict]) -> int:
+    """Write every row of `rows` (a stage's output, run to its end) into a spool; returns the row count."""
+    with SpoolWriter(path) as writer:
+        for row in rows:
+            writer.write(row)
+    return writer.rows
+
+
+def read_batches(path: Path) -> Iterator[list[dict]]:
+    """The spool's rows, batch by batch, in the order they were written."""
+    with pa.CompressedInputStream(pa.OSFile(str(path)), CODEC) as stream:
+        while True:
+            try:
+                yield pickle.load(stream)
+            except EOFError:
+                return
+
+
+def read_spool(path: Path) -> Iterator[dict]:
+    """The spool's rows one by one, in the order they were written."""
+    for batch in read_batches(path):
+        yield from batch
