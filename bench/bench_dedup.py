@@ -1,7 +1,8 @@
 """Benchmark and evaluation of cmedins dedup on real data in ../shared/data.
 
-    python bench/bench_dedup.py speed [--rows 100000] [--methods cmedins,cmedins_datasketch_lsh,rensa,datatrove]
-    python bench/bench_dedup.py scale [--rows 100000,200000]   # engine phases, RSS and disk per row, two sizes
+    python bench/bench_dedup.py speed [--rows 100000] [--methods cmedins,cmedins_in_memory,cmedins_datasketch_lsh,rensa,datatrove]
+    python bench/bench_dedup.py scale [--rows 100000,1000000]  # engine phases, RSS and disk per row, two sizes,
+                                                            # band-sharded vs the in-memory banding
     python bench/bench_dedup.py kuake                   # precision/recall/F1 on KUAKE-QQR labelled pairs
     python bench/bench_dedup.py toyhom                  # what dedup finds in toyhom's CSV and txt layouts
 
@@ -12,11 +13,14 @@ added or removed). Ground truth: a planted copy duplicates its original. Each me
 subprocess (peak RSS is that process's maximum resident set) on the same JSONL file, all at threshold 0.7 /
 5-grams / 128 permutations on the same normalised text. F1 counts, per true cluster, at most size-1 correct
 removals; removing a row of a singleton is a false positive. datatrove is a benchmark-only dependency.
+`cmedins_in_memory` is the engine before band sharding (tests/support/dedup_reference.py), the baseline the
+sharded engine must equal row for row.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -27,7 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))  # tests.support.dedup_reference: the in-memory baseline
 THRESHOLD, NGRAM, NUM_PERM = 0.7, 5, 128
 GREETINGS = ("医生您好，", "你好医生，", "大夫，请问", "医生，")
 
@@ -122,6 +130,13 @@ def method_cmedins(path: Path, work: Path) -> list[str]:
     from cmedins.dedup.engine import DedupIndex
 
     return removed_by(DedupIndex, path, work)
+
+
+def method_cmedins_in_memory(path: Path, work: Path) -> list[str]:
+    """The baseline: cmedins' engine before band sharding, every band of a partition sorted in memory."""
+    from tests.support.dedup_reference import InMemoryDedupIndex
+
+    return removed_by(InMemoryDedupIndex, path, work)
 
 
 def method_cmedins_datasketch_lsh(path: Path, work: Path) -> list[str]:
@@ -245,7 +260,8 @@ def method_datatrove(path: Path, work: Path) -> list[str]:
     return [json.loads(line)["id"] for file in sorted((work / "removed").glob("*.jsonl")) for line in file.open()]
 
 
-METHODS = {"cmedins": method_cmedins, "cmedins_datasketch_lsh": method_cmedins_datasketch_lsh, "rensa": method_rensa,
+METHODS = {"cmedins": method_cmedins, "cmedins_in_memory": method_cmedins_in_memory,
+           "cmedins_datasketch_lsh": method_cmedins_datasketch_lsh, "rensa": method_rensa,
            "datatrove": method_datatrove}
 
 
@@ -309,53 +325,99 @@ def speed(rows: int, methods: list[str]) -> None:
 
 # --- scale: what the engine costs per row ----------------------------------------------------------------
 
-def run_phases(path: Path) -> None:
-    """One process: signing (normalise + shingle + MinHash, streaming) and resolving (exact + banding) timed
-    apart; peak RSS; the work folder's bytes (signatures, ids) at its largest."""
-    from cmedins.dedup.engine import DedupIndex, DedupParams
+ENGINES = ("cmedins", "cmedins_in_memory")
 
+
+class _DiskWatch:
+    """Samples the work folder's size in a thread: temporary disk at its largest."""
+
+    def __init__(self, folder: Path):
+        import threading
+
+        self.folder, self.peak, self._stop = folder, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, sum(file.stat().st_size for file in self.folder.rglob("*") if file.is_file()))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def _high_water_mib() -> float:
+    """This process's peak resident set (VmHWM: unlike ru_maxrss it does not start from the parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_phases(engine: str, path: Path) -> None:
+    """One process, one engine: signing (read + normalise + shingle + MinHash, streaming) and resolving (exact
+    + banding) timed apart; peak RSS; the work folder's bytes (signatures, ids, shard files) at their largest."""
+    from cmedins.dedup.engine import DedupIndex, DedupParams
+    from tests.support.dedup_reference import InMemoryDedupIndex
+
+    index_class = {"cmedins": DedupIndex, "cmedins_in_memory": InMemoryDedupIndex}[engine]
     with tempfile.TemporaryDirectory() as work:
-        base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        index = DedupIndex(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)),
-                           Path(work))
-        texts = [row["text"] for row in stream(path)]  # read first: the phases below exclude JSON parsing
+        base_rss = _high_water_mib()
+        index = index_class(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)),
+                            Path(work))
+        watch = _DiskWatch(Path(work))
         start, cpu = time.perf_counter(), time.process_time()
-        for text in texts:
-            index.add(text, group="", answer_chars=0, row_id="")
+        for row in stream(path):  # rows stream from the file: the bench holds no corpus in memory
+            index.add(row["text"], group="", answer_chars=0, row_id="")
         index._flush()
         sign_s, sign_cpu = time.perf_counter() - start, time.process_time() - cpu
-        disk = sum(file.stat().st_size for file in Path(work).iterdir())
+        sign_rss = _high_water_mib()
         start, cpu = time.perf_counter(), time.process_time()
         result = index.resolve()
         resolve_s, resolve_cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        disk = watch.stop()
+    peak = _high_water_mib()
+    removed = np.flatnonzero(result.status != 0)
     print(json.dumps({"sign_s": sign_s, "sign_cpu_s": sign_cpu, "resolve_s": resolve_s, "resolve_cpu_s": resolve_cpu,
-                      "peak_rss_mib": peak / 1024, "rss_before_mib": base_rss / 1024, "work_bytes": disk,
-                      "removed": int((result.status != 0).sum()), "lsh": result.stats["lsh"]}))
+                      "peak_rss_mib": peak, "rss_after_signing_mib": sign_rss, "rss_before_mib": base_rss, "work_bytes_peak": disk, "removed": len(removed),
+                      "removed_sha256": hashlib.sha256(removed.tobytes()).hexdigest(), "lsh": result.stats["lsh"]}))
 
 
 def scale(sizes: list[int]) -> None:
-    figures = []
+    figures = {}
     for rows in sizes:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "corpus.jsonl"
             build_corpus(path, rows)
-            out = subprocess.run([sys.executable, __file__, "_phases", "x", str(path)], capture_output=True, text=True,
-                                 check=True)
-            measured = json.loads(out.stdout.strip().splitlines()[-1])
-            figures.append((rows, measured))
-            print(json.dumps({"rows": rows, "load_average_1m": os.getloadavg()[0],
-                              "sign_rows_per_cpu_s": round(rows / measured["sign_cpu_s"]),
-                              "resolve_rows_per_cpu_s": round(rows / measured["resolve_cpu_s"]),
-                              "peak_rss_mib": round(measured["peak_rss_mib"]),
-                              "work_bytes_per_row": round(measured["work_bytes"] / rows), **measured}))
-    if len(figures) > 1:
-        (small, a), (large, b) = figures[0], figures[-1]
+            for engine in ENGINES:
+                out = subprocess.run([sys.executable, __file__, "_phases", engine, str(path)], capture_output=True,
+                                     text=True, check=True)
+                measured = json.loads(out.stdout.strip().splitlines()[-1])
+                figures[rows, engine] = measured
+                total_cpu = measured["sign_cpu_s"] + measured["resolve_cpu_s"]
+                print(json.dumps({"rows": rows, "engine": engine, "load_average_1m": os.getloadavg()[0],
+                                  "rows_per_s": round(rows / (measured["sign_s"] + measured["resolve_s"])),
+                                  "rows_per_cpu_s": round(rows / total_cpu),
+                                  "sign_rows_per_cpu_s": round(rows / measured["sign_cpu_s"]),
+                                  "resolve_rows_per_cpu_s": round(rows / measured["resolve_cpu_s"]),
+                                  "peak_rss_mib": round(measured["peak_rss_mib"]),
+                                  "resolve_rss_growth_bytes_per_row": round(
+                                      (measured["peak_rss_mib"] - measured["rss_after_signing_mib"]) * 2**20 / rows),
+                                  "work_bytes_per_row": round(measured["work_bytes_peak"] / rows), **measured}))
+            same = figures[rows, ENGINES[0]]["removed_sha256"] == figures[rows, ENGINES[1]]["removed_sha256"]
+            print(f"{rows} rows: the band-sharded engine removes {'the same' if same else 'OTHER'} rows as the "
+                  f"in-memory banding ({figures[rows, ENGINES[0]]['removed']} vs {figures[rows, ENGINES[1]]['removed']})")
+    for engine in ENGINES:
+        small, large = sizes[0], sizes[-1]
+        if small == large:
+            continue
+        a, b = figures[small, engine], figures[large, engine]
         per_row = (b["peak_rss_mib"] - a["peak_rss_mib"]) * 2**20 / (large - small)
-        print(f"peak RSS grows {per_row:.0f} bytes per row between {small} and {large} rows (texts held by this "
-              "bench included); signing CPU-s per 100k rows "
-              f"{100_000 * a['sign_cpu_s'] / small:.2f} -> {100_000 * b['sign_cpu_s'] / large:.2f}, resolving "
-              f"{100_000 * a['resolve_cpu_s'] / small:.2f} -> {100_000 * b['resolve_cpu_s'] / large:.2f}")
+        print(f"{engine}: peak RSS grows {per_row:.0f} bytes per row between {small} and {large} rows; CPU-s per "
+              f"100k rows signing {100_000 * a['sign_cpu_s'] / small:.2f} -> {100_000 * b['sign_cpu_s'] / large:.2f}, "
+              f"resolving {100_000 * a['resolve_cpu_s'] / small:.2f} -> {100_000 * b['resolve_cpu_s'] / large:.2f}")
 
 
 # --- KUAKE-QQR and toyhom -------------------------------------------------------------------------------
@@ -423,7 +485,7 @@ def main() -> None:
     if options.what == "_run":
         run_method(options.args[0], Path(options.args[1]))
     elif options.what == "_phases":
-        run_phases(Path(options.args[1]))
+        run_phases(options.args[0], Path(options.args[1]))
     elif options.what == "speed":
         speed(int(options.rows), options.methods.split(","))
     elif options.what == "scale":

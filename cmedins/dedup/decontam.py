@@ -92,6 +92,11 @@ class EvalIndex:
         return results
 
 
+def match_batch(index: EvalIndex, texts: list[str]) -> list[Contamination | None]:
+    """One batch's matches: a task of the task map (the index is the shared context, sent once)."""
+    return index.match(texts)
+
+
 def _unique_per_text(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct shingle hashes of each text, as (hashes, text index) sorted by text then hash."""
     hashes, offsets = hash_shingles(texts, n)

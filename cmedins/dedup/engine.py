@@ -1,14 +1,17 @@
 """The dedup passes: exact (stable hash of the normalised text), then near (MinHash-LSH), per scope.
 
-Rows are added one by one (streaming); the engine keeps per row only an 8-byte exact hash, its group
-(source), its keep-rule key and its position. Signatures go to a file in the work folder and are read back
-through a memory map; row ids go to a text file, read back only for the rows the report names. So memory is
-O(rows x ~30 bytes) + one LSH index at a time, not O(rows x text).
+Rows are added one by one (streaming) and signed in batches (here, or on Ray workers through a task map);
+the engine keeps per row only packed keep-rule facts (~32 bytes: exact hash, source, task, answer length, id
+prefix). Signatures go to a file in the work folder and are read back through a memory map; row ids go to a
+text file, read back only for the rows the report names.
 
 Scopes run in order: "per_source" (each source against itself), then "global" (all survivors together),
-as SF-Med does. Within a scope, exact duplicates go first, then near-duplicate clusters: the partition's
-signatures, in keep-rule order, are banded as arrays (lsh.cluster_keepers: sort by band key, verify candidate
-pairs, connected components), so a row matching two kept rows merges their clusters.
+as SF-Med does. Within a scope, exact duplicates go first, then near-duplicate clusters. Both passes are
+band-sharded (cmedins.dedup.shards): the (bucket key, row) records of the scope's partitions are split by a
+hash of the key into shard files, each shard is resolved on its own (memory: one shard, set by
+`memory_budget`), and the near pass's verified edges from all shards are joined by connected components, so
+a row matching two kept rows merges their clusters. The result equals banding each partition in memory
+(tests/test_dedup_shards.py).
 
 Keep rule (deterministic, independent of input order): in every cluster the kept row is the one with
   1. the best source priority (position in `source_priority`, if given; unlisted sources come last),
@@ -20,21 +23,26 @@ Keep rule (deterministic, independent of input order): in every cluster the kept
 from __future__ import annotations
 
 import hashlib
+import shutil
+from array import array
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cmedins.dedup import lsh
+from cmedins.dedup import lsh, shards
 from cmedins.dedup.normalise import normalise_batch
 from cmedins.dedup.signatures import Signer
+from cmedins.dedup.tasks import LOCAL, TaskMap, map_ordered
 from cmedins.errors import CmedinsError
 
 SCOPES = ("per_source", "global")
 KEPT, EXACT, NEAR = 0, 1, 2
 REASONS = {EXACT: "duplicate_exact", NEAR: "duplicate_near"}
 _BATCH = 2048  # texts signed together
+_PART_ROWS = 8192  # fewest rows of one shard map task
 
 
 @dataclass(frozen=True)
@@ -85,24 +93,46 @@ class DedupResult:
         return found
 
 
-class DedupIndex:
-    """Add rows (streaming), then `resolve()` once."""
+def sign_batch(settings: tuple[int, int, int, bool], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's exact hashes (0 = empty text, no candidate) and MinHash signatures: a task of the task map."""
+    n, num_perm, seed, t2s = settings
+    normals = normalise_batch(texts, t2s=t2s)
+    exact = np.fromiter((_exact_hash(normal) if normal else 0 for normal in normals), dtype=np.uint64,
+                        count=len(normals))
+    return exact, _signer(n, num_perm, seed).sign(normals)
 
-    def __init__(self, params: DedupParams, work_dir: Path):
+
+@lru_cache(maxsize=4)
+def _signer(n: int, num_perm: int, seed: int) -> Signer:
+    return Signer(n, num_perm, seed)  # once per process (a Ray worker signs many batches)
+
+
+class DedupIndex:
+    """Add rows (streaming), then `resolve()` once.
+
+    `task_map` runs the signing batches and the shards' map and reduce tasks (here, or on Ray workers);
+    `memory_budget` is what one shard may take while it is resolved (it sets the number of shards)."""
+
+    def __init__(self, params: DedupParams, work_dir: Path, *, task_map: TaskMap = LOCAL,
+                 memory_budget: int = shards.DEFAULT_BUDGET):
         self.params = params
-        self.signer = Signer(params.n, params.num_perm, params.seed)
+        self.task_map = task_map
+        self.memory_budget = memory_budget
+        self.work_dir = work_dir
         work_dir.mkdir(parents=True, exist_ok=True)
         self.signatures_path = work_dir / "signatures.u32"
         self.ids_path = work_dir / "ids.txt"
         self._signatures = self.signatures_path.open("wb")
         self._ids = self.ids_path.open("w", encoding="utf-8")
+        self._signing = task_map.pipeline(sign_batch, (params.n, params.num_perm, params.seed, params.t2s))
         self._pending: list[str] = []
-        self._exact: list[int] = []  # 64-bit hash of the normalised text; 0 = not a candidate
-        self._group: list[int] = []
-        self._answer_chars: list[int] = []
-        self._id_prefix: list[int] = []
+        # Per-row facts as packed arrays (~32 bytes a row), not Python lists of int objects.
+        self._exact = array("Q")  # 64-bit hash of the normalised text; 0 = not a candidate
+        self._group = array("i")
+        self._answer_chars = array("q")
+        self._id_prefix = array("Q")
         self._groups: dict[str, int] = {}
-        self._task: list[int] = []
+        self._task = array("i")
         self._tasks: dict[str, int] = {}
         self.rows = 0
 
@@ -124,21 +154,26 @@ class DedupIndex:
 
     def _flush(self) -> None:
         if self._pending:
-            normals = normalise_batch(self._pending, t2s=self.params.t2s)
-            self._exact.extend(_exact_hash(normal) if normal else 0 for normal in normals)
-            self._signatures.write(self.signer.sign(normals).tobytes())
+            self._take(self._signing.put(self._pending))
             self._pending = []
+
+    def _take(self, signed: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        for exact, signatures in signed:  # in submission order: row order
+            self._exact.frombytes(exact.tobytes())
+            self._signatures.write(signatures.tobytes())
 
     def resolve(self) -> DedupResult:
         self._flush()
+        self._take(self._signing.close())
         self._signatures.close()
         self._ids.close()
         n_rows = self.rows
+        shards.check_rows(n_rows)
         signatures = (np.memmap(self.signatures_path, dtype=np.uint32, mode="r", shape=(n_rows, self.params.num_perm))
                       if n_rows else np.zeros((0, self.params.num_perm), dtype=np.uint32))
-        exact = np.array(self._exact, dtype=np.uint64)
-        group_of = np.array(self._group, dtype=np.int64)
-        task_of = np.array(self._task, dtype=np.int64)
+        exact = np.frombuffer(self._exact, dtype=np.uint64) if n_rows else np.zeros(0, dtype=np.uint64)
+        group_of = np.frombuffer(self._group, dtype=np.int32).astype(np.int64) if n_rows else np.zeros(0, np.int64)
+        task_of = np.frombuffer(self._task, dtype=np.int32).astype(np.int64) if n_rows else np.zeros(0, np.int64)
         rank = self._keep_rank(group_of)
         result = DedupResult(
             status=np.zeros(n_rows, dtype=np.int8), kept=np.full(n_rows, -1, dtype=np.int64),
@@ -152,18 +187,16 @@ class DedupIndex:
         }
         bands, rows_per_band = lsh.band_shape(self.params.threshold, self.params.num_perm)
         stats["lsh"] = {"bands": bands, "rows_per_band": rows_per_band, "max_keys": 0, "max_bucket": 0,
-                        "candidate_pairs": 0, "verified_pairs": 0}
+                        "candidate_pairs": 0, "verified_pairs": 0, "shards": 0}
         for scope_number, scope in enumerate(self.params.scopes):
             scope_stats = {"exact": 0, "near": 0, "clusters": 0}
             # A partition: one task within one source (per_source), or one task across sources (global).
+            # Partitions never mix: each is a separate bucket space of the shards.
             partition = task_of * len(self._groups) + group_of if scope == "per_source" else task_of
-            alive = np.flatnonzero(candidates & (result.status == KEPT))  # partitions are disjoint: once per scope
-            alive = alive[np.argsort(partition[alive], kind="stable")]
-            bounds = np.flatnonzero(np.diff(partition[alive])) + 1
-            for members in np.split(alive, bounds):
-                self._exact_pass(members, exact, rank, result, scope_number, scope_stats)
-                members = members[result.status[members] == KEPT]
-                self._near_pass(members, signatures, rank, result, scope_number, scope_stats, stats["lsh"])
+            alive = np.flatnonzero(candidates & (result.status == KEPT))
+            self._exact_pass(alive, partition, exact, rank, result, scope_number, scope_stats)
+            alive = alive[result.status[alive] == KEPT]
+            self._near_pass(alive, partition, signatures, rank, result, scope_number, scope_stats, stats["lsh"])
             stats["scopes"][scope] = scope_stats
         _point_at_final_keepers(result, signatures)
         stats["exact"] = int((result.status == EXACT).sum())
@@ -177,55 +210,91 @@ class DedupIndex:
         """Rank of every row under the keep rule (0 = most preferred)."""
         priority = {name: i for i, name in enumerate(self.params.source_priority)}
         group_priority = np.array([priority.get(name, len(priority)) for name in self._groups] or [0], dtype=np.int64)
+        if not self.rows:
+            return np.zeros(0, dtype=np.int64)
         order = np.lexsort((
             np.arange(self.rows),
-            np.array(self._id_prefix, dtype=np.uint64),
-            -np.array(self._answer_chars, dtype=np.int64),
-            group_priority[group_of] if self.rows else np.zeros(0, dtype=np.int64),
+            np.frombuffer(self._id_prefix, dtype=np.uint64),
+            -np.frombuffer(self._answer_chars, dtype=np.int64),
+            group_priority[group_of],
         ))
         rank = np.empty(self.rows, dtype=np.int64)
         rank[order] = np.arange(self.rows)
         return rank
 
-    @staticmethod
-    def _exact_pass(members: np.ndarray, exact: np.ndarray, rank: np.ndarray, result: DedupResult,
-                    scope: int, stats: dict[str, int]) -> None:
-        if len(members) < 2:
-            return
-        ordered = members[np.lexsort((rank[members], exact[members]))]
-        hashes = exact[ordered]
-        first_of_run = np.r_[True, hashes[1:] != hashes[:-1]]
-        keeper = ordered[np.maximum.accumulate(np.where(first_of_run, np.arange(len(ordered)), 0))]
-        removed = ~first_of_run
-        result.status[ordered[removed]] = EXACT
-        result.kept[ordered[removed]] = keeper[removed]
-        result.scope[ordered[removed]] = scope
-        stats["exact"] += int(removed.sum())
-        stats["clusters"] += int(np.count_nonzero(first_of_run[:-1] & removed[1:]))
+    def _sharded(self, name: str, alive: np.ndarray, partition: np.ndarray, rank: np.ndarray, *, near: bool,
+                 exact: np.ndarray | None = None) -> tuple[list[shards.ShardResult], int]:
+        """One pass over the shards: map the alive rows' records into shard files, resolve every shard."""
+        bands, rows_per_band = lsh.band_shape(self.params.threshold, self.params.num_perm)
+        per_row = bands if near else 1
+        job = shards.ShardJob(
+            folder=str(self.work_dir / name), shards=shards.shard_count(len(alive) * per_row, self.memory_budget),
+            signatures=str(self.signatures_path), rows=self.rows, num_perm=self.params.num_perm, bands=bands,
+            rows_per_band=rows_per_band, threshold=self.params.threshold, near=near)
+        # Parts: one per map task, at least _PART_ROWS rows each (locally one part, so one file per shard).
+        parts = max(1, min(2 * self.task_map.workers, len(alive) // _PART_ROWS))
+        items = [shards.MapItem(part, rows.astype(np.uint32), partition[rows].astype(np.uint32),
+                                rank[rows].astype(np.uint32), None if exact is None else exact[rows])
+                 for part, rows in enumerate(np.array_split(alive, parts))]
+        for _ in map_ordered(self.task_map, shards.write_part, job, items):
+            pass
+        del items
+        results = list(map_ordered(self.task_map, shards.resolve_shard, job, range(job.shards)))
+        shutil.rmtree(job.folder, ignore_errors=True)
+        return results, job.shards
 
-    def _near_pass(self, members: np.ndarray, signatures: np.ndarray, rank: np.ndarray, result: DedupResult,
-                   scope: int, stats: dict[str, int], lsh_stats: dict[str, int]) -> None:
-        if len(members) < 2:
+    def _exact_pass(self, alive: np.ndarray, partition: np.ndarray, exact: np.ndarray, rank: np.ndarray,
+                    result: DedupResult, scope: int, stats: dict[str, int]) -> None:
+        if len(alive) < 2:
             return
-        in_keep_order = members[np.argsort(rank[members], kind="stable")]
-        block = lsh.read_rows(signatures, in_keep_order)
-        banding = lsh.BandingStats()
-        keeper = in_keep_order[lsh.cluster_keepers(block, self.params.threshold, lsh_stats["bands"],
-                                                   lsh_stats["rows_per_band"], banding)]
-        lsh_stats["max_keys"] = max(lsh_stats["max_keys"], len(members))
-        lsh_stats["max_bucket"] = max(lsh_stats["max_bucket"], banding.max_bucket)
-        lsh_stats["candidate_pairs"] += banding.candidate_pairs
-        lsh_stats["verified_pairs"] += banding.verified_pairs
-        removed = keeper != in_keep_order
-        if not removed.any():
+        results, _ = self._sharded(f"exact{scope}", alive, partition, rank, near=False, exact=exact)
+        for shard in results:
+            result.status[shard.a] = EXACT
+            result.kept[shard.a] = shard.b
+            result.scope[shard.a] = scope
+            stats["exact"] += len(shard.a)
+            stats["clusters"] += shard.buckets_shared
+
+    def _near_pass(self, alive: np.ndarray, partition: np.ndarray, signatures: np.ndarray, rank: np.ndarray,
+                   result: DedupResult, scope: int, stats: dict[str, int], lsh_stats: dict[str, int]) -> None:
+        if len(alive) < 2:
             return
-        gone, kept = in_keep_order[removed], keeper[removed]
+        lsh_stats["max_keys"] = max(lsh_stats["max_keys"], int(np.bincount(partition[alive]).max()))
+        results, count = self._sharded(f"near{scope}", alive, partition, rank, near=True)
+        lsh_stats["shards"] = max(lsh_stats["shards"], count)
+        for shard in results:
+            lsh_stats["max_bucket"] = max(lsh_stats["max_bucket"], shard.max_bucket)
+            lsh_stats["candidate_pairs"] += shard.candidate_pairs
+            lsh_stats["verified_pairs"] += shard.verified_pairs
+        a = np.concatenate([shard.a for shard in results])
+        b = np.concatenate([shard.b for shard in results])
+        del results
+        rows, keeper = shards.keepers_from_edges(a, b, rank)
+        removed = keeper != rows
+        self.mark_near(rows[removed], keeper[removed], signatures, result, scope, stats)
+
+    @staticmethod
+    def mark_near(gone: np.ndarray, kept: np.ndarray, signatures: np.ndarray, result: DedupResult, scope: int,
+                  stats: dict[str, int]) -> None:
+        """Record near-duplicate removals (row -> the row that keeps its cluster) and their similarity."""
+        if not len(gone):
+            return
         result.status[gone] = NEAR
         result.kept[gone] = kept
         result.scope[gone] = scope
-        result.similarity[gone] = (block[removed] == lsh.read_rows(signatures, kept)).mean(axis=1)
+        result.similarity[gone] = _similarity(signatures, gone, kept)
         stats["near"] += len(gone)
         stats["clusters"] += len(np.unique(kept))
+
+
+def _similarity(signatures: np.ndarray, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard of each row with its counterpart, in blocks (bounded memory)."""
+    out = np.empty(len(rows), dtype=np.float32)
+    for start in range(0, len(rows), shards.MAP_BATCH):
+        stop = start + shards.MAP_BATCH
+        out[start:stop] = (lsh.read_rows(signatures, rows[start:stop])
+                           == lsh.read_rows(signatures, others[start:stop])).mean(axis=1)
+    return out
 
 
 def _point_at_final_keepers(result: DedupResult, signatures: np.ndarray) -> None:
@@ -241,9 +310,7 @@ def _point_at_final_keepers(result: DedupResult, signatures: np.ndarray) -> None
         if not chained.any():
             break
         result.kept[stale[chained]] = result.kept[keeper[chained]]
-    for row in stale.tolist():
-        keeper = int(result.kept[row])
-        result.similarity[row] = (np.asarray(signatures[row]) == np.asarray(signatures[keeper])).mean()
+    result.similarity[stale] = _similarity(signatures, stale, result.kept[stale])
 
 
 def _exact_hash(text: str) -> int:

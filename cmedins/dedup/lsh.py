@@ -21,6 +21,7 @@ fraction of the time and ~160 bytes per row per scope (band keys) instead of ~7 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from datasketch.lsh import _optimal_param
@@ -29,11 +30,13 @@ from scipy.sparse.csgraph import connected_components
 
 WEIGHTS = (0.1, 0.9)  # (false positive, false negative)
 MAX_VERIFIED = 256  # earlier rows of its bucket a row is compared with
-_PAIR_BLOCK = 1 << 20  # candidate pairs generated and verified at a time (bounded memory)
+PAIR_BLOCK = 1 << 20  # candidate pairs generated (and clusters merged) at a time (bounded memory)
+VERIFY_BLOCK = 1 << 16  # candidate pairs whose signatures are read and compared at a time (2 x 32 MiB)
 _READ_BLOCK = 1 << 16  # signature rows read from the memory map at a time
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): the band-key mixer
 
 
+@lru_cache(maxsize=16)
 def band_shape(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) for the threshold, as datasketch's MinHashLSH picks them."""
     bands, rows = _optimal_param(threshold, num_perm, *WEIGHTS)
@@ -101,7 +104,7 @@ def _join_band(signatures: np.ndarray, order: np.ndarray, before: np.ndarray, la
     ends = np.cumsum(counts)
     first = 0
     while first < len(positions):
-        last = max(first + 1, int(np.searchsorted(ends, (ends[first - 1] if first else 0) + _PAIR_BLOCK, "right")))
+        last = max(first + 1, int(np.searchsorted(ends, (ends[first - 1] if first else 0) + PAIR_BLOCK, "right")))
         block, block_counts = positions[first:last], counts[first:last]
         total = int(block_counts.sum())
         # later row at sorted position p, earlier rows at p-1 ... p-before[p]
@@ -112,16 +115,19 @@ def _join_band(signatures: np.ndarray, order: np.ndarray, before: np.ndarray, la
         later, earlier = later[open_pair], earlier[open_pair]
         stats.candidate_pairs += len(later)
         if len(later):
-            similar = (read_rows(signatures, later) == read_rows(signatures, earlier)).mean(axis=1) >= threshold
+            similar = np.concatenate([
+                (read_rows(signatures, later[start : start + VERIFY_BLOCK])
+                 == read_rows(signatures, earlier[start : start + VERIFY_BLOCK])).mean(axis=1) >= threshold
+                for start in range(0, len(later), VERIFY_BLOCK)])
             later, earlier = later[similar], earlier[similar]
             stats.verified_pairs += len(later)
             if len(later):
-                labels = _merge(labels, labels[later], labels[earlier])
+                labels = merge_clusters(labels, labels[later], labels[earlier])
         first = last
     return labels
 
 
-def _merge(labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def merge_clusters(labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Join the clusters named by pairs (a, b) of labels; every row is relabelled to its cluster's smallest row."""
     n_rows = len(labels)
     graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n_rows, n_rows))

@@ -8,6 +8,7 @@ Recipe:
       num_perm: 128
       text: {record: query_answer, default: user}
       source_priority: [cmedins_records, cmtmedqa]   # optional, first criterion of the keep rule
+      memory_mb: 256                # what one shard may take while it is resolved (sets the shard count)
     - stage: decontaminate
       eval_sets:
         - {name: cmtmedqa_test, path: ../shared/data/cmtmedqa/CMtMedQA_test.json, format: cmtmedqa}
@@ -18,16 +19,19 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from cmedins.dedup.decontam import EvalIndex
+from cmedins.dedup import shards
+from cmedins.dedup.decontam import EvalIndex, match_batch
 from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
 from cmedins.dedup.select import answer_chars, parse_selection, select_text
+from cmedins.dedup.tasks import LOCAL, TaskMap
 from cmedins.errors import CmedinsError
 from cmedins.runner.stage import Stage, StageParams, register_stage
 
@@ -51,6 +55,7 @@ class DedupStageParams(StageParams):
     text: Text | None = None
     source_priority: list[str] = []
     t2s: bool = False
+    memory_mb: int = Field(default=shards.DEFAULT_BUDGET >> 20, ge=1)  # one shard while it is resolved
 
 
 class EvalSetSpec(StageParams):
@@ -84,6 +89,7 @@ class DedupStage(Stage):
     name = "dedup"
     Params = DedupStageParams
     takes = frozenset({"sft"})
+    task_map: TaskMap = LOCAL  # an executor may hand its own (the Ray executor: signing and shards on workers)
 
     def __init__(self, params: dict[str, Any], ctx):
         super().__init__(params, ctx)
@@ -98,7 +104,8 @@ class DedupStage(Stage):
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         # The keep rule needs every candidate, so rows are spooled to disk and streamed back in input order.
         work = self.ctx.work_dir / self.name
-        index = DedupIndex(self.dedup_params, work)
+        index = DedupIndex(self.dedup_params, work, task_map=self.task_map,
+                           memory_budget=self.config.memory_mb << 20)
         spool_path = work / "rows.pickle"
         with spool_path.open("wb") as spool:
             for row in rows:
@@ -141,6 +148,7 @@ class DecontaminateStage(Stage):
     name = "decontaminate"
     Params = DecontaminateParams
     takes = frozenset({"sft"})
+    task_map: TaskMap = LOCAL  # an executor may hand its own (the Ray executor: batches matched on workers)
 
     def __init__(self, params: dict[str, Any], ctx):
         super().__init__(params, ctx)
@@ -156,20 +164,22 @@ class DecontaminateStage(Stage):
         self.index.build()
         dropped: Counter = Counter()
         checked = 0
+        # Batches of rows (any kind, in order) are matched through the task map: here one at a time, on Ray on
+        # the workers (the index is sent once), a few batches in flight; rows come back in input order.
+        pipe = self.task_map.pipeline(match_batch, self.index)
+        waiting: deque[list[dict]] = deque()
         with (_reports_dir(self.ctx.build_dir) / "contamination.jsonl").open("w", encoding="utf-8") as report:
-            batch: list[dict] = []
-            for row in rows:
-                if row.get("kind") != "sft":
-                    yield from self._flush(batch, report, dropped)
-                    batch = []
-                    yield row
-                    continue
-                checked += 1
-                batch.append(row)
-                if len(batch) >= _DECONTAM_BATCH:
-                    yield from self._flush(batch, report, dropped)
-                    batch = []
-            yield from self._flush(batch, report, dropped)
+            def emit(results: list[list]) -> Iterator[dict]:
+                for found in results:
+                    yield from self._emit(waiting.popleft(), found, report, dropped)
+
+            for batch in iter(lambda: list(islice(rows, _DECONTAM_BATCH)), []):
+                sft = [row for row in batch if row.get("kind") == "sft"]
+                checked += len(sft)
+                waiting.append(batch)
+                yield from emit(pipe.put([select_text(row, self.selection.get(row.get("task"), self.selection["default"]))
+                                          for row in sft]))
+            yield from emit(pipe.close())
         self.ctx.stats[self.name] = {
             "rows_checked": checked, "dropped": dict(sorted(dropped.items())),
             "eval_sets": loaded, "eval_items_indexed": len(self.index.items),
@@ -178,18 +188,19 @@ class DecontaminateStage(Stage):
                        "max_item_frequency": self.index.max_item_frequency},
         }
 
-    def _flush(self, batch: list[dict], report, dropped: Counter) -> Iterator[dict]:
-        if not batch:
-            return
-        texts = [select_text(row, self.selection.get(row.get("task"), self.selection["default"])) for row in batch]
-        for row, found in zip(batch, self.index.match(texts), strict=True):
-            if found is None:
+    def _emit(self, batch: list[dict], found: list, report, dropped: Counter) -> Iterator[dict]:
+        """The batch's rows in order, but its sft rows that contain an eval item (dropped and reported)."""
+        matches = iter(found)
+        for row in batch:
+            contamination = next(matches) if row.get("kind") == "sft" else None
+            if contamination is None:
                 yield row
                 continue
-            self.ctx.drop(self.name, f"contaminated:{found.eval_set}")
-            dropped[found.eval_set] += 1
-            report.write(json.dumps({"id": row.get("id"), "source": row.get("source"), "eval_set": found.eval_set,
-                                     "eval_item": found.item, "overlap": found.overlap}, ensure_ascii=False) + "\n")
+            self.ctx.drop(self.name, f"contaminated:{contamination.eval_set}")
+            dropped[contamination.eval_set] += 1
+            report.write(json.dumps({"id": row.get("id"), "source": row.get("source"),
+                                     "eval_set": contamination.eval_set, "eval_item": contamination.item,
+                                     "overlap": contamination.overlap}, ensure_ascii=False) + "\n")
 
 
 def load_eval_set(index: EvalIndex, spec: dict[str, str], path: Path) -> dict[str, Any]:

@@ -8,8 +8,9 @@ back the rows out, its ledger counts, its figures and every file it wrote (quara
 for the whole stage, so it imports presidio/jieba once; at most 2 chunks per actor are in flight, so memory
 stays bounded, and results are taken back in input order. The driver adds the counts into the build's ledger,
 merges the figures (counts add up; settings, as a run over no rows shows them, stay), appends the files in
-chunk order and yields the rows. Other stages (dedup needs the whole corpus; decontaminate and validate are
-cheap) run on the driver exactly as in a local build.
+chunk order and yields the rows. Other stages run on the driver exactly as in a local build; those with batch
+functions of their own (dedup: signing, shard map and reduce; decontaminate: matching) run them as Ray tasks
+(ray_tasks.py).
 
 So rows, their order, the ledger, quarantine, audit, stats and manifest equal a local build's, and the data
 files are byte-identical (tests/test_ray_executor.py).
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from cmedins.errors import CmedinsError
+from cmedins.runner.executors.ray_tasks import attach_task_map
 from cmedins.runner.ledger import Ledger, StageCounts
 from cmedins.runner.stage import BuildContext, Stage
 
@@ -56,6 +58,8 @@ class RayExecutor:
         from cmedins.runner.build import run_stages
 
         if type(stage).name not in ROW_LOCAL:
+            # A stage with batch functions of its own (dedup, decontaminate) runs them as Ray tasks (ray_tasks)
+            attach_task_map(stage, self.address, self.workers)
             return run_stages(ledger, rows, [(key, stage)])
         ledger.stage(key)
         return self._on_actors(ledger, rows, [(key, stage)], ctx)

@@ -1,0 +1,268 @@
+"""Band-sharded dedup: the (bucket key, row) records of a scope go to S shard files by a hash of the key, and
+each shard is resolved on its own, so memory holds one shard, not the whole index.
+
+One record per (row, band) for the near pass (key = the band key of lsh.band_keys, space = partition x bands
++ band), one per row for the exact pass (key = the exact hash, space = partition). Records are 20 bytes:
+key u64, space u32, rank u32 (the row's place under the keep rule), row u32 (its position in the input).
+Every record of one bucket (equal space and key) lands in the same shard, so a shard sees whole buckets:
+
+- map (`write_part`): rows, ascending (the signatures' memory map is read front to back), in batches; each
+  batch's records are split by shard and appended to that shard's file of this part. One part per map task:
+  the local executor has one, Ray one per task, so no two writers share a file.
+- reduce (`resolve_shard`): a shard's parts are read and sorted by (bucket, rank): every bucket lines up in
+  keep-rule order, exactly as lsh.cluster_keepers lines it up in memory. Exact pass: every row of a bucket
+  but the first is removed in favour of the first. Near pass: each row is paired with up to MAX_VERIFIED rows
+  before it in its bucket (the in-memory rule), the distinct pairs of the shard are verified against the
+  signatures (read by row from the memory map) and the verified ones come back as edges.
+- the driver joins the edges of all shards by connected components (`keepers_from_edges`) and applies the
+  keep rule: the same edges as the in-memory banding, so the same clusters and the same rows removed.
+
+A pair that collides in several bands is verified at most once per shard it lands in, and, as in memory, not
+at all once its rows are already joined within the shard (that saves work, never changes a cluster). A shard
+sends back one edge per joined row (to its shard cluster's smallest row), so the driver's edges are at most
+rows x min(shards, bands), whatever the size of the clusters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from cmedins.dedup import lsh
+from cmedins.errors import CmedinsError
+
+RECORD = np.dtype([("key", "<u8"), ("space", "<u4"), ("rank", "<u4"), ("row", "<u4")])  # packed: 20 bytes
+# Memory of one shard while it is resolved, per record: the records, their sort order and sorted copy, the
+# candidate pairs (a few per record) and their verification blocks. Measured peak ~60-70 bytes; 96 is margin.
+BYTES_PER_RECORD = 96
+DEFAULT_BUDGET = 256 << 20  # bytes one shard may take while it is resolved
+MAP_BATCH = 1 << 16  # rows whose records are made and split at a time
+_MAX_ROWS = (1 << 32) - 1  # row and rank are u32
+_SPACE_MIX = np.uint64(0xD6E8FEB86659FD93)
+_ROUTE_MIX = np.uint64(0xFF51AFD7ED558CCD)
+
+
+def shard_count(records: int, budget: int = DEFAULT_BUDGET) -> int:
+    """How many shards keep one shard's records within `budget` bytes while it is resolved."""
+    return max(1, math.ceil(records * BYTES_PER_RECORD / max(budget, 1)))
+
+
+def check_rows(rows: int) -> None:
+    if rows > _MAX_ROWS:
+        raise CmedinsError(f"dedup: at most {_MAX_ROWS} rows per dedup stage, got {rows}")
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """What every map and reduce task of one pass shares (small, picklable: paths, not arrays)."""
+
+    folder: str  # where this pass's shard files go
+    shards: int
+    signatures: str  # the (rows, num_perm) uint32 file
+    rows: int
+    num_perm: int
+    bands: int
+    rows_per_band: int
+    threshold: float
+    near: bool  # False: the exact pass (key = exact hash, no verification)
+
+    def signature_map(self) -> np.ndarray:
+        return np.memmap(self.signatures, dtype=np.uint32, mode="r", shape=(self.rows, self.num_perm))
+
+    def part_path(self, shard: int, part: int) -> Path:
+        return Path(self.folder) / f"shard{shard:05d}.part{part:05d}"
+
+
+@dataclass(frozen=True)
+class MapItem:
+    """One map task's rows (ascending), their partition, their keep-rule rank and, for the exact pass, hash."""
+
+    part: int
+    rows: np.ndarray
+    partition: np.ndarray
+    rank: np.ndarray
+    exact: np.ndarray | None = None
+
+
+@dataclass
+class ShardResult:
+    """What one shard gives back: edges (near) or removed -> keeper pairs (exact), and its figures."""
+
+    a: np.ndarray
+    b: np.ndarray
+    records: int = 0
+    buckets_shared: int = 0  # buckets of more than one row
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    max_bucket: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def _route(keys: np.ndarray, spaces: np.ndarray, shards: int) -> np.ndarray:
+    mixed = (keys ^ (spaces.astype(np.uint64) * _SPACE_MIX)) * _ROUTE_MIX
+    return ((mixed >> np.uint64(32)) % np.uint64(shards)).astype(np.int64)
+
+
+def write_part(job: ShardJob, item: MapItem) -> int:
+    """Map task: the records of `item`'s rows, appended to this part's file of each shard; returns records."""
+    folder = Path(job.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    signatures = job.signature_map() if job.near else None
+    handles: dict[int, object] = {}
+    written = 0
+    try:
+        for start in range(0, len(item.rows), MAP_BATCH):
+            rows = item.rows[start : start + MAP_BATCH]
+            partition = item.partition[start : start + MAP_BATCH].astype(np.uint64)
+            rank = item.rank[start : start + MAP_BATCH]
+            if job.near:
+                keys = lsh.band_keys(lsh.read_rows(signatures, rows), job.bands, job.rows_per_band)
+                spaces = partition[:, None] * np.uint64(job.bands) + np.arange(job.bands, dtype=np.uint64)[None, :]
+            else:
+                keys = item.exact[start : start + MAP_BATCH][:, None]
+                spaces = partition[:, None]
+            records = np.empty(keys.size, dtype=RECORD)
+            records["key"] = keys.ravel()
+            records["space"] = spaces.ravel()
+            records["rank"] = np.repeat(rank, keys.shape[1])
+            records["row"] = np.repeat(rows, keys.shape[1])
+            destination = _route(records["key"], records["space"], job.shards)
+            order = np.argsort(destination, kind="stable")
+            records, destination = records[order], destination[order]
+            bounds = np.searchsorted(destination, np.arange(job.shards + 1))
+            for shard in np.flatnonzero(np.diff(bounds)).tolist():
+                if shard not in handles:
+                    handles[shard] = job.part_path(shard, item.part).open("ab")
+                handles[shard].write(records[bounds[shard] : bounds[shard + 1]].tobytes())
+            written += len(records)
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return written
+
+
+def _read_shard(job: ShardJob, shard: int) -> np.ndarray:
+    parts = sorted(Path(job.folder).glob(f"shard{shard:05d}.part*"))
+    if not parts:
+        return np.zeros(0, dtype=RECORD)
+    return np.concatenate([np.fromfile(part, dtype=RECORD) for part in parts])
+
+
+def _in_bucket_order(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Records sorted by (bucket, rank), and where each bucket starts. Sorted on one 64-bit mix of (space, key)
+    and the rank (two keys, not three); if two buckets ever share a mix, on the exact (space, key, rank)."""
+    mixed = records["key"] ^ (records["space"].astype(np.uint64) * _SPACE_MIX)
+    # By rank (quicksort: equal ranks are one row's records in other bands, never in one bucket), then stably
+    # by the mix: 40% cheaper than a lexsort, and the same order, as (bucket, rank) is unique.
+    order = np.argsort(records["rank"])
+    order = order[np.argsort(mixed[order], kind="stable")]
+    ordered, mixed = records[order], mixed[order]
+    same_mix = mixed[1:] == mixed[:-1]
+    same_bucket = (ordered["key"][1:] == ordered["key"][:-1]) & (ordered["space"][1:] == ordered["space"][:-1])
+    if (same_mix != same_bucket).any():
+        ordered = records[np.lexsort((records["rank"], records["key"], records["space"]))]
+        same_bucket = (ordered["key"][1:] == ordered["key"][:-1]) & (ordered["space"][1:] == ordered["space"][:-1])
+    return ordered, np.r_[True, ~same_bucket] if len(records) else np.zeros(0, dtype=bool)
+
+
+def resolve_shard(job: ShardJob, shard: int) -> ShardResult:
+    """Reduce task: one shard's buckets -> exact removals (a = removed row, b = its keeper) or verified edges
+    (a = later row, b = earlier row). Deletes the shard's files once read."""
+    records = _read_shard(job, shard)
+    for part in Path(job.folder).glob(f"shard{shard:05d}.part*"):
+        part.unlink()
+    empty = np.zeros(0, dtype=np.int64)
+    if len(records) < 2:
+        return ShardResult(empty, empty, records=len(records))
+    ordered, new_bucket = _in_bucket_order(records)
+    del records
+    count = len(ordered)
+    starts = np.flatnonzero(new_bucket)
+    sizes = np.diff(np.r_[starts, count])
+    bucket_start = np.repeat(starts, sizes)
+    rows = ordered["row"].astype(np.uint64)
+    result = ShardResult(empty, empty, records=count, buckets_shared=int((sizes > 1).sum()),
+                         max_bucket=int(sizes.max()))
+    if not job.near:
+        removed = ~new_bucket
+        result.a, result.b = rows[removed].astype(np.int64), rows[bucket_start[removed]].astype(np.int64)
+        return result
+    before = np.minimum(np.arange(count) - bucket_start, lsh.MAX_VERIFIED)  # earlier rows in the bucket
+    del ordered, bucket_start
+    nodes, local = np.unique(rows, return_inverse=True)  # the shard's rows, numbered 0..len(nodes)-1
+    local = local.astype(np.uint64)
+    labels = np.arange(len(nodes), dtype=np.int64)  # each row's cluster within this shard: its smallest node
+    signatures = job.signature_map()
+    for later, earlier in _window_pairs(local, before):
+        open_pair = labels[later] != labels[earlier]  # already one cluster: nothing to learn
+        later, earlier = later[open_pair], earlier[open_pair]
+        result.candidate_pairs += len(later)
+        similar = _verified(signatures, nodes[later], nodes[earlier], job.threshold)
+        result.verified_pairs += int(similar.sum())
+        if similar.any():
+            labels = lsh.merge_clusters(labels, labels[later[similar]], labels[earlier[similar]])
+    joined = np.flatnonzero(labels != np.arange(len(nodes)))
+    # One edge per joined row, to its shard cluster's smallest row: the same components, at most a row each.
+    result.a, result.b = nodes[joined].astype(np.int64), nodes[labels[joined]].astype(np.int64)
+    return result
+
+
+def _window_pairs(local: np.ndarray, before: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Blocks of distinct (later, earlier) pairs: sorted position p with positions p-1 .. p-before[p].
+
+    Nearest neighbours in the bucket come first (steps 1, then 2-3, 4-7, ...): a bucket of copies is joined
+    by its chain of adjacent pairs, and its farther pairs are then skipped as already joined, instead of
+    verifying all of a bucket's pairs (the in-memory code gets the same from going band by band)."""
+    active = np.flatnonzero(before)
+    low = 1
+    while len(active):
+        high = 2 * low - 1
+        counts = np.minimum(before[active], high) - low + 1
+        ends = np.cumsum(counts)
+        first = 0
+        while first < len(active):  # in blocks of pairs: a giant bucket stays bounded
+            done = ends[first - 1] if first else 0
+            last = max(first + 1, int(np.searchsorted(ends, done + lsh.PAIR_BLOCK, "right")))
+            block, block_counts = active[first:last], counts[first:last]
+            later_pos = np.repeat(block, block_counts)
+            step = (np.arange(len(later_pos)) - np.repeat(np.cumsum(block_counts) - block_counts, block_counts)
+                    + low)
+            code = np.unique((local[later_pos] << np.uint64(32)) | local[later_pos - step])
+            yield (code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+            first = last
+        low = high + 1
+        active = active[before[active] >= low]
+
+
+def _verified(signatures: np.ndarray, later: np.ndarray, earlier: np.ndarray, threshold: float) -> np.ndarray:
+    """Whether each pair's signatures agree on at least `threshold` of their positions (as lsh does), in
+    blocks of VERIFY_BLOCK pairs (two blocks of signatures in memory, not two per candidate pair)."""
+    similar = np.zeros(len(later), dtype=bool)
+    for start in range(0, len(later), lsh.VERIFY_BLOCK):
+        stop = start + lsh.VERIFY_BLOCK
+        similar[start:stop] = (lsh.read_rows(signatures, later[start:stop])
+                               == lsh.read_rows(signatures, earlier[start:stop])).mean(axis=1) >= threshold
+    return similar
+
+
+def keepers_from_edges(a: np.ndarray, b: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters of the edges (connected components over the rows they touch) and the keep rule: for every row
+    in a cluster, the cluster's row of smallest rank. Memory follows the edges, not the corpus."""
+    if not len(a):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inverse[: len(a)], inverse[len(a):])),
+                       shape=(len(nodes), len(nodes)))
+    _, component = connected_components(graph, directed=True, connection="weak")
+    by_component = np.lexsort((rank[nodes], component))  # each component's best row first
+    first = np.r_[True, component[by_component][1:] != component[by_component][:-1]]
+    best = np.empty(component.max() + 1, dtype=np.int64)
+    best[component[by_component][first]] = nodes[by_component][first]
+    return nodes, best[component]
