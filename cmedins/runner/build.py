@@ -206,6 +206,7 @@ def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert:
     Rows leave with their location (`_file`, `_row`)."""
     progress = progress or Progress(enabled=False)
     counts = ctx.ledger.stage(READ)
+    displayed: dict[str, str] = {}
     for source in recipe.sources:
         fmt = source_format(source)
         path = resolve_path(source.path, ctx.recipe_dir)
@@ -223,7 +224,10 @@ def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert:
             counts.rows_in += 1
             figures["rows_read"] += 1
             progress.advance(task)
-            location = {"_file": _display_path(file, ctx.recipe_dir), "_row": row_number}
+            shown = displayed.get(file)
+            if shown is None:  # resolving a path costs ~60 us: once per file, not once per row
+                shown = displayed[file] = _display_path(file, ctx.recipe_dir)
+            location = {"_file": shown, "_row": row_number}
             try:
                 error = row_error(raw)
                 if error is not None:
