@@ -47,8 +47,7 @@ class SplitWriter:
                 self._next_shard()
             room = self.shard_rows - self._in_shard
             chunk, self._buffer = self._buffer[:room], self._buffer[room:]
-            table = pa.Table.from_pylist([{name: row.get(name) for name in self.schema.names} for row in chunk],
-                                         schema=self.schema)
+            table = pa.Table.from_pylist(chunk, schema=self.schema)  # takes the schema's keys, None where absent
             self._writer.write_table(table)
             self._in_shard += len(chunk)
             self.written += len(chunk)
