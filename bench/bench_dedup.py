@@ -1,8 +1,8 @@
 """Benchmark and evaluation of cmedins dedup on real data in ../shared/data.
 
     python bench/bench_dedup.py speed [--rows 100000] [--methods cmedins,cmedins_in_memory,cmedins_datasketch_lsh,rensa,datatrove]
-    python bench/bench_dedup.py scale [--rows 100000,1000000]  # engine phases, RSS and disk per row, two sizes,
-                                                            # band-sharded vs the in-memory banding
+    python bench/bench_dedup.py scale [--rows 100000,1000000] [--engines cmedins,cmedins_in_memory,cmedins_ray2]
+        # engine phases, RSS and temporary disk per row at two sizes: band-sharded, in memory, on Ray workers
     python bench/bench_dedup.py kuake                   # precision/recall/F1 on KUAKE-QQR labelled pairs
     python bench/bench_dedup.py toyhom                  # what dedup finds in toyhom's CSV and txt layouts
 
@@ -325,22 +325,44 @@ def speed(rows: int, methods: list[str]) -> None:
 
 # --- scale: what the engine costs per row ----------------------------------------------------------------
 
-ENGINES = ("cmedins", "cmedins_in_memory")
+ENGINES = ("cmedins", "cmedins_in_memory")  # the default --engines; also cmedins_ray1, cmedins_ray2
+
+
+def _ray_processes_cpu_and_rss() -> tuple[float, float]:
+    """CPU seconds and summed peak RSS (MiB) of this machine's Ray worker processes (not children of this one)."""
+    import psutil
+
+    cpu = rss = 0.0
+    for process in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if "ray::" in " ".join(process.info["cmdline"] or []) or (process.info["name"] or "").startswith("ray::"):
+                times = process.cpu_times()
+                cpu += times.user + times.system
+                for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        rss += int(line.split()[1]) / 1024
+        except (psutil.Error, OSError):
+            continue
+    return cpu, rss
 
 
 class _DiskWatch:
-    """Samples the work folder's size in a thread: temporary disk at its largest."""
+    """Samples, in a thread, the work folder's size (temporary disk at its largest) and this process's anonymous
+    resident memory (RssAnon: without the signature file's pages, which the kernel can drop at any time)."""
 
     def __init__(self, folder: Path):
         import threading
 
-        self.folder, self.peak, self._stop = folder, 0, threading.Event()
+        self.folder, self.peak, self.peak_anon_kib, self._stop = folder, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
             self.peak = max(self.peak, sum(file.stat().st_size for file in self.folder.rglob("*") if file.is_file()))
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("RssAnon:"):
+                    self.peak_anon_kib = max(self.peak_anon_kib, int(line.split()[1]))
 
     def stop(self) -> int:
         self._stop.set()
@@ -362,11 +384,20 @@ def run_phases(engine: str, path: Path) -> None:
     from cmedins.dedup.engine import DedupIndex, DedupParams
     from tests.support.dedup_reference import InMemoryDedupIndex
 
-    index_class = {"cmedins": DedupIndex, "cmedins_in_memory": InMemoryDedupIndex}[engine]
+    index_class = InMemoryDedupIndex if engine == "cmedins_in_memory" else DedupIndex
+    options = {}
+    if engine.startswith("cmedins_ray"):  # signing and shards as Ray tasks on N local workers
+        import ray
+
+        from cmedins.runner.executors.ray_tasks import RayTaskMap
+
+        workers = int(engine.removeprefix("cmedins_ray"))
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        options["task_map"] = RayTaskMap(workers)
     with tempfile.TemporaryDirectory() as work:
         base_rss = _high_water_mib()
         index = index_class(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)),
-                            Path(work))
+                            Path(work), **options)
         watch = _DiskWatch(Path(work))
         start, cpu = time.perf_counter(), time.process_time()
         for row in stream(path):  # rows stream from the file: the bench holds no corpus in memory
@@ -379,37 +410,41 @@ def run_phases(engine: str, path: Path) -> None:
         resolve_s, resolve_cpu = time.perf_counter() - start, time.process_time() - cpu
         disk = watch.stop()
     peak = _high_water_mib()
+    workers_cpu, workers_rss = _ray_processes_cpu_and_rss() if options else (0.0, 0.0)
     removed = np.flatnonzero(result.status != 0)
-    print(json.dumps({"sign_s": sign_s, "sign_cpu_s": sign_cpu, "resolve_s": resolve_s, "resolve_cpu_s": resolve_cpu,
+    print(json.dumps({"workers_cpu_s": workers_cpu, "workers_peak_rss_mib": workers_rss,
+                      "peak_anon_rss_mib": watch.peak_anon_kib / 1024, "sign_s": sign_s, "sign_cpu_s": sign_cpu, "resolve_s": resolve_s, "resolve_cpu_s": resolve_cpu,
                       "peak_rss_mib": peak, "rss_after_signing_mib": sign_rss, "rss_before_mib": base_rss, "work_bytes_peak": disk, "removed": len(removed),
                       "removed_sha256": hashlib.sha256(removed.tobytes()).hexdigest(), "lsh": result.stats["lsh"]}))
 
 
-def scale(sizes: list[int]) -> None:
+def scale(sizes: list[int], engines: list[str]) -> None:
     figures = {}
     for rows in sizes:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "corpus.jsonl"
             build_corpus(path, rows)
-            for engine in ENGINES:
+            for engine in engines:
                 out = subprocess.run([sys.executable, __file__, "_phases", engine, str(path)], capture_output=True,
                                      text=True, check=True)
                 measured = json.loads(out.stdout.strip().splitlines()[-1])
                 figures[rows, engine] = measured
-                total_cpu = measured["sign_cpu_s"] + measured["resolve_cpu_s"]
+                total_cpu = measured["sign_cpu_s"] + measured["resolve_cpu_s"] + measured["workers_cpu_s"]
                 print(json.dumps({"rows": rows, "engine": engine, "load_average_1m": os.getloadavg()[0],
                                   "rows_per_s": round(rows / (measured["sign_s"] + measured["resolve_s"])),
                                   "rows_per_cpu_s": round(rows / total_cpu),
                                   "sign_rows_per_cpu_s": round(rows / measured["sign_cpu_s"]),
                                   "resolve_rows_per_cpu_s": round(rows / measured["resolve_cpu_s"]),
                                   "peak_rss_mib": round(measured["peak_rss_mib"]),
+                                  "peak_anon_rss_mib": round(measured["peak_anon_rss_mib"]),
                                   "resolve_rss_growth_bytes_per_row": round(
                                       (measured["peak_rss_mib"] - measured["rss_after_signing_mib"]) * 2**20 / rows),
                                   "work_bytes_per_row": round(measured["work_bytes_peak"] / rows), **measured}))
-            same = figures[rows, ENGINES[0]]["removed_sha256"] == figures[rows, ENGINES[1]]["removed_sha256"]
-            print(f"{rows} rows: the band-sharded engine removes {'the same' if same else 'OTHER'} rows as the "
-                  f"in-memory banding ({figures[rows, ENGINES[0]]['removed']} vs {figures[rows, ENGINES[1]]['removed']})")
-    for engine in ENGINES:
+            for engine in engines[1:]:
+                same = figures[rows, engines[0]]["removed_sha256"] == figures[rows, engine]["removed_sha256"]
+                print(f"{rows} rows: {engine} removes {'the same' if same else 'OTHER'} rows as {engines[0]} "
+                      f"({figures[rows, engine]['removed']} vs {figures[rows, engines[0]]['removed']})")
+    for engine in engines:
         small, large = sizes[0], sizes[-1]
         if small == large:
             continue
@@ -481,6 +516,8 @@ def main() -> None:
     parser.add_argument("--rows", default="100000", help="rows (speed), or comma-separated sizes (scale)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated; the first is the baseline "
                         "the others are compared with")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="scale: comma-separated, of cmedins, "
+                        "cmedins_in_memory, cmedins_ray1, cmedins_ray2 (band-sharded on N Ray workers)")
     options = parser.parse_args()
     if options.what == "_run":
         run_method(options.args[0], Path(options.args[1]))
@@ -489,7 +526,7 @@ def main() -> None:
     elif options.what == "speed":
         speed(int(options.rows), options.methods.split(","))
     elif options.what == "scale":
-        scale([int(size) for size in options.rows.split(",")])
+        scale([int(size) for size in options.rows.split(",")], options.engines.split(","))
     else:
         {"kuake": kuake, "toyhom": toyhom}[options.what]()
 

@@ -18,7 +18,6 @@ Recipe:
 from __future__ import annotations
 
 import json
-import pickle
 from collections import Counter, deque
 from collections.abc import Iterator
 from itertools import islice
@@ -33,6 +32,7 @@ from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
 from cmedins.dedup.select import answer_chars, parse_selection, select_text
 from cmedins.dedup.tasks import LOCAL, TaskMap
 from cmedins.errors import CmedinsError
+from cmedins.rowio.spool import SpoolWriter, read_spool
 from cmedins.runner.stage import Stage, StageParams, register_stage
 
 _DECONTAM_BATCH = 1024
@@ -106,10 +106,10 @@ class DedupStage(Stage):
         work = self.ctx.work_dir / self.name
         index = DedupIndex(self.dedup_params, work, task_map=self.task_map,
                            memory_budget=self.config.memory_mb << 20)
-        spool_path = work / "rows.pickle"
-        with spool_path.open("wb") as spool:
+        spool_path = work / "rows.spool.zst"  # compact (rowio.spool): ~1/15 of one pickle per row
+        with SpoolWriter(spool_path) as spool:
             for row in rows:
-                pickle.dump(row, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                spool.write(row)
                 if row.get("kind") == "sft":
                     selection = self.selection.get(row.get("task"), self.selection["default"])
                     index.add(select_text(row, selection), group=str(row.get("source")), task=str(row.get("task")),
@@ -119,10 +119,8 @@ class DedupStage(Stage):
         result = index.resolve()
         kept_ids = result.kept_ids(index.ids_path)
         scopes = self.dedup_params.scopes
-        with spool_path.open("rb") as spool, (_reports_dir(self.ctx.build_dir) / "dedup_clusters.jsonl").open(
-                "w", encoding="utf-8") as report:
-            for position in range(index.rows):
-                row = pickle.load(spool)
+        with (_reports_dir(self.ctx.build_dir) / "dedup_clusters.jsonl").open("w", encoding="utf-8") as report:
+            for position, row in enumerate(read_spool(spool_path)):
                 status = int(result.status[position])
                 if status == KEPT:
                     yield row
