@@ -148,11 +148,15 @@ def method_cmedins_datasketch_lsh(path: Path, work: Path) -> list[str]:
 
     from cmedins.dedup import engine, lsh
     from cmedins.dedup.engine import NEAR, DedupIndex
+    from tests.support.dedup_reference import _partitions
 
     class DatasketchIndex(DedupIndex):
-        def _near_pass(self, members, signatures, rank, result, scope, stats, lsh_stats):
-            if len(members) < 2:
-                return
+        def _near_pass(self, alive, partition, signatures, rank, result, scope, stats, lsh_stats):
+            for members in _partitions(alive, partition):
+                if len(members) >= 2:
+                    self._near_partition(members, signatures, rank, result, scope, stats)
+
+        def _near_partition(self, members, signatures, rank, result, scope, stats):
             index = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, weights=lsh.WEIGHTS)
             parent: dict[int, int] = {}
 
@@ -270,8 +274,9 @@ def run_method(name: str, path: Path) -> None:
         start, cpu = time.perf_counter(), time.process_time()
         removed = METHODS[name](path, Path(work))
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mib": peak_kib / 1024, "removed": removed}))
+    children_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # datatrove's workers
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mib": max(_high_water_mib(), children_mib),
+                      "removed": removed}))
 
 
 # --- scoring --------------------------------------------------------------------------------------------

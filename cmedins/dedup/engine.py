@@ -187,7 +187,8 @@ class DedupIndex:
         }
         bands, rows_per_band = lsh.band_shape(self.params.threshold, self.params.num_perm)
         stats["lsh"] = {"bands": bands, "rows_per_band": rows_per_band, "max_keys": 0, "max_bucket": 0,
-                        "candidate_pairs": 0, "verified_pairs": 0, "shards": 0}
+                        "candidate_pairs": 0, "verified_pairs": 0, "shards": 0, "edges": 0,
+                        "shard_budget_mb": self.memory_budget >> 20}
         for scope_number, scope in enumerate(self.params.scopes):
             scope_stats = {"exact": 0, "near": 0, "clusters": 0}
             # A partition: one task within one source (per_source), or one task across sources (global).
@@ -266,6 +267,7 @@ class DedupIndex:
             lsh_stats["max_bucket"] = max(lsh_stats["max_bucket"], shard.max_bucket)
             lsh_stats["candidate_pairs"] += shard.candidate_pairs
             lsh_stats["verified_pairs"] += shard.verified_pairs
+        lsh_stats["edges"] += sum(len(shard.a) for shard in results)  # what the driver's components take
         a = np.concatenate([shard.a for shard in results])
         b = np.concatenate([shard.b for shard in results])
         del results

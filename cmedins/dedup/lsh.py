@@ -20,6 +20,7 @@ fraction of the time and ~160 bytes per row per scope (band keys) instead of ~7 
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -65,11 +66,22 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 def read_rows(signatures: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """signatures[rows] in blocks (rows of a memory map, gathered without one huge fancy index)."""
+    """signatures[rows] in blocks (rows of a memory map, gathered without one huge fancy index). The map's
+    pages are then let go from this process's resident set (release_pages): they stay in the kernel's page
+    cache, so reading them again costs no disk read while memory lasts, but they do not pile up in this
+    process's RSS as the whole file is read."""
     out = np.empty((len(rows), signatures.shape[1]), dtype=signatures.dtype)
     for start in range(0, len(rows), _READ_BLOCK):
         out[start : start + _READ_BLOCK] = signatures[rows[start : start + _READ_BLOCK]]
+    release_pages(signatures)
     return out
+
+
+def release_pages(array: np.ndarray) -> None:
+    """madvise(DONTNEED) on a read-only memory map: drops its pages from this process (not from the cache)."""
+    mapping = getattr(array, "_mmap", None)
+    if mapping is not None and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def cluster_keepers(signatures: np.ndarray, threshold: float, bands: int, rows: int,
