@@ -334,18 +334,18 @@ ENGINES = ("cmedins", "cmedins_in_memory")  # the default --engines; also cmedin
 
 
 def _ray_processes_cpu_and_rss() -> tuple[float, float]:
-    """CPU seconds and summed peak RSS (MiB) of this machine's Ray worker processes (not children of this one)."""
+    """CPU seconds and summed peak RSS (MiB) of the Ray processes this process started (the local Ray's GCS,
+    raylet and workers are its descendants; other users' Ray processes on the machine are not counted)."""
     import psutil
 
     cpu = rss = 0.0
-    for process in psutil.process_iter(["name", "cmdline"]):
+    for process in psutil.Process().children(recursive=True):
         try:
-            if "ray::" in " ".join(process.info["cmdline"] or []) or (process.info["name"] or "").startswith("ray::"):
-                times = process.cpu_times()
-                cpu += times.user + times.system
-                for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        rss += int(line.split()[1]) / 1024
+            times = process.cpu_times()
+            cpu += times.user + times.system
+            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    rss += int(line.split()[1]) / 1024
         except (psutil.Error, OSError):
             continue
     return cpu, rss

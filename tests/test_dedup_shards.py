@@ -129,3 +129,20 @@ def test_on_real_medical_qa_sharded_equals_in_memory(shared_data, tmp_path):
     assert got.stats["lsh"]["shards"] > 5
     _assert_same(got, expected)
     assert got.stats["near"] > 300 and got.stats["exact"] > 100
+
+
+def test_the_drivers_edges_compact_to_the_same_clusters():
+    """Edges arriving shard by shard are folded into one edge per joined row whenever they pile up."""
+    rng = np.random.default_rng(3)
+    rows = 6000
+    rank = rng.permutation(rows)
+    batches = [(rng.integers(0, rows, 500), rng.integers(0, rows, 500)) for _ in range(40)]
+    forest = shards.EdgeForest(compact_at=2000)
+    for a, b in batches:
+        forest.add(a, b)
+    a, b = forest.arrays()
+    assert len(a) <= 2 * rows < sum(len(batch[0]) for batch in batches)  # compacted: <= 2 edges per row
+    expected = shards.keepers_from_edges(np.concatenate([x for x, _ in batches]),
+                                         np.concatenate([y for _, y in batches]), rank)
+    got = shards.keepers_from_edges(a, b, rank)
+    assert [part.tolist() for part in got] == [part.tolist() for part in expected]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from array import array
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -224,8 +225,9 @@ class DedupIndex:
         return rank
 
     def _sharded(self, name: str, alive: np.ndarray, partition: np.ndarray, rank: np.ndarray, *, near: bool,
-                 exact: np.ndarray | None = None) -> tuple[list[shards.ShardResult], int]:
-        """One pass over the shards: map the alive rows' records into shard files, resolve every shard."""
+                 exact: np.ndarray | None = None) -> Iterator[shards.ShardResult]:
+        """One pass over the shards: map the alive rows' records into shard files, resolve every shard (results
+        stream back in shard order; the first item is the shard count)."""
         bands, rows_per_band = lsh.band_shape(self.params.threshold, self.params.num_perm)
         per_row = bands if near else 1
         job = shards.ShardJob(
@@ -240,15 +242,16 @@ class DedupIndex:
         for _ in map_ordered(self.task_map, shards.write_part, job, items):
             pass
         del items
-        results = list(map_ordered(self.task_map, shards.resolve_shard, job, range(job.shards)))
+        yield job.shards
+        yield from map_ordered(self.task_map, shards.resolve_shard, job, range(job.shards))
         shutil.rmtree(job.folder, ignore_errors=True)
-        return results, job.shards
 
     def _exact_pass(self, alive: np.ndarray, partition: np.ndarray, exact: np.ndarray, rank: np.ndarray,
                     result: DedupResult, scope: int, stats: dict[str, int]) -> None:
         if len(alive) < 2:
             return
-        results, _ = self._sharded(f"exact{scope}", alive, partition, rank, near=False, exact=exact)
+        results = self._sharded(f"exact{scope}", alive, partition, rank, near=False, exact=exact)
+        next(results)  # the shard count
         for shard in results:
             result.status[shard.a] = EXACT
             result.kept[shard.a] = shard.b
@@ -261,17 +264,16 @@ class DedupIndex:
         if len(alive) < 2:
             return
         lsh_stats["max_keys"] = max(lsh_stats["max_keys"], int(np.bincount(partition[alive]).max()))
-        results, count = self._sharded(f"near{scope}", alive, partition, rank, near=True)
-        lsh_stats["shards"] = max(lsh_stats["shards"], count)
+        results = self._sharded(f"near{scope}", alive, partition, rank, near=True)
+        lsh_stats["shards"] = max(lsh_stats["shards"], next(results))
+        edges = shards.EdgeForest()
         for shard in results:
             lsh_stats["max_bucket"] = max(lsh_stats["max_bucket"], shard.max_bucket)
             lsh_stats["candidate_pairs"] += shard.candidate_pairs
             lsh_stats["verified_pairs"] += shard.verified_pairs
-        lsh_stats["edges"] += sum(len(shard.a) for shard in results)  # what the driver's components take
-        a = np.concatenate([shard.a for shard in results])
-        b = np.concatenate([shard.b for shard in results])
-        del results
-        rows, keeper = shards.keepers_from_edges(a, b, rank)
+            lsh_stats["edges"] += len(shard.a)  # edges the shards send the driver
+            edges.add(shard.a, shard.b)
+        rows, keeper = shards.keepers_from_edges(*edges.arrays(), rank)
         removed = keeper != rows
         self.mark_near(rows[removed], keeper[removed], signatures, result, scope, stats)
 

@@ -33,7 +33,7 @@ WEIGHTS = (0.1, 0.9)  # (false positive, false negative)
 MAX_VERIFIED = 256  # earlier rows of its bucket a row is compared with
 PAIR_BLOCK = 1 << 20  # candidate pairs generated (and clusters merged) at a time (bounded memory)
 VERIFY_BLOCK = 1 << 16  # candidate pairs whose signatures are read and compared at a time (2 x 32 MiB)
-_READ_BLOCK = 1 << 16  # signature rows read from the memory map at a time
+_READ_BLOCK = 1 << 13  # signature rows read from the memory map at a time
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): the band-key mixer
 
 
@@ -73,7 +73,7 @@ def read_rows(signatures: np.ndarray, rows: np.ndarray) -> np.ndarray:
     out = np.empty((len(rows), signatures.shape[1]), dtype=signatures.dtype)
     for start in range(0, len(rows), _READ_BLOCK):
         out[start : start + _READ_BLOCK] = signatures[rows[start : start + _READ_BLOCK]]
-    release_pages(signatures)
+        release_pages(signatures)  # a scattered row maps a whole 4 KiB page: at most _READ_BLOCK pages at a time
     return out
 
 

@@ -254,16 +254,53 @@ def _verified(signatures: np.ndarray, later: np.ndarray, earlier: np.ndarray, th
     return similar
 
 
+class EdgeForest:
+    """The edges of all shards on the driver, kept small: whenever they outgrow twice their last compacted
+    size, they are replaced by one edge per joined row, to its component's smallest row (the same components).
+    So the driver holds at most ~2 x 8 bytes per row in a cluster, not every shard's edges."""
+
+    def __init__(self, compact_at: int = 1 << 20):
+        self._a: list[np.ndarray] = []
+        self._b: list[np.ndarray] = []
+        self._size = 0
+        self._compact_at = self._floor = compact_at
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        self._a.append(a.astype(np.uint32))
+        self._b.append(b.astype(np.uint32))
+        self._size += len(a)
+        if self._size > self._compact_at:
+            a, b = self.arrays()
+            nodes, component = _components(a, b)
+            smallest = np.full(component.max() + 1, len(nodes), dtype=np.int64)
+            np.minimum.at(smallest, component, np.arange(len(nodes)))
+            joined = smallest[component] != np.arange(len(nodes))
+            self._a, self._b = [nodes[joined].astype(np.uint32)], [nodes[smallest[component]][joined].astype(np.uint32)]
+            self._size = len(self._a[0])
+            self._compact_at = max(self._floor, 2 * self._size)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._a:
+            return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
+        return np.concatenate(self._a), np.concatenate(self._b)
+
+
+def _components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows the edges touch (ascending) and each one's connected component."""
+    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inverse[: len(a)], inverse[len(a):])),
+                       shape=(len(nodes), len(nodes)))
+    return nodes, connected_components(graph, directed=True, connection="weak")[1]
+
+
 def keepers_from_edges(a: np.ndarray, b: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Clusters of the edges (connected components over the rows they touch) and the keep rule: for every row
     in a cluster, the cluster's row of smallest rank. Memory follows the edges, not the corpus."""
     if not len(a):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inverse[: len(a)], inverse[len(a):])),
-                       shape=(len(nodes), len(nodes)))
-    _, component = connected_components(graph, directed=True, connection="weak")
+    nodes, component = _components(a, b)
+    nodes = nodes.astype(np.int64)
     by_component = np.lexsort((rank[nodes], component))  # each component's best row first
     first = np.r_[True, component[by_component][1:] != component[by_component][:-1]]
     best = np.empty(component.max() + 1, dtype=np.int64)
