@@ -105,6 +105,24 @@ def test_decontaminate_drops_rows_containing_an_eval_question(tmp_path):
     assert stats["eval_sets"]["cmtmedqa_test"]["rows"] == 2
 
 
+def test_decontaminate_keeps_the_order_across_batches_and_other_row_kinds(tmp_path, monkeypatch):
+    """Batches of 2 rows (any kind) are matched one after another; records pass through where they were."""
+    from cmedins.dedup import stage as stage_module
+
+    monkeypatch.setattr(stage_module, "_DECONTAM_BATCH", 2)
+    write_cmtmedqa_eval(tmp_path / "eval.json")
+    ctx = context(tmp_path)
+    records = [{"kind": "record", "record_id": f"r{i}", "source": "emr"} for i in range(3)]
+    rows = [records[0], sft("上一次医生说" + Q_DM, "可以。", "chatmed"), sft(Q_HTN, "建议复查血压。", "huatuo"),
+            records[1], records[2], sft("我想问一下，" + Q_GOUT, "可以减量。", "chatmed"),
+            sft("头痛三天了怎么办", "多休息。", "huatuo")]
+    params = {"eval_sets": [{"name": "cmtmedqa_test", "path": "eval.json", "format": "cmtmedqa"}]}
+    out = run(DecontaminateStage, params, rows, ctx)
+    assert out == [rows[0], rows[2], rows[3], rows[4], rows[6]]
+    assert ctx.stats["decontaminate"]["rows_checked"] == 4
+    assert ctx.ledger.stage("decontaminate").dropped == {"contaminated:cmtmedqa_test": 2}
+
+
 def test_decontaminate_names_a_bad_eval_set(tmp_path):
     with pytest.raises(CmedinsError, match="eval_sets"):
         DecontaminateStage({}, context(tmp_path))
