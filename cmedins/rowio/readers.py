@@ -14,8 +14,9 @@ import itertools
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cmedins.errors import CmedinsError, RowError
 
@@ -40,14 +41,39 @@ def detect_encoding(path: Path) -> str:
     start after megabytes of ASCII). UTF-8 (with or without BOM) unless most non-ASCII lines are not UTF-8;
     then GB18030 (a superset of GBK/GB2312) if it reads more of them, else charset-normalizer's guess.
     A few undecodable lines in a UTF-8 file stay UTF-8: the readers quarantine those lines alone."""
-    good = bad = gb_bad = 0
-    sample = bytearray()
     try:
         with path.open("rb") as handle:
             if handle.read(3) == codecs.BOM_UTF8:
                 return "utf-8-sig"
-            handle.seek(0)
-            for line in handle:
+    except OSError as error:
+        raise CmedinsError(f"{path}: cannot read the file ({error.strerror})") from None
+    return decide_encoding([encoding_evidence(path)])
+
+
+@dataclass(frozen=True)
+class EncodingEvidence:
+    """What one byte range of a text file says about its encoding (ranges read apart, in file order, add up
+    to the whole file's judgement: decide_encoding), and how many physical lines it holds."""
+
+    bom: bool
+    good: int
+    bad: int
+    gb_bad: int
+    sample: tuple[bytes, ...]  # its leading lines that are not UTF-8, up to _SNIFF_BYTES
+    lines: int
+
+
+def encoding_evidence(path: Path, start: int = 0, end: int | None = None) -> EncodingEvidence:
+    """Count the lines of bytes [start, end) (boundaries at line starts) that are UTF-8, not UTF-8, not
+    GB18030 either."""
+    good = bad = gb_bad = lines = 0
+    sample: list[bytes] = []
+    sampled = 0
+    try:
+        with path.open("rb") as handle:
+            bom = start == 0 and handle.read(3) == codecs.BOM_UTF8
+            for line in _byte_lines(handle, start, end):
+                lines += 1
                 if line.isascii():
                     continue
                 try:
@@ -60,14 +86,27 @@ def detect_encoding(path: Path) -> str:
                     line.decode("gb18030")
                 except UnicodeDecodeError:
                     gb_bad += 1
-                if len(sample) < _SNIFF_BYTES:
-                    sample += line
+                if sampled < _SNIFF_BYTES:
+                    sample.append(line)
+                    sampled += len(line)
     except OSError as error:
         raise CmedinsError(f"{path}: cannot read the file ({error.strerror})") from None
+    return EncodingEvidence(bom, good, bad, gb_bad, tuple(sample), lines)
+
+
+def decide_encoding(parts: list[EncodingEvidence]) -> str:
+    """The encoding of a file from the evidence of its ranges in file order (see detect_encoding)."""
+    if parts and parts[0].bom:
+        return "utf-8-sig"
+    good, bad, gb_bad = (sum(getattr(part, name) for part in parts) for name in ("good", "bad", "gb_bad"))
     if bad == 0 or good >= bad:
         return "utf-8"
     if gb_bad < bad:
         return "gb18030"
+    sample = bytearray()
+    for line in (line for part in parts for line in part.sample):
+        if len(sample) < _SNIFF_BYTES:  # the whole-file rule: whole lines while under the limit
+            sample += line
     from charset_normalizer import from_bytes
 
     best = from_bytes(bytes(sample)).best()
@@ -75,13 +114,39 @@ def detect_encoding(path: Path) -> str:
     return best.encoding if best is not None else "utf-8"
 
 
-def _decoded_lines(path: Path, encoding: str) -> Iterator[tuple[str, UnicodeDecodeError | None]]:
-    """Physical lines (line ending kept), each decoded on its own: a bad byte spoils its line only. An
-    undecodable line comes back with surrogate escapes and its error."""
+def line_ranges(path: Path, part_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of about `part_bytes` covering the file, each starting and ending at a line boundary."""
+    size = path.stat().st_size
+    points = [0]
+    with path.open("rb") as handle:
+        while points[-1] + part_bytes < size:
+            handle.seek(points[-1] + part_bytes - 1)
+            handle.readline()  # to the end of the line holding that byte: the next line starts a range
+            if handle.tell() >= size:
+                break
+            points.append(handle.tell())
+    return list(zip(points, [*points[1:], size], strict=True))
+
+
+def _byte_lines(handle: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
+    """Physical lines (split at b"\\n" only, as file iteration does) of bytes [start, end)."""
+    handle.seek(start)
+    position = start
+    for line in handle:
+        if end is not None and position >= end:
+            return
+        position += len(line)
+        yield line
+
+
+def _decoded_lines(path: Path, encoding: str, start: int = 0,
+                   end: int | None = None) -> Iterator[tuple[str, UnicodeDecodeError | None]]:
+    """Physical lines (line ending kept) of bytes [start, end), each decoded on its own: a bad byte spoils
+    its line only. An undecodable line comes back with surrogate escapes and its error."""
     encoding = "utf-8" if encoding == "utf-8-sig" else encoding
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle):
-            if number == 0 and raw.startswith(codecs.BOM_UTF8):
+        for number, raw in enumerate(_byte_lines(handle, start, end)):
+            if number == 0 and start == 0 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8):]
             try:
                 yield raw.decode(encoding), None
@@ -143,8 +208,13 @@ def _undecodable(encoding: str, error: UnicodeDecodeError, line: str) -> dict:
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    encoding = detect_encoding(path)
-    for number, (line, failure) in enumerate(_decoded_lines(path, encoding), start=1):
+    return read_jsonl_range(path, detect_encoding(path))
+
+
+def read_jsonl_range(path: Path, encoding: str, start: int = 0, end: int | None = None,
+                     first: int = 1) -> Iterator[tuple[int, dict]]:
+    """The rows of the lines in bytes [start, end) of a JSON Lines file, the first line numbered `first`."""
+    for number, (line, failure) in enumerate(_decoded_lines(path, encoding, start, end), start=first):
         if failure is not None:
             yield number, _undecodable(encoding, failure, line)
             continue
@@ -295,12 +365,17 @@ def _csv_row(header: list[str], cells: list[str], encoding: str, line: str) -> d
 
 
 def _iter_parquet(path: Path) -> Iterator[tuple[int, dict]]:
+    return read_parquet_groups(path)
+
+
+def read_parquet_groups(path: Path, row_groups: list[int] | None = None, first: int = 1) -> Iterator[tuple[int, dict]]:
+    """The rows of a Parquet file (of some of its row groups: `row_groups`, the first row numbered `first`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=4096)
-        number = 0
+        batches = pq.ParquetFile(path).iter_batches(batch_size=4096, row_groups=row_groups)
+        number = first - 1
         for batch in batches:
             for row in batch.to_pylist():
                 number += 1

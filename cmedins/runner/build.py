@@ -91,7 +91,8 @@ def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], s
         log.info("resuming after stage %s (checkpoint %s): %s reused", stages[start - 1][0], keys[start - 1],
                  ", ".join(key for key, _ in stages[:start]))
     else:
-        rows = read_sources(build.recipe, ctx, source_stats, convert, progress)
+        rows = read_sources(build.recipe, ctx, source_stats, convert, progress,
+                            getattr(executor, "read_sources", None))
 
     def state() -> dict[str, Any]:
         ledger.flush()
@@ -198,27 +199,57 @@ def source_format(source: SourceConfig, number: int | None = None) -> Format:
 
 # (format, source entry, raw row, row number) -> the rows it becomes; raises RowError for a bad row.
 Convert = Callable[[Format, SourceConfig, dict, int], list[dict]]
+# One physical row read: (file, row number, raw row or None, the rows it becomes or why it is bad). The raw row
+# may be None when the row converted (it is only kept, privately, for a bad row).
+ReadRow = tuple[str, int, "dict | None", "list[dict] | RowError"]
+# How the sources are read: (every source with its format and path, convert) -> one iterator per source, in
+# order. `read_serially` here; the Ray executor reads parts of them in parallel with the same result.
+SourceReader = Callable[[list[tuple[SourceConfig, Format, Path]], Convert], list[Iterator[ReadRow]]]
+
+
+def convert_row(fmt: Format, source: SourceConfig, raw: dict, row_number: int, convert: Convert) -> list[dict] | RowError:
+    """The rows one raw row becomes, or the RowError that quarantines it."""
+    try:
+        error = row_error(raw)
+        if error is not None:
+            return error
+        return convert(fmt, source, raw, row_number)
+    except RowError as error:
+        return error
+
+
+def read_serially(jobs: list[tuple[SourceConfig, Format, Path]], convert: Convert) -> list[Iterator[ReadRow]]:
+    """The local reader: each source in this process, row after row, as it is needed."""
+
+    def read(source: SourceConfig, fmt: Format, path: Path) -> Iterator[ReadRow]:
+        for file, row_number, raw in fmt.read(path):
+            yield file, row_number, raw, convert_row(fmt, source, raw, row_number, convert)
+
+    return [read(*job) for job in jobs]
 
 
 def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert: Convert,
-                 progress: Progress | None = None) -> Iterator[dict]:
+                 progress: Progress | None = None, reader: SourceReader | None = None) -> Iterator[dict]:
     """Every raw row is counted in the `read` stage; bad ones are quarantined privately (not de-identified).
-    Rows leave with their location (`_file`, `_row`)."""
+    Rows leave with their location (`_file`, `_row`). `reader` (default `read_serially`) only reads and
+    converts; counting, limits and quarantine happen here, in source order, whoever read the rows."""
     progress = progress or Progress(enabled=False)
     counts = ctx.ledger.stage(READ)
     displayed: dict[str, str] = {}
+    jobs = []
     for source in recipe.sources:
-        fmt = source_format(source)
         path = resolve_path(source.path, ctx.recipe_dir)
         if not path.exists():
             raise CmedinsError(f"source '{source.name}': {path} not found")
-        rows = fmt.read(path)
+        jobs.append((source, source_format(source), path))
+    streams = (reader or read_serially)(jobs, convert)
+    for (source, _, _), rows in zip(jobs, streams, strict=True):
         figures = source_stats[source.name] = {
             "format": source.format, "license": source.license,
             "description": gated_text(source.description, f"source '{source.name}' description"), "rows_read": 0, "rows_out": 0, "quarantined": 0,
         }
         task = progress.add(f"reading {source.name}")
-        for number, (file, row_number, raw) in enumerate(rows, start=1):
+        for number, (file, row_number, raw, outcome) in enumerate(rows, start=1):
             if source.limit and number > source.limit:
                 break
             counts.rows_in += 1
@@ -228,22 +259,19 @@ def read_sources(recipe: Recipe, ctx: BuildContext, source_stats: dict, convert:
             if shown is None:  # resolving a path costs ~60 us: once per file, not once per row
                 shown = displayed[file] = _display_path(file, ctx.recipe_dir)
             location = {"_file": shown, "_row": row_number}
-            try:
-                error = row_error(raw)
-                if error is not None:
-                    raise error
-                converted = convert(fmt, source, raw, row_number)
-            except RowError as error:
+            if isinstance(outcome, RowError):
                 figures["quarantined"] += 1
-                reason = f"bad_row:{error.field}" if error.field else "bad_row"
-                ctx.quarantine(READ, reason, {**location, "raw": raw}, error.message, field=error.field,
+                reason = f"bad_row:{outcome.field}" if outcome.field else "bad_row"
+                ctx.quarantine(READ, reason, {**location, "raw": raw}, outcome.message, field=outcome.field,
                                private=True)
                 continue
-            counts.created += len(converted) - 1
-            counts.rows_out += len(converted)
-            figures["rows_out"] += len(converted)
-            for row in converted:
+            counts.created += len(outcome) - 1
+            counts.rows_out += len(outcome)
+            figures["rows_out"] += len(outcome)
+            for row in outcome:
                 yield {**row, **location}
+        if hasattr(rows, "close"):
+            rows.close()  # a source cut short by its limit: stop its reader
         progress.done(task)
 
 

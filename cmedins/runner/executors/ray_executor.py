@@ -1,4 +1,9 @@
-"""The Ray executor: row-local stages on a pool of Ray actors, every other stage on the driver.
+"""The Ray executor: sources read by Ray tasks, row-local stages on a pool of Ray actors, every other stage on
+the driver.
+
+The sources are read in parts (JSON Lines byte ranges, Parquet row groups, other files whole) by Ray tasks,
+taken back in order (cmedins.runner.executors.ray_sources); the driver counts and quarantines every row as
+the local reader does (cmedins.runner.build.read_sources).
 
 The runner runs a plan stage by stage (each to the end, into a checkpoint). A stage in ROW_LOCAL (its output
 for a row depends on that row alone: deid, tasks, dialogues) runs on Ray: the driver cuts the stage's input
@@ -15,23 +20,24 @@ functions of their own (dedup: signing, shard map and reduce; decontaminate: mat
 So rows, their order, the ledger, quarantine, audit, stats and manifest equal a local build's, and the data
 files are byte-identical (tests/test_ray_executor.py).
 
-Rows (and, for the de-identification stage, the raw rows it quarantines) travel through Ray's object store
-between the driver and the actors: on a cluster, keep all nodes inside the private network the data may be in.
+Rows (and the raw rows the reader and the de-identification stage quarantine) travel through Ray's object
+store between the driver, the reading tasks and the actors: on a cluster, keep all nodes inside the private
+network the data may be in.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from cmedins.errors import CmedinsError
-from cmedins.runner.executors.ray_tasks import attach_task_map
+from cmedins.runner.executors.ray_sources import DEFAULT_PART_BYTES, read_on_ray
+from cmedins.runner.executors.ray_tasks import attach_task_map, init_ray
 from cmedins.runner.ledger import Ledger, StageCounts
 from cmedins.runner.stage import BuildContext, Stage
 
@@ -44,12 +50,27 @@ _ROOTS = ("quarantine", "private", "build")
 
 
 class RayExecutor:
-    def __init__(self, *, address: str | None = None, workers: int | None = None, chunk_rows: int | None = None):
+    def __init__(self, *, address: str | None = None, workers: int | None = None, chunk_rows: int | None = None,
+                 part_bytes: int | None = None):
         if workers is not None and workers < 1:
             raise CmedinsError(f"--workers must be at least 1, got {workers}")
         self.address = address
         self.workers = workers
         self.chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
+        self.part_bytes = part_bytes or DEFAULT_PART_BYTES
+
+    def read_sources(self, jobs: list, convert: Callable) -> list[Iterator[tuple]]:
+        """The sources read by parts in Ray tasks (cmedins.runner.executors.ray_sources), `workers` (default:
+        the cluster's CPUs) at a time, twice as many in flight."""
+        ray = self._ray()
+        return read_on_ray(ray, jobs, convert, window=_IN_FLIGHT_PER_WORKER * self._workers(ray),
+                           part_bytes=self.part_bytes)
+
+    def _ray(self):
+        return init_ray(self.address)
+
+    def _workers(self, ray) -> int:
+        return self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def run_stage(self, ledger: Ledger, key: str, stage: Stage, rows: Iterator[dict],
                   ctx: BuildContext) -> Iterator[dict]:
@@ -66,14 +87,8 @@ class RayExecutor:
 
     def _on_actors(self, ledger: Ledger, rows: Iterator[dict], stages: list[tuple[str, Stage]],
                    ctx: BuildContext) -> Iterator[dict]:
-        ray = _import_ray()
-        if not ray.is_initialized():
-            # log_to_driver off: worker start-up chatter would mix into the build's own output
-            # a checkout named by PYTHONPATH (a development tree) must win in the workers too
-            path = os.environ.get("PYTHONPATH")
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": path}} if path else None)
-        workers = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        ray = self._ray()
+        workers = self._workers(ray)
         specs = [(key, type(stage), stage.params) for key, stage in stages]
         actor = ray.remote(num_cpus=1)(_StageWorker)
         pool = [actor.remote(specs, ctx.seed, str(ctx.recipe_dir)) for _ in range(workers)]
@@ -120,6 +135,10 @@ class _StageWorker:
         self.specs, self.seed, self.recipe_dir = specs, seed, Path(recipe_dir)
 
     def run(self, payload: bytes) -> bytes:
+        return pickle.dumps(self.run_rows(pickle.loads(payload)), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def run_rows(self, rows: list[dict]) -> dict[str, Any]:
+        """The stages over `rows`: the rows out, ledger counts, figures and every file written (or an error)."""
         from cmedins.runner.build import run_stages
 
         try:
@@ -134,15 +153,14 @@ class _StageWorker:
                     stage = cls(params, ctx)  # fresh per chunk: a stage's figures cover the rows it saw
                     stage.name = key
                     stages.append((key, stage))
-                out = list(run_stages(ledger, iter(pickle.loads(payload)), stages))
+                out = list(run_stages(ledger, iter(rows), stages))
                 ledger.close()
                 files = {(name, str(path.relative_to(root))): path.read_bytes()
                          for name, root in roots.items() for path in sorted(root.rglob("*")) if path.is_file()}
-                result = {"rows": out, "counts": ledger.stages, "stats": ctx.stats, "manifest": ctx.manifest,
-                          "files": files}
+                return {"rows": out, "counts": ledger.stages, "stats": ctx.stats, "manifest": ctx.manifest,
+                        "files": files}
         except CmedinsError as error:
-            result = {"error": str(error)}
-        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            return {"error": str(error)}
 
 
 class _Merged:
@@ -154,8 +172,8 @@ class _Merged:
         self._written: set[Path] = set()
         self._empty: tuple[dict, dict] = ({}, {})
 
-    def absorb(self, payload: bytes, ledger: Ledger, roots: dict[str, Path]) -> list[dict]:
-        result = pickle.loads(payload)
+    def absorb(self, payload: bytes | dict, ledger: Ledger, roots: dict[str, Path]) -> list[dict]:
+        result = pickle.loads(payload) if isinstance(payload, bytes) else payload
         if "error" in result:
             raise CmedinsError(result["error"])
         for key, counts in result["counts"].items():
@@ -171,9 +189,9 @@ class _Merged:
             self._written.add(path)
         return result["rows"]
 
-    def empty_run(self, payload: bytes) -> None:
+    def empty_run(self, payload: bytes | dict) -> None:
         """The figures of a run over no rows: tells settings from counts (merge_figures)."""
-        result = pickle.loads(payload)
+        result = pickle.loads(payload) if isinstance(payload, bytes) else payload
         if "error" in result:
             raise CmedinsError(result["error"])
         self._empty = (result["stats"], result["manifest"])
