@@ -90,7 +90,8 @@ def input_rows(records: int, work: Path) -> tuple[list[dict], Path]:
     corpus = work / f"corpus-{records}"
     if not (corpus / "records.jsonl").exists():
         subprocess.run([sys.executable, "-m", "cmedins.cli", "sample", "--out", str(corpus), "--records",
-                        str(records), "--dialogues", str(max(1, records // 10)), "--seed", "7"], check=True,
+                        str(records), "--dialogues", str(max(1, records // 10)), "--general", str(max(10, records // 20)),
+                        "--seed", "7"], check=True,
                        capture_output=True)
     recipe = work / f"recipe-{records}.yaml"
     sources = [{"name": n, "path": str(corpus / f), "format": fmt} for n, f, fmt in SOURCES]
