@@ -1,9 +1,13 @@
-"""The de-identification engine: presidio AnalyzerEngine (Chinese recognizers, no model download) plus
-AnonymizerEngine operators. Build one `Deidentifier` per process: importing presidio takes seconds.
+"""The de-identification engine: the Chinese recognizers (presidio recognizer types, no model download) plus
+the operators. Build one `Deidentifier` per process: importing presidio takes seconds.
 
-Speed: presidio's per-call overhead (recognizer loop, result bookkeeping) dominates on short notes, so
-`deidentify_many` analyzes a batch of texts as one document joined by a separator no pattern can cross,
-then maps findings back to each text.
+Speed: the recognizers' patterns are compiled once and run by one loop over a batch of texts joined by a
+separator no pattern can cross (`detect`), with presidio's result rules (score threshold, then
+`EntityRecognizer.remove_duplicates`) applied to plain tuples: presidio's AnalyzerEngine builds explanation
+objects, timers and log records per match, which cost more than the matching on real text. `build_analyzer`
+still gives a presidio AnalyzerEngine over the same recognizers (tests hold the two to the same findings).
+Replacement is a direct splice when findings do not overlap (the common case), presidio's AnonymizerEngine
+otherwise.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import islice, pairwise
 
 from cmedins.deid.config import ENTITY_TYPES, DeidConfig
 from cmedins.deid.normalise import fold
 from cmedins.deid.operators import Replacer
+from cmedins.deid.recognizers import remove_duplicates
 from cmedins.deid.residual import residual_hits
 
 # No pattern crosses it: \x00 is not whitespace, Han, digit or letter, and value classes stop at newlines.
@@ -89,6 +94,44 @@ def with_propagated_names(texts: Sequence[str], findings: list[list[Finding]]) -
             for found, spans in zip(findings, extra, strict=True)]
 
 
+Hit = tuple[str, int, int, float]  # (entity type, start, end, score)
+
+
+def detect(recognizers: Sequence, text: str, threshold: float) -> list[Hit]:
+    """What presidio's AnalyzerEngine.analyze returns for these recognizers (no context enhancer, no allow
+    list), as tuples: every recognizer's hits, those under the threshold dropped, then deduplicated."""
+    hits = [hit for recognizer in recognizers for hit in recognizer.hits(text) if hit[3] >= threshold]
+    return remove_duplicates(hits, lambda hit: hit[0])
+
+
+def recognizers_for(entities: Sequence[str]) -> list:
+    """The Chinese recognizers, loaded, that detect any of `entities` (presidio's registry selection)."""
+    from cmedins.deid.institutions import ProperNameHospitalRecognizer
+    from cmedins.deid.names import ChineseNameRecognizer
+    from cmedins.deid.recognizers import pattern_recognizers
+
+    wanted = set(entities)
+    chosen = [r for r in [*pattern_recognizers(), ChineseNameRecognizer(), ProperNameHospitalRecognizer()]
+              if wanted & set(r.supported_entities)]
+    for recognizer in chosen:
+        recognizer.load()
+        recognizer.is_loaded = True
+    return chosen
+
+
+def splice(text: str, findings: list[Finding], replace) -> str:
+    """The text with each finding replaced by `replace(entity, value)`; findings sorted and not overlapping.
+    Called from the last finding to the first, the order presidio's AnonymizerEngine calls operators in (a
+    pseudonym's surrogate can depend on the ones handed out before it)."""
+    parts, end = [], len(text)
+    for finding in reversed(findings):
+        parts.append(text[finding.end:end])
+        parts.append(replace(finding.entity_type, text[finding.start:finding.end]))
+        end = finding.start
+    parts.append(text[:end])
+    return "".join(reversed(parts))
+
+
 class _NoContextEnhancer:
     """Context words are part of the Chinese patterns themselves (lookbehind labels), so presidio's
     lemma-based enhancer, which needs lemmas a blank Chinese pipeline lacks, is skipped."""
@@ -98,23 +141,18 @@ class _NoContextEnhancer:
 
 
 def build_analyzer():
-    """A presidio AnalyzerEngine for language `zh` with the Chinese recognizers; no model download."""
+    """A presidio AnalyzerEngine for language `zh` with the Chinese recognizers; no model download. The engine
+    does not use it (see the module doc); it serves presidio users and the parity tests."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
-    from cmedins.deid.institutions import ProperNameHospitalRecognizer
-    from cmedins.deid.names import ChineseNameRecognizer
-    from cmedins.deid.recognizers import LANGUAGE, pattern_recognizers
+    from cmedins.deid.config import ENTITY_TYPES
+    from cmedins.deid.recognizers import LANGUAGE
 
-    registry = RecognizerRegistry(recognizers=[*pattern_recognizers(), ChineseNameRecognizer(),
-                                               ProperNameHospitalRecognizer()],
-                                  supported_languages=[LANGUAGE])
+    registry = RecognizerRegistry(recognizers=recognizers_for(ENTITY_TYPES), supported_languages=[LANGUAGE])
     nlp_engine = NoOpNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "none"}])
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
                               context_aware_enhancer=_NoContextEnhancer())
-    for recognizer in registry.recognizers:
-        recognizer.load()
-        recognizer.is_loaded = True
     return analyzer
 
 
@@ -126,41 +164,47 @@ class Deidentifier:
 
         self.config = config or DeidConfig()
         self.entities = self.config.active_entities()
-        self.analyzer = build_analyzer()
+        self.recognizers = recognizers_for(self.entities)
         self.anonymizer = AnonymizerEngine()
 
     def analyze(self, text: str) -> list[Finding]:
         return self.analyze_many([text])[0]
 
     def analyze_many(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """Findings per text, from one presidio call over the joined batch."""
+        """Findings per text, from one detection pass over the joined batch."""
         if not self.entities:
             return [[] for _ in texts]
         # Detection runs on the folded view (full-width digits, ＠, －: ASCII), which has the original's length:
         # every offset found there is an offset in the original text.
         joined = SEPARATOR.join(fold(text) for text in texts)
-        results = self.analyzer.analyze(joined, language="zh", entities=self.entities,
-                                        score_threshold=self.config.score_threshold)
+        results = detect(self.recognizers, joined, self.config.score_threshold)
         starts, offset = [], 0
         for text in texts:
             starts.append(offset)
             offset += len(text) + len(SEPARATOR)
         per_text: list[list[Finding]] = [[] for _ in texts]
         index = 0
-        for result in sorted(results, key=lambda r: r.start):
-            while index + 1 < len(texts) and result.start >= starts[index + 1]:
+        for entity_type, lo, hi, score in sorted(results, key=lambda r: r[1]):
+            while index + 1 < len(texts) and lo >= starts[index + 1]:
                 index += 1
             base = starts[index]
-            start, end = result.start - base, min(result.end - base, len(texts[index]))
+            start, end = lo - base, min(hi - base, len(texts[index]))
             if start < end:
-                per_text[index].append(Finding(start, end, result.entity_type, round(result.score, 4)))
+                per_text[index].append(Finding(start, end, entity_type, round(score, 4)))
         return [with_propagated_names([text], [outside_titles(text, findings)])[0]
                 for text, findings in zip(texts, per_text, strict=True)]
 
     def anonymize(self, text: str, findings: list[Finding], replacer: Replacer) -> str:
-        """Apply the operators (presidio AnonymizerEngine, one custom operator per entity type)."""
+        """Apply the operators: a direct splice when no findings overlap, else presidio's AnonymizerEngine (one
+        custom operator per entity type), whose conflict rules decide overlaps."""
         if not findings:
             return text
+        ordered = sorted(findings, key=lambda f: f.start)
+        if all(a.end <= b.start for a, b in pairwise(ordered)):
+            return splice(text, ordered, replacer)
+        return self.anonymize_with_presidio(text, findings, replacer)
+
+    def anonymize_with_presidio(self, text: str, findings: list[Finding], replacer: Replacer) -> str:
         from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
         operators = {entity: OperatorConfig("custom", {"lambda": lambda value, e=entity: replacer(e, value)})

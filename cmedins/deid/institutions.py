@@ -49,6 +49,10 @@ class ProperNameHospitalRecognizer(EntityRecognizer):
             position = text.find("医院", position + 2)
         return results
 
+    def hits(self, text: str) -> list[tuple[str, int, int, float]]:
+        """(entity type, start, end, score) tuples, as the engine collects them."""
+        return [(r.entity_type, r.start, r.end, r.score) for r in self.analyze(text, None)]
+
     def _name_start(self, text: str, end: int) -> int | None:
         """Start of the longest proper name (2-5 chars) before `end` that a verb precedes, or None."""
         for length in (5, 4, 3, 2):

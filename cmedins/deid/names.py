@@ -156,6 +156,10 @@ class ChineseNameRecognizer(EntityRecognizer):
         results += self._list_neighbours(text, results)
         return [r for r in results if not DOSAGE_FORM.match(text, r.end)]
 
+    def hits(self, text: str) -> list[tuple[str, int, int, float]]:
+        """(entity type, start, end, score) tuples, as the engine collects them."""
+        return [(r.entity_type, r.start, r.end, r.score) for r in self.analyze(text, None)]
+
     # --- structural rules (5-10 in the module notes) ---------------------------------------------------------
     def _plausible(self, text: str, start: int, end: int, strong: bool = False) -> bool:
         """Is text[start:end] surname + 1-2 given characters, and not a word or a clinical term? With `strong`

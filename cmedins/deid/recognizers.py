@@ -10,6 +10,9 @@ Notes on the patterns:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from itertools import groupby
+
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
@@ -56,45 +59,95 @@ def _labelled(labels: str, value: str, many: bool = False) -> str:
     return rf"(?:{labels}){SEP}\K{value}{items}"
 
 
-class ListRecognizer(PatternRecognizer):
-    """A PatternRecognizer whose labelled list matches (病案号：A、B及C) come back as one finding per item, so
-    each item gets its own placeholder and the list separators stay."""
+# A span while matching: (pattern name, start, end, score). Tuples, not presidio RecognizerResults: on real text
+# presidio's per-match explanation objects, timers and debug logging cost more than the matching itself.
+Span = tuple[str, int, int, float]
+Hit = tuple[str, int, int, float]  # (entity type, start, end, score): what the engine collects
+
+
+def remove_duplicates(items: list, kind: Callable = lambda item: None) -> list:
+    """presidio's `EntityRecognizer.remove_duplicates` on (label, start, end, score) tuples: of equal results
+    (same kind, span and score) the first stays; zero scores go, and so does any result that one of the same
+    kind contains with an equal or higher score; the rest in presidio's order (score first). `kind` is the
+    entity type for the engine's hits; within one recognizer every span is of its one type."""
+    first: dict = {}
+    for item in items:
+        first.setdefault((kind(item), item[1], item[2], item[3]), item)
+    ordered = sorted(first.values(), key=lambda item: (kind(item) or "", item[1], item[1] - item[2], -item[3]))
+    kept: list = []
+    for _, same_kind in groupby(ordered, key=kind):
+        active: list = []
+        for item in same_kind:
+            if item[3] == 0:
+                continue
+            active = [other for other in active if other[2] >= item[1]]
+            if not any(other[1] <= item[1] and item[2] <= other[2] and item[3] <= other[3] for other in active):
+                kept.append(item)
+                active.append(item)
+    return sorted(kept, key=lambda item: (-item[3], item[1], item[1] - item[2]))
+
+
+class CompiledRecognizer(PatternRecognizer):
+    """A presidio PatternRecognizer (same patterns, flags and scores; `analyze` returns RecognizerResults for
+    presidio's AnalyzerEngine) whose patterns are compiled once and matched by a plain loop. The engine calls
+    `hits(text)` directly: tuples, no per-match objects. Subclasses refine the spans (`refine`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.compiled = [(p.name, regex.compile(p.regex, flags=self.global_regex_flags), p.score)
+                         for p in self.patterns]
+
+    def spans(self, text: str) -> list[Span]:
+        """Every pattern's matches, deduplicated as presidio's PatternRecognizer does before any refinement."""
+        return remove_duplicates([(name, *m.span(), score) for name, pattern, score in self.compiled
+                                  for m in pattern.finditer(text) if m.end() > m.start()])
+
+    def refine(self, text: str, spans: list[Span]) -> list[Span]:
+        return spans
+
+    def hits(self, text: str) -> list[Hit]:
+        entity = self.supported_entities[0]
+        return [(entity, start, end, score) for _, start, end, score in self.refine(text, self.spans(text))
+                if score > 0]
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        return [RecognizerResult(entity, start, end, score, recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+            for entity, start, end, score in self.hits(text)]
+
+
+class ListRecognizer(CompiledRecognizer):
+    """A recognizer whose labelled list matches (病案号：A、B及C) come back as one finding per item, so
+    each item gets its own placeholder and the list separators stay."""
+
+    def refine(self, text: str, spans: list[Span]) -> list[Span]:
         out = []
-        for result in super().analyze(text, entities, nlp_artifacts, regex_flags):
-            if not result.analysis_explanation.pattern_name.startswith("labelled"):
-                out.append(result)
+        for name, lo, hi, score in spans:
+            if not name.startswith("labelled"):
+                out.append((name, lo, hi, score))
                 continue
-            start = result.start
-            for sep in ITEM_SPLIT.finditer(text, result.start, result.end):
-                out.append(_part(result, start, sep.start()))
+            start = lo
+            for sep in ITEM_SPLIT.finditer(text, lo, hi):
+                out.append((name, start, sep.start(), score))
                 start = sep.end()
-            out.append(_part(result, start, result.end))
+            out.append((name, start, hi, score))
         return out
 
 
-class HintedRecognizer(PatternRecognizer):
-    """A PatternRecognizer that runs only on texts holding its `hint` (a cheap literal-led search): its patterns
+class HintedRecognizer(CompiledRecognizer):
+    """A recognizer that runs only on texts holding its `hint` (a cheap literal-led search): its patterns
     start with a character class tried at every position, and the hint is rare in real text."""
 
     def __init__(self, *args, hint: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.hint = regex.compile(hint)
 
-    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
-        if not self.hint.search(text):
-            return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)
-
-
-def _part(result: RecognizerResult, start: int, end: int) -> RecognizerResult:
-    return RecognizerResult(result.entity_type, start, end, result.score, result.analysis_explanation,
-                            result.recognition_metadata)
+    def spans(self, text: str) -> list[Span]:
+        return super().spans(text) if self.hint.search(text) else []
 
 
 class ChecksumRecognizer(ListRecognizer):
-    """A PatternRecognizer whose matches are re-scored by a checksum: `valid_score` when it holds, otherwise
+    """A recognizer whose matches are re-scored by a checksum: `valid_score` when it holds, otherwise
     `invalid_score` (0 drops the match). Patterns named `labelled*` keep their own score."""
 
     def __init__(self, *args, valid_score: float, invalid_score: float, **kwargs):
@@ -105,17 +158,15 @@ class ChecksumRecognizer(ListRecognizer):
     def checksum_ok(self, digits: str) -> bool:
         raise NotImplementedError
 
-    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
-        results = []
-        for result in super().analyze(text, entities, nlp_artifacts, regex_flags):
-            if result.analysis_explanation.pattern_name.startswith("labelled"):
-                results.append(result)
-                continue
-            digits = "".join(ch for ch in text[result.start:result.end] if ch.isalnum())
-            result.score = self.valid_score if self.checksum_ok(digits) else self.invalid_score
-            if result.score > 0:
-                results.append(result)
-        return results
+    def refine(self, text: str, spans: list[Span]) -> list[Span]:
+        out = []
+        for name, lo, hi, score in super().refine(text, spans):
+            if not name.startswith("labelled"):
+                digits = "".join(ch for ch in text[lo:hi] if ch.isalnum())
+                score = self.valid_score if self.checksum_ok(digits) else self.invalid_score
+            if score > 0:
+                out.append((name, lo, hi, score))
+        return out
 
 
 class ChineseIdRecognizer(ChecksumRecognizer):
@@ -147,17 +198,11 @@ class ChineseIdRecognizer(ChecksumRecognizer):
             return True  # legacy IDs carry no check digit
         return id_check_digit(digits[:17]) == digits[17].upper()
 
-    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+    def refine(self, text: str, spans: list[Span]) -> list[Span]:
         """Separated 18-character runs count only with a real birth date in them (a list of numbers is not
         an ID)."""
-        out = []
-        for result in super().analyze(text, entities, nlp_artifacts, regex_flags):
-            if result.analysis_explanation.pattern_name == "id18_separated":
-                digits = "".join(ch for ch in text[result.start:result.end] if ch.isalnum())
-                if not birth_date_ok(digits[6:14]):
-                    continue
-            out.append(result)
-        return out
+        return [span for span in super().refine(text, spans) if span[0] != "id18_separated"
+                or birth_date_ok("".join(ch for ch in text[span[1]:span[2]] if ch.isalnum())[6:14])]
 
 
 def birth_date_ok(yyyymmdd: str) -> bool:
@@ -209,7 +254,7 @@ OBFUSCATED_AT = r"(?:[(\[（【]\s?(?:at|AT|艾特)\s?[)\]）】])"
 OBFUSCATED_DOT = r"(?:[(\[（【]\s?(?:dot|DOT|点)\s?[)\]）】])"
 
 
-def pattern_recognizers() -> list[PatternRecognizer]:
+def pattern_recognizers() -> list[CompiledRecognizer]:
     """Every regex recognizer (one per entity type, plus a hinted one for e-mail written to dodge scrapers)."""
     # Phones on the folded view (full-width digits and ＋－． are ASCII there): +86 / 0086 / (+86) prefixes,
     # groups 3-4-4, 4-3-4 or 3-8 split by one space, dash, dot or slash; landlines with the area code bare or in
@@ -302,18 +347,18 @@ def pattern_recognizers() -> list[PatternRecognizer]:
         ListRecognizer("MEDICAL_RECORD_NUMBER", "RecordNumberRecognizer", LANGUAGE, [
             Pattern("labelled", _labelled(record_labels, r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,24}(?![A-Za-z0-9])", many=True), 0.95),
         ], global_regex_flags=FLAGS),
-        PatternRecognizer("LICENSE_PLATE", "LicensePlateRecognizer", LANGUAGE, [Pattern("plate", plate, 0.85)],
+        CompiledRecognizer("LICENSE_PLATE", "LicensePlateRecognizer", LANGUAGE, [Pattern("plate", plate, 0.85)],
                           global_regex_flags=FLAGS),
         ListRecognizer("PASSPORT", "PassportRecognizer", LANGUAGE, [
             Pattern("passport", passport, 0.6),
             Pattern("labelled", _labelled(r"护照号码|护照号|护照|通行证号码|通行证号|通行证", r"[A-Z0-9]{7,12}(?![A-Za-z0-9])"), 0.95),
         ], global_regex_flags=FLAGS),
-        PatternRecognizer("DATE_OF_BIRTH", "DateOfBirthRecognizer", LANGUAGE, [
+        CompiledRecognizer("DATE_OF_BIRTH", "DateOfBirthRecognizer", LANGUAGE, [
             Pattern("labelled", _labelled(dob_labels, rf"(?:{DATE_ANY}|{YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d))"), 1.0),
             Pattern("born", rf"(?<!\d)(?:{DATE_ANY}|{YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|{YEAR}\s*年)"
                             rf"(?=\s*(?:出生|生人|生[，,。；;\s）)]))", 1.0),
         ], global_regex_flags=FLAGS),
-        PatternRecognizer("DATE_TIME", "ChineseDateRecognizer", LANGUAGE, [
+        CompiledRecognizer("DATE_TIME", "ChineseDateRecognizer", LANGUAGE, [
             Pattern("ymd_cn", rf"(?<!\d){DATE_CN}", 0.85),
             Pattern("ymd_sep", rf"(?<![\d.]){DATE_SEP}", 0.85),
             Pattern("ymd_hanzi", DATE_HANZI, 0.85),
@@ -321,17 +366,17 @@ def pattern_recognizers() -> list[PatternRecognizer]:
             Pattern("md", rf"(?<![\d年]){MONTH}\s*月\s*{DAY}\s*[日号](?!\d)", 0.7),
             Pattern("yymd", rf"(?<!\d)\d{{2}}\s*年\s*{MONTH}\s*月\s*{DAY}\s*[日号]", 0.7),
         ], global_regex_flags=FLAGS),
-        PatternRecognizer("AGE_OVER_89", "AgeOver89Recognizer", LANGUAGE, [
+        CompiledRecognizer("AGE_OVER_89", "AgeOver89Recognizer", LANGUAGE, [
             Pattern("age", rf"(?<![\d.]){over89}(?=\s*(?:周岁|岁))", 0.9),
             Pattern("age_hanzi", r"(?:九十[一二三四五六七八九]?|一百[零一二三四五六七八九十]{0,3})(?=周岁|岁)", 0.9),
             Pattern("labelled", _labelled(r"年龄", rf"{over89}(?![\d.])"), 0.9),
         ], global_regex_flags=FLAGS),
-        PatternRecognizer("CN_ADDRESS", "ChineseAddressRecognizer", LANGUAGE, [
+        CompiledRecognizer("CN_ADDRESS", "ChineseAddressRecognizer", LANGUAGE, [
             Pattern("address", address, 0.8),
             Pattern("village", rf"{NAME_START}{NAME_CH}{{2,8}}?(?:村|屯|庄|镇|乡)(?=人)", 0.7),
             Pattern("labelled", _labelled(address_labels, rf"(?!{generic_place}){value}"), 0.95),
         ], global_regex_flags=FLAGS),
-        PatternRecognizer("INSTITUTION", "InstitutionRecognizer", LANGUAGE, [
+        CompiledRecognizer("INSTITUTION", "InstitutionRecognizer", LANGUAGE, [
             Pattern("institution", institution, 0.75),
             Pattern("famous_hospital", famous, 0.7),
             Pattern("well_known_hospital", rf"{NAME_START}(?<![0-9])(?:{'|'.join(WELL_KNOWN_HOSPITALS)})医院", 0.7),
