@@ -76,3 +76,30 @@ def test_overlapping_findings_still_follow_presidio_conflict_rules(deid_engine):
     out = deid_engine.anonymize(text, findings, replacer)
     assert out == deid_engine.anonymize_with_presidio(text, findings, Replacer(deid_engine.config, "x"))
     assert "1381234" not in out
+
+
+def assert_anchored_equals_scan(texts: list[str]) -> int:
+    """Anchored patterns (tried only near their anchor words) find exactly what a scan at every position finds."""
+    from cmedins.deid.recognizers import AnchoredPattern, pattern_recognizers
+
+    recognizers = [r for r in pattern_recognizers() if any(isinstance(p, AnchoredPattern) for p in r.patterns)]
+    assert {r.name for r in recognizers} == {"ChineseAddressRecognizer", "InstitutionRecognizer"}
+    found = 0
+    for i in range(0, len(texts), 32):
+        joined = SEPARATOR.join(fold(text) for text in texts[i:i + 32])
+        for recognizer in recognizers:
+            anchored = recognizer.matches(joined)
+            assert anchored == recognizer.matches(joined, anchored=False)
+            found += len(anchored)
+    return found
+
+
+def test_anchored_patterns_equal_a_full_scan_on_tricky_text():
+    texts = ["现住北京市朝阳区建国路88号院3号楼。", "家住河北省承德市双滦区偏桥子镇大贵口村人。", "地区医院", "于北京协和医院就诊",
+             "经承德市中心医院转入。广西壮族自治区人民医院", "患者来自大王庄村人，在社区卫生服务中心就诊", "市区", "区" * 40,
+             "山东省济南市历下区经十路与山大路交叉口东南角小区", "在北京大学第三医院、上海交通大学医学院附属瑞金医院"]
+    assert assert_anchored_equals_scan(texts) >= 8
+
+
+def test_anchored_patterns_equal_a_full_scan_on_planted_real_text(shared_data):
+    assert assert_anchored_equals_scan(planted_texts(shared_data, 1500)) > 500

@@ -87,6 +87,47 @@ def remove_duplicates(items: list, kind: Callable = lambda item: None) -> list:
     return sorted(kept, key=lambda item: (-item[3], item[1], item[1] - item[2]))
 
 
+class AnchoredPattern(Pattern):
+    """A pattern every match of which starts at most `reach` characters before a word its lookahead demands (a
+    level word for an address, a facility word for an institution): the `anchor`. With `word_start` the pattern
+    begins with NAME_START, so a start right after a name character is skipped before the regex is asked.
+    presidio sees an ordinary Pattern; the compiled recognizer tries only those starts (anchored_spans)."""
+
+    def __init__(self, name: str, pattern: str, score: float, *, anchor: str, reach: int, word_start: bool = False):
+        super().__init__(name, pattern, score)
+        self.anchor = anchor
+        self.reach = reach
+        self.word_start = word_start
+
+
+STOP_CHARS = frozenset(STOP)
+
+
+def anchored_spans(pattern: regex.Pattern, anchor: regex.Pattern, reach: int, word_start: bool,
+                   text: str) -> list[tuple[int, int]]:
+    """The non-empty spans of `pattern.finditer(text)`, found by trying `pattern.match` only at the starts that
+    can match: within `reach` characters before an anchor occurrence, or inside one (the anchor scan does not
+    report occurrences overlapping the one it found: 地区 hides 区). Matches are taken left to right without
+    overlap, as finditer takes them, so the spans are the same (tests/test_deid_fast.py checks it on real text)."""
+    out: list[tuple[int, int]] = []
+    following = 0  # the first start not tried yet
+    for hit in anchor.finditer(text):
+        start = max(following, hit.start() - reach)
+        while start < hit.end():
+            before = text[start - 1] if start else ""
+            if word_start and "\u4e00" <= before <= "\u9fef" and before not in STOP_CHARS:
+                start += 1  # NAME_START fails: a name character (basic Han block, not a stop) precedes
+                continue
+            match = pattern.match(text, start)
+            if match is not None and match.end() > start:
+                out.append(match.span())
+                start = match.end()
+            else:
+                start += 1
+        following = max(following, start)
+    return out
+
+
 class CompiledRecognizer(PatternRecognizer):
     """A presidio PatternRecognizer (same patterns, flags and scores; `analyze` returns RecognizerResults for
     presidio's AnalyzerEngine) whose patterns are compiled once and matched by a plain loop. The engine calls
@@ -94,13 +135,24 @@ class CompiledRecognizer(PatternRecognizer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.compiled = [(p.name, regex.compile(p.regex, flags=self.global_regex_flags), p.score)
+        self.compiled = [(p.name, regex.compile(p.regex, flags=self.global_regex_flags), p.score,
+                          (regex.compile(p.anchor, flags=self.global_regex_flags), p.reach, p.word_start)
+                          if isinstance(p, AnchoredPattern) else None)
                          for p in self.patterns]
+
+    def matches(self, text: str, anchored: bool = True) -> list[Span]:
+        """Every pattern's non-empty matches (anchored patterns tried only near their anchors unless told not to)."""
+        out: list[Span] = []
+        for name, pattern, score, window in self.compiled:
+            if window is not None and anchored:
+                out += [(name, lo, hi, score) for lo, hi in anchored_spans(pattern, *window, text)]
+            else:
+                out += [(name, *m.span(), score) for m in pattern.finditer(text) if m.end() > m.start()]
+        return out
 
     def spans(self, text: str) -> list[Span]:
         """Every pattern's matches, deduplicated as presidio's PatternRecognizer does before any refinement."""
-        return remove_duplicates([(name, *m.span(), score) for name, pattern, score in self.compiled
-                                  for m in pattern.finditer(text) if m.end() > m.start()])
+        return remove_duplicates(self.matches(text))
 
     def refine(self, text: str, spans: list[Span]) -> list[Span]:
         return spans
@@ -285,8 +337,11 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     # alternation at every other start (same matches, measured on the planted and public corpora).
     level = (r"特别行政区|自治|省|市|州|盟|县|地区|区|旗|街道|镇|乡|村|屯|社区|小区|花园|公寓|大厦|新村|家园|苑|大道|"
              r"大街|街|路|巷|弄|胡同")
+    # How far before its level / facility word an address / institution may start (their lookaheads), and how
+    # many characters may follow a place in a famous hospital's name: the anchored patterns' windows.
+    reach_address, reach_institution, reach_famous = 10, 22, 12
     address = (
-        rf"{NAME_START}(?={NAME_CH}{{1,10}}?(?:{level}))"
+        rf"{NAME_START}(?={NAME_CH}{{1,{reach_address}}}?(?:{level}))"
         rf"(?:(?:{admin}){{1,4}}{place}{{1,3}}(?:{number})?"
         rf"|{top}(?:{admin}){{1,3}}(?:{number})?"
         rf"|{place}{{1,3}}{number}"
@@ -305,7 +360,7 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     # such as 自治区 hold characters NAME_CH excludes): a cheap lookahead first.
     facility = r"医院|卫生|诊所|门诊部|医务室|保健院|疾控|疾病预防|急救中心|血站|体检中心|医学院|医科大学"
     institution = (
-        rf"{NAME_START}(?=\p{{Han}}{{1,22}}?(?:{facility}))(?!{generic})(?:{NAME_CH}{{1,8}}?(?:自治区|自治州|自治县|[省市县区州旗镇乡]){NAME_CH}{{0,10}}?"
+        rf"{NAME_START}(?=\p{{Han}}{{1,{reach_institution}}}?(?:{facility}))(?!{generic})(?:{NAME_CH}{{1,8}}?(?:自治区|自治州|自治县|[省市县区州旗镇乡]){NAME_CH}{{0,10}}?"
         rf"|{NAME_CH}{{2,8}}?(?:医学院|医科大学|大学)(?:附属|第[一二三四五六七八九])?{NAME_CH}{{0,4}}?)"
         r"(?:医院|卫生院|卫生所|卫生室|诊所|门诊部|医务室|保健院|疾控中心|疾病预防控制中心|卫生服务中心|卫生服务站|"
         r"医学院|医科大学|急救中心|血站|体检中心)"
@@ -314,8 +369,8 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     # going or being treated somewhere, a province or major city name (without 市) starting a name that ends in
     # 医院 makes it an institution, unless what follows the place is a kind of hospital (北京的儿童医院 is not
     # matched: 的 ends a name).
-    famous = (rf"(?<=[于在至到往赴去入转来从])(?:{PLACES})(?!(?:{KINDS})医院){NAME_CH}{{0,12}}?医院"
-              rf"|(?<![\p{{Han}}])(?:{PLACES})(?!(?:{KINDS})医院){NAME_CH}{{1,12}}?医院")
+    famous = (rf"(?<=[于在至到往赴去入转来从])(?:{PLACES})(?!(?:{KINDS})医院){NAME_CH}{{0,{reach_famous}}}?医院"
+              rf"|(?<![\p{{Han}}])(?:{PLACES})(?!(?:{KINDS})医院){NAME_CH}{{1,{reach_famous}}}?医院")
     over89 = r"(?:9\d|1[0-4]\d)"
     return [
         ListRecognizer("CN_PHONE", "ChinesePhoneRecognizer", LANGUAGE, [
@@ -372,13 +427,15 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
             Pattern("labelled", _labelled(r"年龄", rf"{over89}(?![\d.])"), 0.9),
         ], global_regex_flags=FLAGS),
         CompiledRecognizer("CN_ADDRESS", "ChineseAddressRecognizer", LANGUAGE, [
-            Pattern("address", address, 0.8),
-            Pattern("village", rf"{NAME_START}{NAME_CH}{{2,8}}?(?:村|屯|庄|镇|乡)(?=人)", 0.7),
+            AnchoredPattern("address", address, 0.8, anchor=level, reach=reach_address, word_start=True),
+            AnchoredPattern("village", rf"{NAME_START}{NAME_CH}{{2,8}}?(?:村|屯|庄|镇|乡)(?=人)", 0.7,
+                            anchor="[村屯庄镇乡]人", reach=8, word_start=True),
             Pattern("labelled", _labelled(address_labels, rf"(?!{generic_place}){value}"), 0.95),
         ], global_regex_flags=FLAGS),
         CompiledRecognizer("INSTITUTION", "InstitutionRecognizer", LANGUAGE, [
-            Pattern("institution", institution, 0.75),
-            Pattern("famous_hospital", famous, 0.7),
+            AnchoredPattern("institution", institution, 0.75, anchor=facility, reach=reach_institution, word_start=True),
+            AnchoredPattern("famous_hospital", famous, 0.7, anchor="医院",
+                            reach=max(map(len, PLACES.split("|"))) + reach_famous),
             Pattern("well_known_hospital", rf"{NAME_START}(?<![0-9])(?:{'|'.join(WELL_KNOWN_HOSPITALS)})医院", 0.7),
         ], global_regex_flags=FLAGS),
         ChineseIdRecognizer(),
