@@ -103,3 +103,30 @@ def test_anchored_patterns_equal_a_full_scan_on_tricky_text():
 
 def test_anchored_patterns_equal_a_full_scan_on_planted_real_text(shared_data):
     assert assert_anchored_equals_scan(planted_texts(shared_data, 1500)) > 500
+
+
+@pytest.mark.parametrize("text", ["微信号：wxid_ab12cd", "WeChat: zhang_2024", "QQ 123456789", "ſkype: li.si_88",
+                                  "lİne id: abc_123", "lıne ID: abc_123", "sKype: abc_123", "Telegram为 user_42",
+                                  "联系邮箱 li(at)163.com", "病案号：A123456", "住院号 20230011", "ID号: 12345678",
+                                  "邮箱：zhang@163.com"])
+def test_residual_prefilters_never_hide_a_hit(text):
+    """Each cheap test before a residual pattern is implied by the pattern: every case still hits."""
+    from cmedins.deid.residual import residual_hits
+
+    assert residual_hits(text)
+
+
+def test_anchored_name_patterns_equal_a_full_scan(shared_data):
+    from cmedins.deid import names
+
+    texts = planted_texts(shared_data, 1500) + ["参加讨论人员：王梅、李强。记录者 ：赵某某", "张先生和欧阳XX，李教授认为",
+                                                  "签名:刘洋 主治医师: 陈静 王主任医师指出"]
+    found = 0
+    for i in range(0, len(texts), 32):
+        joined = SEPARATOR.join(fold(text) for text in texts[i:i + 32])
+        for pattern, anchor in ((names.PARTIAL, names.PARTIAL_ANCHOR), (names.CUE, names.CUE_ANCHOR),
+                                (names.LIST_LABEL, names.LIST_LABEL_ANCHOR)):
+            spans = names._spans(pattern, anchor, joined)
+            assert spans == [m.span() for m in pattern.finditer(joined) if m.end() > m.start()]
+            found += len(spans)
+    assert found > 300

@@ -20,7 +20,7 @@ from functools import lru_cache
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from cmedins.deid import lexicon
-from cmedins.deid.recognizers import LANGUAGE
+from cmedins.deid.recognizers import LANGUAGE, anchored_spans
 
 NAME_TAGS = {"nr", "nrfg", "nrt"}
 COMMON_FREQ = 20  # jieba dictionary frequency above which a word is a real word, not a rare proper noun
@@ -34,6 +34,9 @@ PARTIAL = re.compile(
     rf"(?<![0-9第])(?:{_surnames})(?:(?:{_marks})(?![A-Za-z0-9线光片射])(?!日|天|时|年|月|处|种|些|地|医院|院|科|部|项|次|型|类|人|市|县|区)"
     rf"|(?:{'|'.join(lexicon.NAME_SUFFIX_CONTEXT)}))"
 )
+# The word after the surname (a mark or an honorific), found by a fast scan: PARTIAL is tried only at the one
+# or two characters before one (anchored_spans), not at every position.
+PARTIAL_ANCHOR = (re.compile(rf"{_marks}|{'|'.join(lexicon.NAME_SUFFIX_CONTEXT)}"), 2)
 ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*(?={_surnames})")
 SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
 # Surname characters that are mostly function words (于今日, 向医生, 由家属, 祝宝宝): a name starting with one
@@ -55,6 +58,7 @@ COMMON_NOUN_FREQ = 1000
 CUE_AFTER = ("教授", "博士", "院士", "研究员", "主任", "主治医师", "医师", "医生", "大夫", "护士",
              "护士长", "老师", "同学", "先生", "女士", "等人", "研究认为", "认为", "指出", "报道")
 CUE = re.compile(rf"(?:{_surnames})[\u4e00-\u9fff]{{1,2}}?(?={'|'.join(CUE_AFTER)})")
+CUE_ANCHOR = (re.compile("|".join(CUE_AFTER)), 4)  # the cue word: 2-4 characters after the name's start
 # Dosage forms after a word make it a drug (龙母壮骨颗粒, 李乐钙片 ...), never a name.
 DOSAGE_FORM = re.compile(r"颗粒|胶囊|口服液|注射液|注射剂|冲剂|滴丸|软膏|乳膏|片剂|糖浆|合剂|气雾剂|钙片")
 SURNAME_SET = set(lexicon.SURNAMES) | set(lexicon.COMPOUND_SURNAMES)
@@ -78,6 +82,9 @@ ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key
 # word, then a colon (参加讨论人员：, 主刀医生：, 联系人：, 抄送：).
 LIST_LABEL = re.compile(r"(?:[\u4e00-\u9fff]{0,5}(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助)"
                         r"|签名|签字|抄送|收件|经办|审核|审批|小组)\s*[：:]\s*")
+# The label's last word and its colon: a label starts at most 5 characters before that word.
+LIST_LABEL_ANCHOR = (re.compile(r"(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助|签名|签字|抄送|收件|经办|审核|"
+                                r"审批|小组)\s*[：:]"), 5)
 LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*")
 ITEM_END = re.compile(r"\s*(?:[、，,;；。！？!?\s/）)]|和|及|与|等|$|(?:副)?主任|医师|护士|教授|老师)")
 ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})\s*[（(]\s*")
@@ -131,8 +138,8 @@ class ChineseNameRecognizer(EntityRecognizer):
             self.protected_by_char.setdefault(term[0], []).append(term)
 
     def analyze(self, text, entities, nlp_artifacts=None):
-        results = [self._result(m.start(), m.end(), self.partial_score, "partial")
-                   for m in PARTIAL.finditer(text) if self._partial_ok(text, m.start(), m.end())]
+        results = [self._result(*m, self.partial_score, "partial")
+                   for m in _spans(PARTIAL, PARTIAL_ANCHOR, text) if self._partial_ok(text, *m)]
         results += [self._result(m.start(), m.end(), self.context_score, "sex_after")
                     for m in SEX_AFTER.finditer(text) if self._sex_after_ok(text, m.start(), m.end())]
         taken = {i for r in results for i in range(r.start, r.end)}
@@ -146,13 +153,12 @@ class ChineseNameRecognizer(EntityRecognizer):
         # cue matches no cheaper rule has decided.
         structural = self._structural(text, taken)
         results += structural
-        for match in CUE.finditer(text):
-            name = match.group()
-            if (match.start() not in taken and match.end() - 1 not in taken and name[0] not in FUNCTION_SURNAMES
-                    and name[0] != name[1]):  # 谢谢
-                end = self._tagged_name_at(text, match.start())
-                if end == match.end():
-                    results.append(self._result(match.start(), end, self.cue_score, "cue"))
+        for start, stop in _spans(CUE, CUE_ANCHOR, text):
+            if (start not in taken and stop - 1 not in taken and text[start] not in FUNCTION_SURNAMES
+                    and text[start] != text[start + 1]):  # 谢谢
+                end = self._tagged_name_at(text, start)
+                if end == stop:
+                    results.append(self._result(start, end, self.cue_score, "cue"))
         results += self._list_neighbours(text, results)
         return [r for r in results if not DOSAGE_FORM.match(text, r.end)]
 
@@ -209,8 +215,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         def item_end(t: str, e: int) -> bool:
             return bool(ITEM_END.match(t, e))
 
-        for label in LIST_LABEL.finditer(text):
-            position = label.end()
+        for _, position in _spans(LIST_LABEL, LIST_LABEL_ANCHOR, text):
             while (end := add(position, self._name_ending(text, position, item_end, True), "list")) is not None:
                 sep = LIST_ITEM_SEP.match(text, end)
                 if sep is None:
@@ -387,6 +392,11 @@ class ChineseNameRecognizer(EntityRecognizer):
         return RecognizerResult("PERSON", start, end, score, recognition_metadata={
             RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             "rule": rule})
+
+
+def _spans(pattern: re.Pattern, anchor: tuple[re.Pattern, int], text: str) -> list[tuple[int, int]]:
+    """`pattern.finditer(text)`'s spans, tried only within reach of the anchor (recognizers.anchored_spans)."""
+    return anchored_spans(pattern, *anchor, False, text)
 
 
 def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, int]]]:

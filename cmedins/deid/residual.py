@@ -45,11 +45,27 @@ RECORD_ITEM = re.compile(RECORD_VALUE)
 BRACKETED = r"[(\[（【]\s?{}\s?[)\]）】]"
 EMAIL_OBFUSCATED = re.compile(rf"[\w.%+-]+\s?{BRACKETED.format('(?:at|艾特)')}\s?[\w-]+"
                               rf"(?:(?:\.|\s?{BRACKETED.format('(?:dot|点)')}\s?)[\w-]+)+", re.IGNORECASE)
+# Its bracketed `at`: searched first (a fast scan), since the full pattern starts with a word run tried at every
+# position of Chinese text (\w matches Han) and costs more than all other checks together.
+BRACKETED_AT = re.compile(BRACKETED.format("(?:at|艾特)"), re.IGNORECASE)
 # An account holds a digit or an underscore, or follows an explicit colon / 为 / 是 (`QQ music` is a word).
 CONTACT = re.compile(r"(?:微信|wechat|qq|钉钉|skype|whatsapp|telegram|line id)(?:号码|号|id)?\s*"
                      r"(?:(?:为|是|[：:])\s*(?P<any>[A-Za-z0-9][A-Za-z0-9_.-]{4,39})"
                      r"|(?:为|是)?\s*[：:]?\s*(?P<value>(?=[A-Za-z.-]*[\d_])[A-Za-z0-9][A-Za-z0-9_.-]{4,39}))"
                      r"(?![A-Za-z0-9_])", re.IGNORECASE)
+
+
+# Cheap substring tests run first (most texts hold none of these words); each is implied by its pattern, so a text
+# that fails one cannot match it. CONTACT ignores case: its labels are looked for in the lower-cased text, and a
+# text holding a character that case-insensitive matching equates to an ASCII letter without lower() mapping it
+# there (İ, ı, ſ: the only such characters besides the Kelvin sign, which lower() maps to k) is always scanned.
+CONTACT_WORDS = ("微信", "钉钉", "wechat", "qq", "skype", "whatsapp", "telegram", "line id")
+RECORD_WORDS = ("号", "ID", "id", "病案")
+
+
+def _may_hold_contact(folded: str) -> bool:
+    lower = folded.lower()
+    return any(word in lower for word in CONTACT_WORDS) or any(ch in folded for ch in "İıſ")
 
 
 def _date_ok(year: int, month: int, day: int) -> bool:
@@ -124,17 +140,17 @@ def residual_hits(text: str, allowed: set[str] = frozenset()) -> list[tuple[str,
             hits.append(("id_number", start, end))
         elif _phone_shape(digits, folded, start):
             hits.append(("phone", start, end))
-    for match in EMAIL.finditer(folded):
+    for match in EMAIL.finditer(folded) if "@" in folded else ():
         if match.group() not in allowed and text[match.start():match.end()] not in allowed:
             hits.append(("email", match.start(), match.end()))
-    for match in EMAIL_OBFUSCATED.finditer(folded):
+    for match in EMAIL_OBFUSCATED.finditer(folded) if BRACKETED_AT.search(folded) else ():
         if text[match.start():match.end()] not in allowed:
             hits.append(("email", match.start(), match.end()))
-    for match in CONTACT.finditer(folded):
+    for match in CONTACT.finditer(folded) if _may_hold_contact(folded) else ():
         group = "any" if match.group("any") else "value"
         if match.group(group) not in allowed:
             hits.append(("contact_id", match.start(group), match.end(group)))
-    for match in RECORD.finditer(folded):
+    for match in RECORD.finditer(folded) if any(word in folded for word in RECORD_WORDS) else ():
         base = match.start("items")
         for item in RECORD_ITEM.finditer(match.group("items")):
             if item.group() not in allowed:
