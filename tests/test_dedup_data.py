@@ -76,4 +76,4 @@ def test_decontamination_against_the_real_eval_sets(shared_data, tmp_path):
     kept = list(stage.run(iter(real + planted)))
     assert {row["source"] for row in kept} == {"chatmed"} and len(kept) == len(real)
     assert ctx.ledger.stage("decontaminate").dropped == {"contaminated:huatuo26m_test": len(planted)}
-    assert ctx.stats["decontaminate"]["eval_sets"]["cmtmedqa_test"]["rows"] == 1144
+    assert ctx.reports["decontaminate"].eval_sets["cmtmedqa_test"].rows == 1144

@@ -63,9 +63,9 @@ def test_dedup_stage_drops_with_reasons_keeps_order_and_reports_clusters(tmp_pat
         (rows[3]["id"], rows[4]["id"], "duplicate_near", "global"),
     ]
     assert all(0.7 <= r["similarity"] <= 1.0 for r in report)
-    stats = ctx.stats["dedup"]
-    assert (stats["rows_in"], stats["candidates"], stats["rows_kept"]) == (6, 5, 4)
-    assert stats["lsh"]["bands"] * stats["lsh"]["rows_per_band"] <= 128
+    stats = ctx.reports["dedup"]
+    assert (stats.rows_in, stats.candidates, stats.rows_kept) == (6, 5, 4)
+    assert stats.lsh.bands * stats.lsh.rows_per_band <= 128
     assert not list((tmp_path / "build" / ".work" / "dedup").glob("rows.pickle"))  # spool cleaned up
 
 
@@ -100,9 +100,9 @@ def test_decontaminate_drops_rows_containing_an_eval_question(tmp_path):
     assert [(r["id"], r["eval_item"]) for r in report] == [
         (rows[1]["id"], "eval.json row 1"), (rows[4]["id"], "eval.json row 2 turn 2")]
     assert report[0]["overlap"] >= 0.5 and report[1]["overlap"] == 1.0
-    stats = ctx.stats["decontaminate"]
-    assert stats["eval_items_indexed"] == 3 and stats["eval_items_too_short"] == 1
-    assert stats["eval_sets"]["cmtmedqa_test"]["rows"] == 2
+    stats = ctx.reports["decontaminate"]
+    assert stats.eval_items_indexed == 3 and stats.eval_items_too_short == 1
+    assert stats.eval_sets["cmtmedqa_test"].rows == 2 and stats.dropped == {"cmtmedqa_test": 2}
 
 
 def test_decontaminate_keeps_the_order_across_batches_and_other_row_kinds(tmp_path, monkeypatch):

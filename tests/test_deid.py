@@ -140,13 +140,14 @@ def test_stage_deidentifies_records_and_conversations(tmp_path):
     assert rec["_file"] == "a.jsonl" and rec["_row"] == 1
     assert out[1]["messages"][0]["content"] == "我叫<姓名>，手机<电话>，头痛怎么办"
     assert out[1]["messages"][1] == conversation["messages"][1] and out[2] is sft
-    stats = ctx.stats["deid"]
+    report = ctx.reports["deid"]
+    stats = report.stats_sections("deid")["deid"]  # as stats.json shows it
     assert stats["counts"] == {"CN_PHONE": 2, "DATE_TIME": 1, "PERSON": 2}
-    assert stats["identity_fields_cleared"] == {"id_number": 1, "patient_name": 1, "phone": 1}
-    assert stats["ages_capped"] == 1 and stats["rows"] == {"conversation": 1, "passed_through": 1, "record": 1}
-    facts = ctx.manifest["deid"]
-    assert facts["ran"] is True and facts["config"] == stats["config"] and facts["counts"] == stats["counts"]
-    assert facts["units"] == 2 and facts["texts"] == 4 and facts["residual"]["hits"] == {}
+    assert report.identity_fields_cleared == {"id_number": 1, "patient_name": 1, "phone": 1}
+    assert report.ages_capped == 1 and report.rows == {"conversation": 1, "passed_through": 1, "record": 1}
+    facts = report.facts  # manifest.json `deid`
+    assert facts.ran is True and facts.config == stats["config"] and facts.counts == stats["counts"]
+    assert facts.units == 2 and facts.texts == 4 and facts.residual.hits == {} and facts.rows == 3
     assert ctx.ledger.stage("deid").quarantined == {"unprocessable_text": 1}
     ctx.ledger.close()
     public = (tmp_path / "build" / "quarantine" / "deid.jsonl").read_text(encoding="utf-8")

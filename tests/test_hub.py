@@ -205,7 +205,10 @@ def test_push_refuses_a_no_deid_build_whose_manifest_was_edited(hub, tiny_sft, t
     # A thorough forger also edits the stage list and the ledger: the re-scan of the files still finds the
     # identifiers, and says where without quoting them.
     _edit_json(build / "manifest.json", lambda m: m.update(stages=["deid", *m["stages"]]))
+    real_stats = json.loads((tiny_sft[0] / "stats.json").read_text(encoding="utf-8"))["deid"]
     _edit_json(build / "stats.json", lambda s: s["stages"].update(deid=dict(s["stages"]["tasks"], created=0)))
+    _refused(hub, build, tmp_path, "stats.json: field 'deid' is missing")  # the stage's report is not there
+    _edit_json(build / "stats.json", lambda s: s.update(deid=real_stats))  # ... so the forger copies one too
     line = _refused(hub, build, tmp_path, "pattern")
     assert "row " in line or "line " in line
     assert not [value for value in corpus.planted if value in line]

@@ -19,7 +19,7 @@ from cmedins.rowio.formats import FORMATS
 from cmedins.rowio.parts import plan_parts
 from cmedins.runner.build import read_sources
 from cmedins.runner.executors import make_executor
-from cmedins.runner.executors.ray_executor import RayExecutor, merge_figures
+from cmedins.runner.executors.ray_executor import RayExecutor
 from cmedins.runner.ledger import Ledger
 from cmedins.runner.recipe import load_recipe
 from cmedins.runner.registry import load_plugins
@@ -130,18 +130,6 @@ def test_a_generated_corpus_on_ray_equals_the_local_build(local_ray, tmp_path):
     assert local.stats["rows"]["input"] >= 2800 and local.stats["dedup"]["rows_in"] > 10000
     assert len(plan_parts(FORMATS["record"], corpus / "records.jsonl", 256 << 10)) > 4
     _assert_same_build(local.out_dir, on_ray.out_dir)
-
-
-def test_figures_of_chunks_add_up_and_keep_the_stages_order():
-    merged = merge_figures([
-        {"config": {"operator": "placeholder"}, "rows": {"a": 2, "c": 1}, "by_count": {"x": 5, "w": 1}},
-        {"config": {"operator": "placeholder"}, "rows": {"b": 1}, "by_count": {"w": 9}},
-    ])
-    assert merged == {"config": {"operator": "placeholder"}, "rows": {"a": 2, "b": 1, "c": 1},
-                      "by_count": {"w": 10, "x": 5}}
-    assert list(merged["rows"]) == ["a", "b", "c"] and list(merged["by_count"]) == ["w", "x"]
-    with pytest.raises(CmedinsError, match="different settings"):
-        merge_figures([{"config": "a"}, {"config": "b"}])
 
 
 def test_executor_names_are_checked():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -90,13 +89,13 @@ def test_sparse_record_skips_tasks_with_counted_reasons(tmp_path):
     rows = _run([sparse], ctx)
     assert [row["task"] for row in rows] == ["diagnosis"]
     assert rows[0]["department"] is None
-    stats = ctx.stats["tasks"]
-    assert stats["skipped"] == {
+    stats = ctx.reports["tasks"]
+    assert stats.skipped == {
         "discharge_advice": {"missing_field:discharge_advice": 1}, "examination": {"empty_answer:auxiliary_exam": 1},
         "summary": {"missing_field:history_summary": 1}, "treatment": {"missing_field:treatment": 1},
         "triage": {"unmapped_department": 1},
     }
-    assert stats["unmapped_departments"] == {"五官科": 1}
+    assert stats.unmapped_departments == {"五官科": 1}
     assert ctx.ledger.stage("tasks").created == 0
 
 
@@ -110,8 +109,8 @@ def test_accounting_with_other_kinds_empty_records_and_too_long_rows(tmp_path):
     counts = ctx.ledger.stage("tasks").as_dict()
     assert counts == {"in": 4, "out": 1 + 6 + 5, "created": 5 + 5, "dropped": {"no_task_fields": 1,
                       "too_long:treatment": 1}, "quarantined": {}}
-    assert ctx.stats["tasks"]["rows"]["treatment"] == 1 and ctx.stats["tasks"]["too_long"] == {"treatment": 1}
-    assert ctx.stats["tasks"]["departments"] == {"心血管内科": 11}
+    assert ctx.reports["tasks"].rows["treatment"] == 1 and ctx.reports["tasks"].too_long == {"treatment": 1}
+    assert ctx.reports["tasks"].departments == {"心血管内科": 11}
 
 
 def test_template_choice_depends_on_seed_and_record_not_order(tmp_path):
@@ -189,4 +188,4 @@ def test_public_records_make_every_task_their_fields_allow(shared_data: Path, tm
         # No query states its answer (CCKS findings may name the diagnosis, e.g. an X-ray's, but the
         # admission clause "以<diagnosis>收入院" is moved out of the narrative).
         assert (row["answer"] not in row["query"]) if row["source"] == "cmb_clin" else f"以{row['answer']}" not in row["query"]
-    assert json.dumps(ctx.stats["tasks"], ensure_ascii=False)  # serialisable for stats.json
+    assert ctx.reports["tasks"].records == len(records)

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from cmedins.contracts.reports import Count, Peak, Report, Tally
 from cmedins.dedup import shards
 from cmedins.dedup.decontam import EvalIndex, match_batch
 from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
@@ -33,6 +34,7 @@ from cmedins.dedup.select import answer_chars, parse_selection, select_text
 from cmedins.dedup.tasks import LOCAL, TaskMap
 from cmedins.errors import CmedinsError
 from cmedins.rowio.spool import SpoolWriter, read_spool
+from cmedins.runner.report import StageReport
 from cmedins.runner.stage import Stage, StageParams, register_stage
 
 _DECONTAM_BATCH = 1024
@@ -82,12 +84,81 @@ class DecontaminateParams(StageParams):
         return specs
 
 
+class DedupSettings(Report):
+    n: int
+    num_perm: int
+    threshold: float
+    scopes: list[str]
+    seed: int
+    source_priority: list[str]
+    t2s: bool
+
+
+class LshFigures(Report):
+    bands: int
+    rows_per_band: int
+    max_keys: Peak
+    max_bucket: Peak
+    candidate_pairs: Count
+    verified_pairs: Count
+    shards: Peak
+
+
+class ScopeFigures(Report):
+    exact: Count
+    near: Count
+    clusters: Count
+
+
+class DedupReport(StageReport):
+    """stats.json `dedup`: the engine's figures (cmedins.dedup.engine)."""
+
+    params: DedupSettings
+    rows_in: Count
+    candidates: Count
+    empty_text: Count
+    exact: Count
+    near: Count
+    clusters: Count
+    rows_kept: Count
+    scopes: dict[str, ScopeFigures]
+    lsh: LshFigures
+
+
+class EvalSetFacts(Report):
+    path: str
+    format: str
+    rows: int
+    unreadable_rows: int
+    sha256: str
+
+
+class DecontaminateSettings(Report):
+    n: int
+    threshold: float
+    min_chars: int
+    max_item_frequency: int
+
+
+class DecontaminateReport(StageReport):
+    """stats.json `decontaminate`; `eval_sets` is what `cmedins eval` checks a training build against."""
+
+    rows_checked: Count
+    dropped: Tally  # rows, by eval set
+    eval_sets: dict[str, EvalSetFacts]
+    eval_items_indexed: int
+    eval_items_too_short: int
+    boilerplate_shingles_ignored: int
+    params: DecontaminateSettings
+
+
 @register_stage
 class DedupStage(Stage):
     """Drop exact (`duplicate_exact`) and near (`duplicate_near`) duplicates; see cmedins.dedup.engine."""
 
     name = "dedup"
     Params = DedupStageParams
+    Report = DedupReport
     takes = frozenset({"sft"})
     task_map: TaskMap = LOCAL  # an executor may hand its own (the Ray executor: signing and shards on workers)
 
@@ -136,7 +207,7 @@ class DedupStage(Stage):
                 }, ensure_ascii=False) + "\n")
         for path in (spool_path, index.signatures_path, index.ids_path):
             path.unlink(missing_ok=True)
-        self.ctx.stats[self.name] = result.stats
+        self.report(DedupReport.model_validate(result.stats))
 
 
 @register_stage
@@ -145,6 +216,7 @@ class DecontaminateStage(Stage):
 
     name = "decontaminate"
     Params = DecontaminateParams
+    Report = DecontaminateReport
     takes = frozenset({"sft"})
     task_map: TaskMap = LOCAL  # an executor may hand its own (the Ray executor: batches matched on workers)
 
@@ -178,13 +250,13 @@ class DecontaminateStage(Stage):
                 yield from emit(pipe.put([select_text(row, self.selection.get(row.get("task"), self.selection["default"]))
                                           for row in sft]))
             yield from emit(pipe.close())
-        self.ctx.stats[self.name] = {
+        self.report(DecontaminateReport.model_validate({
             "rows_checked": checked, "dropped": dict(sorted(dropped.items())),
             "eval_sets": loaded, "eval_items_indexed": len(self.index.items),
             "eval_items_too_short": self.index.skipped_short, "boilerplate_shingles_ignored": self.index.dropped_shingles,
             "params": {"n": self.index.n, "threshold": self.index.threshold, "min_chars": self.index.min_chars,
                        "max_item_frequency": self.index.max_item_frequency},
-        }
+        }))
 
     def _emit(self, batch: list[dict], found: list, report, dropped: Counter) -> Iterator[dict]:
         """The batch's rows in order, but its sft rows that contain an eval item (dropped and reported)."""

@@ -16,10 +16,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cmedins.contracts.reports import Count, DeidFacts, Tally
 from cmedins.contracts.schema import CLINICAL_FIELDS, IDENTITY_FIELDS
 from cmedins.deid.config import DeidConfig
 from cmedins.deid.gate import GateUnit, PrivacyGate
 from cmedins.errors import CmedinsError
+from cmedins.runner.report import StageReport
 from cmedins.runner.stage import BuildContext, Stage, register_stage
 
 MAX_AGE = 90  # HIPAA safe harbour: ages over 89 are aggregated into one category
@@ -91,10 +93,23 @@ def unit_of(row: dict, pairs: list[tuple[str, str]], active: set[str]) -> GateUn
                     source=row.get("source"), row=row.get("_row"), known=known_identities(row, active))
 
 
+class DeidReport(StageReport):
+    """stats.json `deid`; its `facts` (what the privacy gate ran and counted) are manifest.json `deid`."""
+
+    manifest_section = "deid"
+    mirrored = ("config", "chars", "counts", "residual")
+
+    rows: Tally  # rows passed on, by kind
+    identity_fields_cleared: Tally
+    ages_capped: Count
+    facts: DeidFacts
+
+
 @register_stage
 class DeidStage(Stage):
     name = "deid"
     Params = DeidConfig
+    Report = DeidReport
     takes = frozenset({"record", "conversation"})
 
     def __init__(self, params: dict[str, Any], ctx: BuildContext):
@@ -177,14 +192,7 @@ class DeidStage(Stage):
         return row
 
     def _record(self, gate: PrivacyGate) -> None:
-        facts = gate.facts()
-        self.ctx.stats[self.name] = {
-            "config": facts["config"],
-            "rows": dict(sorted(self.rows.items())),
-            "chars": facts["chars"],
-            "counts": facts["counts"],
-            "identity_fields_cleared": dict(sorted(self.identity_cleared.items())),
-            "ages_capped": self.ages_capped,
-            "residual": facts["residual"],
-        }
-        self.ctx.manifest[self.name] = {**facts, "rows": sum(self.rows.values())}
+        self.report(DeidReport(rows=dict(sorted(self.rows.items())),
+                               identity_fields_cleared=dict(sorted(self.identity_cleared.items())),
+                               ages_capped=self.ages_capped,
+                               facts=DeidFacts.model_validate({**gate.facts(), "rows": sum(self.rows.values())})))

@@ -24,6 +24,7 @@ from cmedins.runner.build import READ, open_build, read_sources, run_stages
 from cmedins.runner.ledger import Ledger
 from cmedins.runner.manifest import build_manifest
 from cmedins.runner.recipe import Recipe, SourceConfig
+from cmedins.runner.report import render_stats
 from cmedins.runner.split import validation_indices
 from cmedins.runner.stage import BuildContext
 
@@ -114,7 +115,8 @@ def preference_stats(rows: list[dict], stage_stats: dict[str, Any]) -> dict[str,
 
 def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict, rows: list[dict],
            splits: dict[str, int]) -> dict[str, Any]:
-    own = {key: value for key, value in ctx.stats.items()
+    figures = render_stats(ctx.reports)
+    own = {key: value for key, value in figures.items()
            if key not in ("preference_resolve", "adjacent_pairs", "rm_vote")}
     return {
         **own,
@@ -125,5 +127,5 @@ def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict
         "stages": ledger.as_dict(),
         "sources": source_stats,
         "splits": splits,
-        "preference": preference_stats(rows, ctx.stats),
+        "preference": preference_stats(rows, figures),
     }

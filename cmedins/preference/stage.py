@@ -10,10 +10,11 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
+from cmedins.contracts.reports import Count, DeidFacts, Report, Tally, first_error
 from cmedins.contracts.schema import DIMENSIONS
 from cmedins.deid.config import DeidConfig
 from cmedins.errors import CmedinsError, RowError
@@ -25,6 +26,7 @@ from cmedins.preference.privacy import PreferenceRedactor
 from cmedins.preference.ranked import PairingRule, adjacent_pairs
 from cmedins.preference.rm_vote import VoteConfig, mean_margin, select
 from cmedins.runner.recipe import resolve_path
+from cmedins.runner.report import CheckReport, ReportError, StageReport
 from cmedins.runner.stage import Stage, StageParams, register_stage
 
 QUEUE_FILE = "arbitration_queue.jsonl"
@@ -55,6 +57,86 @@ class DpoRowsParams(StageParams):
     distribution: dict[str, Literal["in", "out"]] = {}  # recipe source name -> in | out
 
 
+class SpfDeidReport(StageReport):
+    """stats.json `deid` of an SPF build; its `facts` (the privacy gate's) are manifest.json `deid`."""
+
+    section = "deid"
+    manifest_section = "deid"
+    mirrored = ("counts", "residual", "chars")
+
+    rows: Tally  # rows passed on, by kind
+    facts: DeidFacts
+
+
+class ArbitrationFacts(Report):
+    arbitrate_on: str
+    disputed: Count
+    applied: Count
+    pending: Count
+    unused_decisions: list[str]
+    queue: str | None
+
+
+class ResolveShown(StageReport):
+    """What stats.json `preference` shows of the spf_resolve report (cmedins.preference.build)."""
+
+    agreement: dict[str, Any]  # cmedins.preference.agreement.agreement_report
+    outcomes: Tally
+    arbitration: ArbitrationFacts
+
+
+class SpfResolveReport(ResolveShown):
+    """The spf_resolve stage's figures: stats.json `preference.agreement` / `outcomes` / `arbitration`."""
+
+    section = "preference_resolve"
+
+    annotators: Count
+    min_annotators: int
+    held_back_below_min_annotators: Count
+
+    @classmethod
+    def from_build(cls, key: str, stats: dict[str, Any], manifest: dict[str, Any]) -> StageReport:
+        preference = stats.get("preference")
+        if not isinstance(preference, dict):
+            raise ReportError(f"stats.json: field 'preference' is missing or not an object (the {key} stage's report)")
+        try:
+            return ResolveShown.model_validate({name: preference.get(name) for name in ResolveShown.model_fields})
+        except ValidationError as error:
+            field, message = first_error(error)
+            raise ReportError(f"stats.json: field 'preference.{field}': {message} (the {key} stage's report)") from None
+
+
+class AdjacentPairsReport(StageReport):
+    """stats.json `preference.adjacent_pairs`."""
+
+    within = "preference"
+
+    pairs: Count
+    ties: str
+    min_margin: float
+    candidate_pairs: Count
+    dropped_pairs: Tally
+
+
+class RmVoteReport(StageReport):
+    """stats.json `preference.rm_vote`."""
+
+    within = "preference"
+
+    models: list[str]
+    pairs: Count
+    flipped: Count
+    flip_protected: Count
+    dropped: Count
+    flip_fraction: float
+    drop_fraction: float
+    clear_margin: float
+
+
+class DpoRowsReport(CheckReport):
+    """Rows that passed the DPO contract; manifest.json `validation` counts the rejected ones from the ledger."""
+
+
 @register_stage
 class SpfDeidStage(Stage):
     """De-identify every prompt, response, comment and free source value of preference rows through the
@@ -62,6 +144,7 @@ class SpfDeidStage(Stage):
     SFT `deid` stage: residual scan, audit (<build>/audit/deid.jsonl), facts for the manifest."""
 
     name = "spf_deid"
+    Report = SpfDeidReport
     Params = DeidConfig
     takes = frozenset(TEXT_KINDS)
 
@@ -82,10 +165,8 @@ class SpfDeidStage(Stage):
                 yield row
         finally:
             self.redactor.close()
-        facts = self.redactor.gate.facts()
-        self.ctx.manifest["deid"] = {**facts, "rows": sum(passed.values())}
-        self.ctx.stats["deid"] = {"rows": dict(sorted(passed.items())), "counts": facts["counts"],
-                                  "residual": facts["residual"], "chars": facts["chars"]}
+        facts = DeidFacts.model_validate({**self.redactor.gate.facts(), "rows": sum(passed.values())})
+        self.report(SpfDeidReport(rows=dict(sorted(passed.items())), facts=facts))
 
 
 @register_stage
@@ -100,6 +181,7 @@ class SpfResolveStage(Stage):
     """
 
     name = "spf_resolve"
+    Report = SpfResolveReport
     Params = ResolveParams
     takes = frozenset({"annotation"})
     makes = {"annotation": "preference"}
@@ -150,21 +232,17 @@ class SpfResolveStage(Stage):
                 continue
             yield self._pair_row(pair)
         queue_path = self._write_queue(queue)
-        self.ctx.stats["preference_resolve"] = {
-            "agreement": agreement_report(list(pairs.values()), DIMENSIONS),
-            "outcomes": dict(sorted(outcomes.items())),
-            "arbitration": {
-                "arbitrate_on": self.arbitrate_on,
-                "disputed": disputed,
-                "applied": applied,
-                "pending": len(queue),
-                "unused_decisions": sorted(set(decisions) - set(pairs)),
-                "queue": str(queue_path.name) if queue_path else None,
-            },
-            "annotators": len({a["annotator"] for group in pairs.values() for a in group}),
-            "min_annotators": self.min_annotators,
-            "held_back_below_min_annotators": held_back,
-        }
+        self.report(SpfResolveReport(
+            agreement=agreement_report(list(pairs.values()), DIMENSIONS),
+            outcomes=dict(sorted(outcomes.items())),
+            arbitration=ArbitrationFacts(
+                arbitrate_on=self.arbitrate_on, disputed=disputed, applied=applied, pending=len(queue),
+                unused_decisions=sorted(set(decisions) - set(pairs)),
+                queue=str(queue_path.name) if queue_path else None),
+            annotators=len({a["annotator"] for group in pairs.values() for a in group}),
+            min_annotators=self.min_annotators,
+            held_back_below_min_annotators=held_back,
+        ))
 
     def _pair_row(self, pair) -> dict:
         first = pair.annotations[0]
@@ -199,6 +277,7 @@ class AdjacentPairsStage(Stage):
     """
 
     name = "adjacent_pairs"
+    Report = AdjacentPairsReport
     Params = AdjacentPairsParams
     takes = frozenset({"ranking"})
     makes = {"ranking": "preference"}
@@ -225,9 +304,9 @@ class AdjacentPairsStage(Stage):
             self.ctx.created(self.name, len(pairs) - 1)
             made += len(pairs)
             yield from pairs
-        self.ctx.stats[self.name] = {"pairs": made, "ties": self.rule.ties, "min_margin": self.rule.min_margin,
-                                     "candidate_pairs": made + sum(dropped_pairs.values()),
-                                     "dropped_pairs": dict(sorted(dropped_pairs.items()))}
+        self.report(AdjacentPairsReport(pairs=made, ties=self.rule.ties, min_margin=self.rule.min_margin,
+                                        candidate_pairs=made + sum(dropped_pairs.values()),
+                                        dropped_pairs=dict(sorted(dropped_pairs.items()))))
 
 
 @register_stage
@@ -240,6 +319,7 @@ class RmVoteStage(Stage):
     """
 
     name = "rm_vote"
+    Report = RmVoteReport
     Params = RmVoteParams
     takes = frozenset({"preference"})
 
@@ -270,10 +350,9 @@ class RmVoteStage(Stage):
         kept, dropped, flips = select(voted, self.config)
         if dropped:
             self.ctx.drop(self.name, "rm_vote_strongest_margin", len(dropped))
-        self.ctx.stats[self.name] = {"models": list(self.config.models), "pairs": len(voted), **flips,
-                                     "dropped": len(dropped), "flip_fraction": self.config.flip_fraction,
-                                     "drop_fraction": self.config.drop_fraction,
-                                     "clear_margin": self.config.clear_margin}
+        self.report(RmVoteReport(models=list(self.config.models), pairs=len(voted), **flips,
+                                 dropped=len(dropped), flip_fraction=self.config.flip_fraction,
+                                 drop_fraction=self.config.drop_fraction, clear_margin=self.config.clear_margin))
         yield from kept
 
 
@@ -286,6 +365,7 @@ class DpoRowsStage(Stage):
     """
 
     name = "dpo_rows"
+    Report = DpoRowsReport
     Params = DpoRowsParams
     takes = frozenset({"preference"})
     makes = {"preference": "dpo"}
@@ -318,4 +398,4 @@ class DpoRowsStage(Stage):
             seen.add(out["id"])
             checked += 1
             yield {"kind": "dpo", **out, "_file": row.get("_file"), "_row": row.get("_row")}
-        self.ctx.manifest["validate"] = {"passed": True, "rows": checked}
+        self.report(DpoRowsReport(rows=checked))

@@ -6,7 +6,8 @@ manifest.
    cannot slip through).
 2. Integrity: each data shard's sha256 must equal what the build recorded (`manifest.data_files`); a
    replaced, added or missing shard is refused.
-3. Facts must agree with each other: de-identification ran as the first stage (manifest stages and
+3. Facts, read by the models the runner wrote them from (cmedins.contracts.reports; every stage's report
+   by its own model, cmedins.runner.report): a missing or malformed section refuses. They must agree: de-identification ran as the first stage (manifest stages and
    stats.json's per-stage ledger both show it), every strict identifier type was active, `allow_unsafe` is off,
    the gate scanned at least one text per row it passed; validation ran and rejected no row (stats.json's
    ledger counts, not the manifest's `passed` flag).
@@ -26,13 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
+from cmedins.contracts.reports import DeidFacts, ManifestFacts, StatsFacts, first_error
 from cmedins.deid.config import STRICT_ENTITIES
 from cmedins.deid.gate import scan
 from cmedins.errors import CmedinsError, PublishRefused
 from cmedins.rowio.readers import file_sha256
 
 DEID_STAGES = ("deid", "spf_deid")
+RUNNER_STEPS = ("read", "mix")  # ledger entries the runner itself makes (not stages with a report)
 
 
 @dataclass(frozen=True)
@@ -59,38 +63,70 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_facts(root: Path, manifest: dict[str, Any], stats: dict[str, Any]) -> None:
+def read_facts(root: Path, manifest: dict[str, Any], stats: dict[str, Any]) -> tuple[ManifestFacts, StatsFacts]:
+    """manifest.json and stats.json read by the models the runner wrote them from: a missing or malformed
+    section refuses, naming the file and field."""
+    facts = []
+    for name, model, data in (("manifest.json", ManifestFacts, manifest), ("stats.json", StatsFacts, stats)):
+        try:
+            facts.append(model.model_validate(data))
+        except ValidationError as error:
+            field, message = first_error(error)
+            raise PublishRefused(f"{root / name}: field '{field}': {message}; refusing to publish") from None
+    return facts[0], facts[1]
+
+
+def check_facts(root: Path, manifest: ManifestFacts, stats: StatsFacts) -> None:
     """Refuse unless the manifest and the runner's own ledger (stats.json) agree that the build is safe."""
     where = root / "manifest.json"
-    deid = manifest.get("deid") or {}
-    if deid.get("ran") is not True:
+    deid = manifest.deid
+    if not isinstance(deid, DeidFacts):
         raise PublishRefused(f"{where}: de-identification did not run (deid.ran is not true); refusing to publish")
-    stages = manifest.get("stages") or []
-    ledger = stats.get("stages") or {}
-    stage = deid.get("path")
+    stages, ledger, stage = manifest.stages, stats.stages, deid.path
     if stage not in DEID_STAGES or not stages or stages[0] != stage or stage not in ledger:
         raise PublishRefused(f"{where}: the recorded stages do not show a de-identification stage that ran first "
                              "(deid facts disagree with the build's stage list and stats.json); refusing to publish")
-    if deid.get("allow_unsafe") or deid.get("narrowed_strict"):
+    if deid.allow_unsafe or deid.narrowed_strict:
         raise PublishRefused(f"{where}: this build was made with allow_unsafe (strict identifier types not "
                              "detected); refusing to publish")
-    missing = sorted(STRICT_ENTITIES - set(deid.get("entities") or []))
+    missing = sorted(STRICT_ENTITIES - set(deid.entities))
     if missing:
         raise PublishRefused(f"{where}: de-identification did not detect {', '.join(missing)}; refusing to publish")
-    passed_on = ledger[stage].get("out", 0)
-    if passed_on and (deid.get("units") or 0) == 0:
+    passed_on = ledger[stage].rows_out
+    if passed_on and deid.units == 0:
         raise PublishRefused(f"{where}: the de-identification stage passed {passed_on} rows but scanned none; "
                              "refusing to publish")
-    validation = manifest.get("validation") or {}
-    check = validation.get("stage") or ("dpo_rows" if stats.get("kind") == "dpo" else "validate")
-    if check not in ledger or not validation.get("ran", "passed" in validation):
+    validation = manifest.validation
+    check = validation.stage or ("dpo_rows" if stats.kind == "dpo" else "validate")
+    if check not in ledger or not validation.ran:
         raise PublishRefused(f"{where}: validation did not run; refusing to publish")
-    rejected = sum((ledger[check].get("quarantined") or {}).values())
-    if rejected or validation.get("passed") is not True or validation.get("failed"):
+    rejected = sum(ledger[check].quarantined.values())
+    if rejected or not validation.passed or validation.failed:
         raise PublishRefused(f"{where}: validation did not pass ({rejected} rows failed the "
                              f"{check} stage per stats.json); refusing to publish")
-    if not ledger[check].get("out"):
+    if not ledger[check].rows_out:
         raise PublishRefused(f"{where}: validation passed no rows; refusing to publish")
+
+
+def check_reports(root: Path, manifest: dict[str, Any], stats: dict[str, Any]) -> None:
+    """Every stage in the ledger has its report in the build folder, and it reads back by that stage's own
+    report model (cmedins.runner.report): a missing, malformed or inconsistent one refuses."""
+    from cmedins.runner.registry import load_plugins
+    from cmedins.runner.report import ReportError
+    from cmedins.runner.stage import STAGES
+
+    load_plugins()
+    for key in stats["stages"]:
+        name = key.partition("#")[0]
+        if name in RUNNER_STEPS:
+            continue
+        if name not in STAGES:
+            raise PublishRefused(f"{root / 'stats.json'}: field 'stages.{key}': not a stage of this cmedins "
+                                 "installation, so its report cannot be checked; refusing to publish")
+        try:
+            STAGES[name].Report.from_build(key, stats, manifest)
+        except ReportError as error:
+            raise PublishRefused(f"{root / error.file}: {error.message}; refusing to publish") from None
 
 
 def check_integrity(root: Path, manifest: dict[str, Any], shown: Path) -> None:
@@ -188,7 +224,8 @@ def stage_published_set(build_dir: Path, staging: Path) -> PublishedSet:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(build_dir / name, target)
     manifest, stats = _load(staging / "manifest.json"), _load(staging / "stats.json")
-    check_facts(build_dir, manifest, stats)
+    check_facts(build_dir, *read_facts(build_dir, manifest, stats))
+    check_reports(build_dir, manifest, stats)
     check_integrity(staging, manifest, build_dir)
     rescan(staging, files)
     return PublishedSet(staging, files)

@@ -83,8 +83,7 @@ def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], s
         state = checkpoints.restore(keys[start - 1], build.out_dir)
         ledger.stages.update(state["ledger"])
         source_stats.update(state["sources"])
-        ctx.stats.update(state["stats"])
-        ctx.manifest.update(state["manifest"])
+        ctx.reports.update(state["reports"])
         rows: Iterator[dict] = checkpoints.rows(keys[start - 1])
         for key, _ in stages[:start]:
             timings[key] = {"resumed": True}
@@ -96,7 +95,7 @@ def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], s
 
     def state() -> dict[str, Any]:
         ledger.flush()
-        return {"ledger": dict(ledger.stages), "sources": source_stats, "stats": ctx.stats, "manifest": ctx.manifest}
+        return {"ledger": dict(ledger.stages), "sources": source_stats, "reports": dict(ctx.reports)}
 
     for position in range(start, len(stages)):
         key, stage = stages[position]

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import cmedins
+from cmedins.contracts.reports import DeidNotRun, ValidationFacts
 from cmedins.rowio.readers import file_sha256
 from cmedins.runner.ledger import Ledger
 from cmedins.runner.recipe import Recipe, resolve_path
+from cmedins.runner.report import render_manifest, validating_report
 from cmedins.runner.stage import BuildContext
 
 # Recipe strings that may hold an identity (Han text, an @, a long digit run); plain ASCII settings such as
@@ -114,19 +116,17 @@ def published_recipe(raw_recipe: dict) -> dict:
     return recipe
 
 
-def validation_facts(ctx: BuildContext, ledger: Ledger) -> dict[str, Any]:
+def validation_facts(ctx: BuildContext, ledger: Ledger) -> ValidationFacts:
     """Counted from the ledger: rows the validating stage rejected. `passed` only when it ran, kept rows,
     and rejected none (the publish gate relies on this)."""
-    ran = ctx.manifest.get("validate")
+    ran = validating_report(ctx.reports)
     if ran is None:
-        return {"ran": False, "passed": False, "rows": 0, "failed": 0, "errors": 0}
-    counts = ledger.as_dict()
-    stage = ran.get("stage") or ("validate" if "validate" in counts else "dpo_rows")
-    rejected = (counts.get(stage) or {}).get("quarantined") or {}
+        return ValidationFacts(ran=False, passed=False, rows=0, failed=0, errors=0)
+    stage, report = ran
+    rejected = dict(sorted(ledger.stage(stage).quarantined.items()))
     failed = sum(rejected.values())
-    rows = ran.get("rows", 0)
-    return {"ran": True, "stage": stage, "rows": rows, "failed": failed, "errors": failed,
-            "failed_by_reason": dict(sorted(rejected.items())), "passed": failed == 0 and rows > 0}
+    return ValidationFacts(ran=True, stage=stage, rows=report.rows, failed=failed, errors=failed,
+                           failed_by_reason=rejected, passed=failed == 0 and report.rows > 0)
 
 
 def data_files(build_dir: Path) -> dict[str, dict[str, Any]]:
@@ -139,7 +139,8 @@ def build_manifest(recipe: Recipe, raw_recipe: dict, recipe_sha: str, base: Path
                    ledger: Ledger) -> dict[str, Any]:
     inputs = [{"source": s.name, "path": f"sha256:{path_fingerprint(s.path)}", "format": s.format,
                **input_fingerprint(resolve_path(s.path, base))} for s in recipe.sources]
-    stage_facts = {key: value for key, value in ctx.manifest.items() if key not in ("deid", "validate")}
+    stage_facts = render_manifest(ctx.reports)
+    deid = stage_facts.pop("deid", None) or DeidNotRun(ran=False).model_dump(mode="json")
     return {
         "name": recipe.name,
         "cmedins_version": cmedins.__version__,
@@ -150,8 +151,8 @@ def build_manifest(recipe: Recipe, raw_recipe: dict, recipe_sha: str, base: Path
         "seed": recipe.seed,
         "git_revision": git_revision(),
         "stages": [name for name, _ in recipe.stage_list()],
-        "deid": ctx.manifest.get("deid", {"ran": False}),
-        "validation": validation_facts(ctx, ledger),
+        "deid": deid,
+        "validation": validation_facts(ctx, ledger).model_dump(mode="json"),
         "data_files": data_files(ctx.build_dir),
         **stage_facts,
     }

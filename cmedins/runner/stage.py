@@ -3,6 +3,7 @@
 A stage receives dict rows and yields dict rows. It reports every row it does not pass on:
 `ctx.drop(self.name, reason)` or `ctx.quarantine(...)`, and `ctx.created(self.name, n)` when one input
 becomes several outputs. The runner counts `in` and `out` around `run`, so stages never count those.
+Its own figures go into its typed report (`Report`, cmedins.runner.report), handed over once by `self.report(...)`.
 
 Row kinds flowing through a build (key `kind`):
 - "record": a MedicalRecord dict (cmedins.contracts.schema), before the `tasks` stage;
@@ -21,18 +22,18 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cmedins.errors import CmedinsError
 from cmedins.runner.ledger import Ledger
+from cmedins.runner.report import NoReport, StageReport
 
 
 @dataclass
 class BuildContext:
-    """What a stage may use: the seed, a private work folder, the ledger, and a place for its stats."""
+    """What a stage may use: the seed, a private work folder, the ledger, and where its report goes."""
 
     seed: int
     work_dir: Path
     ledger: Ledger
     recipe_dir: Path = Path(".")
-    stats: dict[str, Any] = field(default_factory=dict)  # stage name -> its own figures (stats.json)
-    manifest: dict[str, Any] = field(default_factory=dict)  # stage name -> facts for manifest.json
+    reports: dict[str, StageReport] = field(default_factory=dict)  # stage key -> its report (stats, manifest)
 
     @property
     def build_dir(self) -> Path:
@@ -86,8 +87,9 @@ class StageParamsError(CmedinsError):
 
 
 class Stage:
-    """Base class. A subclass sets `name`, its parameter model `Params`, the row kinds it acts on (`takes`,
-    others pass through untouched) and the kind changes it makes (`makes`), and implements `run`.
+    """Base class. A subclass sets `name`, its parameter model `Params`, its report model `Report`, the row
+    kinds it acts on (`takes`, others pass through untouched) and the kind changes it makes (`makes`), and
+    implements `run`.
     The parameters are checked here against `Params` for every stage alike; `self.config` is the typed
     model and `self.params` its plain dict (defaults filled in).
 
@@ -96,6 +98,7 @@ class Stage:
 
     name: ClassVar[str] = "stage"
     Params: ClassVar[type[BaseModel]] = NoParams
+    Report: ClassVar[type[StageReport]] = NoReport
     takes: ClassVar[frozenset[str]] = frozenset()
     makes: ClassVar[dict[str, str]] = {}
     only: ClassVar[bool] = False
@@ -112,6 +115,12 @@ class Stage:
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         raise NotImplementedError
+
+    def report(self, report: StageReport) -> None:
+        """Hand the stage's figures to the runner (under the stage's key); only its declared `Report`."""
+        if type(report) is not self.Report:
+            raise TypeError(f"stage {self.name} reports a {type(report).__name__}, not its {self.Report.__name__}")
+        self.ctx.reports[self.name] = report
 
     @classmethod
     def kinds_after(cls, kinds: frozenset[str]) -> frozenset[str]:

@@ -44,6 +44,7 @@ from cmedins.runner.ledger import Ledger
 from cmedins.runner.manifest import build_manifest
 from cmedins.runner.progress import Progress
 from cmedins.runner.recipe import Recipe, SourceConfig
+from cmedins.runner.report import render_stats
 from cmedins.runner.split import validation_indices
 from cmedins.runner.stage import BuildContext
 from cmedins.sft import mix as mixing
@@ -235,10 +236,7 @@ def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, s
 def _stats(recipe: Recipe, ledger: Ledger, ctx: BuildContext, source_stats: dict, selection: Selection,
            splits: dict[str, int], kept: dict[str, Counter]) -> dict[str, Any]:
     selected = dict(selection.selected)
-    stage_figures = dict(ctx.stats)
-    # `tasks` in stats.json is the kept rows per task; the tasks stage's own figures move to `templating`.
-    if "tasks" in stage_figures:
-        stage_figures["templating"] = stage_figures.pop("tasks")
+    stage_figures = render_stats(ctx.reports)  # `templating`: the tasks stage's (stats.json `tasks`: kept rows)
     return {
         **stage_figures,
         "kind": "sft",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Annotated
 
 from pydantic import ValidationError
 
 from cmedins.contracts.ids import content_id
+from cmedins.contracts.reports import SUM, Count, Report, Tally
 from cmedins.contracts.schema import SFTRow, public_row
 from cmedins.errors import RowError
 from cmedins.records.departments import normalize_department  # dialogues share the tasks' taxonomy
+from cmedins.runner.report import CheckReport, StageReport
 from cmedins.runner.stage import Stage, register_stage
 
 
@@ -21,12 +24,32 @@ def dialogue_task(row: dict) -> str:
     return "dialogue_single" if user_turns == 1 else "dialogue_multi"
 
 
+class TrimmedTurns(Report):
+    turns: Count
+    chars: Count
+
+
+class DialoguesReport(StageReport):
+    """stats.json `dialogues` (rows per task) and `trimmed_turns` (utterances not kept as turns, by reason)."""
+
+    flat = "tasks"
+    lifted = ("trimmed_turns",)
+
+    tasks: Tally
+    trimmed_turns: Annotated[dict[str, TrimmedTurns], SUM]
+
+
+class ValidateReport(CheckReport):
+    """Rows that passed the SFT contract; manifest.json `validation` counts the rejected ones from the ledger."""
+
+
 @register_stage
 class DialoguesStage(Stage):
     """Turn conversation rows into SFT rows: task dialogue_single / dialogue_multi / general. Utterances the
     adapters did not keep as turns are counted by reason in stats.json's `trimmed_turns` (turns, characters)."""
 
     name = "dialogues"
+    Report = DialoguesReport
     takes = frozenset({"conversation"})
     makes = {"conversation": "sft"}
 
@@ -51,9 +74,8 @@ class DialoguesStage(Stage):
                 "_file": row.get("_file"),
                 "_row": row.get("_row"),
             }
-        self.ctx.stats[self.name] = dict(sorted(tasks.items()))
-        self.ctx.stats["trimmed_turns"] = {reason: {"turns": c["turns"], "chars": c["chars"]}
-                                           for reason, c in sorted(trimmed.items())}
+        self.report(DialoguesReport(tasks=dict(sorted(tasks.items())), trimmed_turns={
+            reason: TrimmedTurns(turns=c["turns"], chars=c["chars"]) for reason, c in sorted(trimmed.items())}))
 
 
 @register_stage
@@ -61,6 +83,7 @@ class ValidateStage(Stage):
     """Check every SFT row against the contract; a failing row is quarantined naming its field."""
 
     name = "validate"
+    Report = ValidateReport
     takes = frozenset({"sft"})
     only = True
 
@@ -81,4 +104,4 @@ class ValidateStage(Stage):
                 continue
             checked += 1
             yield row
-        self.ctx.manifest[self.name] = {"passed": True, "rows": checked}
+        self.report(ValidateReport(rows=checked))

@@ -11,7 +11,7 @@ Recipe:
 Accounting (cmedins.runner.ledger): a record that yields k >= 1 candidate rows counts k - 1 created rows; each
 candidate over a length limit is dropped as `too_long:<task>`; a record with no candidate is dropped as
 `no_task_fields`. Tasks a record skips for lack of fields are not row losses: they are counted in
-`ctx.stats[<stage>]["skipped"]`.
+its report's `skipped` (stats.json `templating.skipped`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cmedins.contracts.ids import content_id
+from cmedins.contracts.reports import Count, NestedTally, Report, Tally
 from cmedins.contracts.schema import RECORD_TASKS
 from cmedins.records.departments import normalize_department
+from cmedins.runner.report import StageReport
 from cmedins.runner.stage import BuildContext, Stage, StageParams, register_stage
 from cmedins.tasks.bank import Bank, choose_templates, load_bank
 from cmedins.tasks.definitions import TASKS, Made, make_task
@@ -36,6 +38,32 @@ class TasksParams(StageParams):
     max_answer_chars: int = Field(default=4000, ge=1)
     system_prompt: str | None = None
     templates: str | None = None  # folder of <task>.yaml files replacing the packaged bank
+
+
+class TasksFacts(Report):
+    """manifest.json `tasks`: how the rows were templated."""
+
+    tasks: list[str]
+    template_versions: dict[str, int]
+    templates: str
+    max_query_chars: int
+    max_answer_chars: int
+    system_prompt: str | None
+
+
+class TasksReport(StageReport):
+    """stats.json `templating` (stats.json `tasks` is the kept rows per task); `facts` are manifest.json `tasks`."""
+
+    section = "templating"
+
+    records: Count
+    rows: Tally  # rows made, by task
+    departments: Tally
+    skipped: NestedTally  # task -> reason -> records
+    too_long: Tally
+    unmapped_departments: Tally
+    templates_used: Tally
+    facts: TasksFacts
 
 
 def sft_row(record: dict, made: Made, instruction: str, template_id: str, department: str | None,
@@ -67,6 +95,7 @@ class TasksStage(Stage):
 
     name = "tasks"
     Params = TasksParams
+    Report = TasksReport
     takes = frozenset({"record"})
     makes = {"record": "sft"}
 
@@ -98,14 +127,10 @@ class TasksStage(Stage):
             for made in made_rows:
                 if made is not None:
                     yield made
-        self.ctx.stats[self.name] = figures.as_dict()
-        self.ctx.manifest[self.name] = {
-            "tasks": self.tasks,
-            "template_versions": {task: self.bank[task].version for task in self.tasks},
-            "templates": str(self.params["templates"]) if self.params.get("templates") else "packaged",
-            "max_query_chars": self.max_query, "max_answer_chars": self.max_answer,
-            "system_prompt": self.system_prompt,
-        }
+        self.report(TasksReport(**figures.as_dict(), facts=TasksFacts(
+            tasks=self.tasks, template_versions={task: self.bank[task].version for task in self.tasks},
+            templates=str(self.params["templates"]) if self.params.get("templates") else "packaged",
+            max_query_chars=self.max_query, max_answer_chars=self.max_answer, system_prompt=self.system_prompt)))
 
     def _template(self, record: dict, figures: _Figures) -> Iterator[dict | None]:
         """The record's candidate rows; a candidate over a length limit is dropped here and yields None, so
