@@ -12,8 +12,8 @@ class with the same parameters through the runner's own `run_stages`, in a priva
 back the rows out, its ledger counts, its figures and every file it wrote (quarantine, audit). An actor lives
 for the whole stage, so it imports presidio/jieba once; at most 2 chunks per actor are in flight, so memory
 stays bounded, and results are taken back in input order. The driver adds the counts into the build's ledger,
-merges the figures (counts add up; settings, as a run over no rows shows them, stay), appends the files in
-chunk order and yields the rows. Other stages run on the driver exactly as in a local build; those with batch
+merges the chunks' reports by the stage's own report model (`Report.merge`: counts add, settings must agree),
+appends the files in chunk order and yields the rows. Other stages run on the driver exactly as in a local build; those with batch
 functions of their own (dedup: signing, shard map and reduce; decontaminate: matching) run them as Ray tasks
 (ray_tasks.py).
 
@@ -35,10 +35,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from cmedins.contracts.reports import ReportMergeError, merge_all
 from cmedins.errors import CmedinsError
 from cmedins.runner.executors.ray_sources import DEFAULT_PART_BYTES, read_on_ray
 from cmedins.runner.executors.ray_tasks import attach_task_map, init_ray
 from cmedins.runner.ledger import Ledger, StageCounts
+from cmedins.runner.report import StageReport
 from cmedins.runner.stage import BuildContext, Stage
 
 # Stages whose output for a row depends on that row alone (and the seed): safe to run on any chunk.
@@ -113,8 +115,7 @@ class RayExecutor:
         finally:
             for handle in pool:  # they hold a CPU each: free them for the next stage
                 ray.kill(handle)
-        ctx.stats.update(merged.stats)
-        ctx.manifest.update(merged.manifest)
+        ctx.reports.update(merged.reports)
 
 
 def _import_ray():
@@ -157,20 +158,17 @@ class _StageWorker:
                 ledger.close()
                 files = {(name, str(path.relative_to(root))): path.read_bytes()
                          for name, root in roots.items() for path in sorted(root.rglob("*")) if path.is_file()}
-                return {"rows": out, "counts": ledger.stages, "stats": ctx.stats, "manifest": ctx.manifest,
-                        "files": files}
+                return {"rows": out, "counts": ledger.stages, "reports": ctx.reports, "files": files}
         except CmedinsError as error:
             return {"error": str(error)}
 
 
 class _Merged:
-    """What the chunks add up to on the driver: ledger counts, stage figures, files appended in order."""
+    """What the chunks add up to on the driver: ledger counts, stage reports, files appended in order."""
 
     def __init__(self) -> None:
-        self._stats: dict[str, list] = {}
-        self._manifest: dict[str, list] = {}
+        self._reports: dict[str, list[StageReport]] = {}
         self._written: set[Path] = set()
-        self._empty: tuple[dict, dict] = ({}, {})
 
     def absorb(self, payload: bytes | dict, ledger: Ledger, roots: dict[str, Path]) -> list[dict]:
         result = pickle.loads(payload) if isinstance(payload, bytes) else payload
@@ -178,9 +176,8 @@ class _Merged:
             raise CmedinsError(result["error"])
         for key, counts in result["counts"].items():
             _add_counts(ledger.stage(key), counts)
-        for into, figures in ((self._stats, result["stats"]), (self._manifest, result["manifest"])):
-            for key, value in figures.items():
-                into.setdefault(key, []).append(value)
+        for key, report in result["reports"].items():
+            self._reports.setdefault(key, []).append(report)
         for (root, relative), content in result["files"].items():
             path = roots[root] / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,21 +187,18 @@ class _Merged:
         return result["rows"]
 
     def empty_run(self, payload: bytes | dict) -> None:
-        """The figures of a run over no rows: tells settings from counts (merge_figures)."""
+        """A run over no rows: what the stage reports when no chunk is sent (it must start cleanly too)."""
         result = pickle.loads(payload) if isinstance(payload, bytes) else payload
         if "error" in result:
             raise CmedinsError(result["error"])
-        self._empty = (result["stats"], result["manifest"])
 
     @property
-    def stats(self) -> dict[str, Any]:
-        empty = self._empty[0]
-        return {key: merge_figures(parts, empty.get(key)) for key, parts in self._stats.items()} or empty
-
-    @property
-    def manifest(self) -> dict[str, Any]:
-        empty = self._empty[1]
-        return {key: merge_figures(parts, empty.get(key)) for key, parts in self._manifest.items()} or empty
+    def reports(self) -> dict[str, StageReport]:
+        """Each stage's chunk reports as one, by its report model's merge (counts add, settings agree)."""
+        try:
+            return {key: merge_all(parts) for key, parts in self._reports.items()}
+        except ReportMergeError as error:
+            raise CmedinsError(f"ray executor: the chunks of one stage reported differently: {error}") from None
 
 
 def _add_counts(into: StageCounts, counts: StageCounts) -> None:
@@ -213,38 +207,3 @@ def _add_counts(into: StageCounts, counts: StageCounts) -> None:
     into.created += counts.created
     into.dropped.update(counts.dropped)
     into.quarantined.update(counts.quarantined)
-
-
-def merge_figures(parts: list[Any], empty: Any = None) -> Any:
-    """Every chunk's figures of one stage as one. `empty` is what the stage reports for no rows at all: a
-    number it already shows there is a setting (a batch size), kept; any other number is a count, summed.
-    Equal settings stay; dicts merge key by key in the order the stage gives them (by key, or by descending
-    count then key, as all chunks show)."""
-    first = parts[0]
-    if all(isinstance(part, dict) for part in parts):
-        keys = list(dict.fromkeys(key for part in parts for key in part))
-        empty = empty if isinstance(empty, dict) else {}
-        merged = {key: merge_figures([part[key] for part in parts if key in part], empty.get(key)) for key in keys}
-        return _ordered_like(merged, parts)
-    numbers = all(isinstance(part, int | float) and not isinstance(part, bool) for part in parts)
-    if numbers and not (empty and all(part == empty for part in parts)):
-        return sum(parts)
-    if all(part == first for part in parts):
-        return first
-    raise CmedinsError("ray executor: chunks of one stage reported different settings")
-
-
-def _ordered_like(merged: dict, parts: list[dict]) -> dict:
-    def by_key(d: dict) -> bool:
-        return list(d) == sorted(d)
-
-    def by_count(d: dict) -> bool:
-        items = list(d.items())
-        return all(isinstance(v, int) for _, v in items) and items == sorted(items, key=lambda kv: (-kv[1], kv[0]))
-
-    keyed, counted = all(map(by_key, parts)), all(map(by_count, parts))
-    if counted and not keyed:
-        return dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
-    if keyed:
-        return dict(sorted(merged.items()))
-    return merged
