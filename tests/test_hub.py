@@ -224,6 +224,22 @@ def test_push_refuses_a_build_where_validation_rejected_rows(hub, tmp_path):
     _refused(hub, build, tmp_path, "validation did not pass (1 rows failed the validate stage per stats.json)")
 
 
+@pytest.mark.parametrize(("file", "change", "named"), [
+    ("manifest.json", lambda m: m["deid"]["residual"].pop("hits"), "manifest.json: field 'deid.residual.hits'"),
+    ("manifest.json", lambda m: m["deid"].update(allow_unsafe="no"), "manifest.json: field 'deid.allow_unsafe'"),
+    ("manifest.json", lambda m: m.pop("validation"), "manifest.json: field 'validation'"),
+    ("stats.json", lambda s: s["stages"]["validate"].update({"in": "12"}), "stats.json: field 'stages.validate.in'"),
+    ("stats.json", lambda s: s["templating"].update(colour="red"), "stats.json: field 'templating.colour'"),
+    ("stats.json", lambda s: s["deid"]["counts"].update(PERSON=0), "stats.json: field 'deid.counts.PERSON' disagrees"),
+    ("stats.json", lambda s: s.pop("trimmed_turns"), "stats.json: field 'trimmed_turns' is missing"),
+])
+def test_push_refuses_a_tampered_report_naming_file_and_field(hub, sft_build, tmp_path, file, change, named):
+    """The gate reads manifest.json and stats.json by the models the runner wrote them from."""
+    _edit_json(sft_build / file, change)
+    line = _refused(hub, sft_build, tmp_path, named)
+    assert line.startswith(f"error: {sft_build / file}: field ")
+
+
 def test_push_refuses_a_data_file_replaced_after_the_build(hub, sft_build, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
