@@ -102,6 +102,8 @@ class LshFigures(Report):
     candidate_pairs: Count
     verified_pairs: Count
     shards: Peak
+    edges: Count  # verified edges the shards sent the driver
+    shard_budget_mb: int
 
 
 class ScopeFigures(Report):
