@@ -158,13 +158,12 @@ def on_ray_data(rows: list[dict], stage_name: str, workers: int, chunk_rows: int
                 continue
             out.extend(merged.absorb({**pickle.loads(meta), "rows": chunk}, ledger, roots))
             chunk = []
-    ctx.stats.update(merged.stats)
-    ctx.manifest.update(merged.manifest)
+    ctx.reports.update(merged.reports)
     return _outcome(out, ledger, ctx, scratch)
 
 
 def _empty_result(specs: list, ctx) -> dict:
-    """The figures of a run over no rows (how merge_figures tells settings from counts)."""
+    """A run over no rows (the actor pool starts each stage once without rows too)."""
     from cmedins.runner.executors.ray_executor import _StageWorker
 
     return _StageWorker(specs, ctx.seed, str(ctx.recipe_dir)).run_rows([])
@@ -185,7 +184,8 @@ def _stage(name: str, scratch: Path):
 def _outcome(out: list[dict], ledger, ctx, scratch: Path) -> dict:
     ledger.close()
     files = {str(path.relative_to(scratch)): path.read_bytes() for path in sorted(scratch.rglob("*")) if path.is_file()}
-    return {"rows": out, "counts": {key: vars(counts) for key, counts in ledger.stages.items()}, "stats": ctx.stats,
+    return {"rows": out, "counts": {key: vars(counts) for key, counts in ledger.stages.items()},
+            "reports": dict(ctx.reports),
             "files": files}
 
 

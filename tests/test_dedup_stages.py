@@ -119,7 +119,7 @@ def test_decontaminate_keeps_the_order_across_batches_and_other_row_kinds(tmp_pa
     params = {"eval_sets": [{"name": "cmtmedqa_test", "path": "eval.json", "format": "cmtmedqa"}]}
     out = run(DecontaminateStage, params, rows, ctx)
     assert out == [rows[0], rows[2], rows[3], rows[4], rows[6]]
-    assert ctx.stats["decontaminate"]["rows_checked"] == 4
+    assert ctx.reports["decontaminate"].rows_checked == 4
     assert ctx.ledger.stage("decontaminate").dropped == {"contaminated:cmtmedqa_test": 2}
 
 
