@@ -294,8 +294,8 @@ class DedupIndex:
 def _similarity(signatures: np.ndarray, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Estimated Jaccard of each row with its counterpart, in blocks (bounded memory)."""
     out = np.empty(len(rows), dtype=np.float32)
-    for start in range(0, len(rows), shards.MAP_BATCH):
-        stop = start + shards.MAP_BATCH
+    for start in range(0, len(rows), lsh.VERIFY_BLOCK):
+        stop = start + lsh.VERIFY_BLOCK
         out[start:stop] = (lsh.read_rows(signatures, rows[start:stop])
                            == lsh.read_rows(signatures, others[start:stop])).mean(axis=1)
     return out

@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import connected_components
 WEIGHTS = (0.1, 0.9)  # (false positive, false negative)
 MAX_VERIFIED = 256  # earlier rows of its bucket a row is compared with
 PAIR_BLOCK = 1 << 20  # candidate pairs generated (and clusters merged) at a time (bounded memory)
-VERIFY_BLOCK = 1 << 16  # candidate pairs whose signatures are read and compared at a time (2 x 32 MiB)
+VERIFY_BLOCK = 1 << 14  # candidate pairs whose signatures are read and compared at a time (2 x 8 MiB)
 _READ_BLOCK = 1 << 13  # signature rows read from the memory map at a time
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): the band-key mixer
 

@@ -38,19 +38,24 @@ from cmedins.dedup import lsh
 from cmedins.errors import CmedinsError
 
 RECORD = np.dtype([("key", "<u8"), ("space", "<u4"), ("rank", "<u4"), ("row", "<u4")])  # packed: 20 bytes
-# Memory of one shard while it is resolved, per record: the records, their sort order and sorted copy, the
-# candidate pairs (a few per record) and their verification blocks. Measured peak ~60-70 bytes; 96 is margin.
+# Memory of one shard while it is resolved: per record, the records, their sort keys and orders, the rows'
+# numbering and window counts, plus a fixed part for one block of candidate pairs and one of verified
+# signatures (PAIR_BLOCK, lsh.VERIFY_BLOCK). tracemalloc on 100k-300k QA rows: 55-70 bytes per record and
+# ~20 MiB (37 MiB for 255k records, 107 MiB for 1.62M); 96 and 32 MiB leave room for the allocator.
 BYTES_PER_RECORD = 96
+FIXED_BYTES = 32 << 20
+PAIR_BLOCK = 1 << 18  # candidate pairs made, deduplicated and verified at a time
 DEFAULT_BUDGET = 256 << 20  # bytes one shard may take while it is resolved
-MAP_BATCH = 1 << 16  # rows whose records are made and split at a time
+MAP_BATCH = 1 << 14  # rows whose records are made and split at a time (~25 MiB)
 _MAX_ROWS = (1 << 32) - 1  # row and rank are u32
 _SPACE_MIX = np.uint64(0xD6E8FEB86659FD93)
 _ROUTE_MIX = np.uint64(0xFF51AFD7ED558CCD)
 
 
 def shard_count(records: int, budget: int = DEFAULT_BUDGET) -> int:
-    """How many shards keep one shard's records within `budget` bytes while it is resolved."""
-    return max(1, math.ceil(records * BYTES_PER_RECORD / max(budget, 1)))
+    """How many shards keep one shard within `budget` bytes while it is resolved."""
+    usable = max(budget - FIXED_BYTES, budget // 4, 1)
+    return max(1, math.ceil(records * BYTES_PER_RECORD / usable))
 
 
 def check_rows(rows: int) -> None:
@@ -231,7 +236,7 @@ def _window_pairs(local: np.ndarray, before: np.ndarray) -> Iterator[tuple[np.nd
         first = 0
         while first < len(active):  # in blocks of pairs: a giant bucket stays bounded
             done = ends[first - 1] if first else 0
-            last = max(first + 1, int(np.searchsorted(ends, done + lsh.PAIR_BLOCK, "right")))
+            last = max(first + 1, int(np.searchsorted(ends, done + PAIR_BLOCK, "right")))
             block, block_counts = active[first:last], counts[first:last]
             later_pos = np.repeat(block, block_counts)
             step = (np.arange(len(later_pos)) - np.repeat(np.cumsum(block_counts) - block_counts, block_counts)
