@@ -130,3 +130,41 @@ def test_anchored_name_patterns_equal_a_full_scan(shared_data):
             assert spans == [m.span() for m in pattern.finditer(joined) if m.end() > m.start()]
             found += len(spans)
     assert found > 300
+
+
+@pytest.mark.parametrize("operator", ["placeholder", "pseudonym"])
+def test_splice_equals_presidio_anonymizer_on_planted_real_text(shared_data, operator):
+    """Planted real paragraphs hold overlapping findings (an ID holding a phone-like run, names in addresses) and
+    findings of one type with spaces between: presidio's conflict and merge rules decide those."""
+    engine = Deidentifier(DeidConfig(operator=operator))
+    texts = planted_texts(shared_data, 1200)
+    overlapping = 0
+    for index, (text, findings) in enumerate(zip(texts, engine.analyze_many(texts), strict=True)):
+        fast, reference = Replacer(engine.config, str(index)), Replacer(engine.config, str(index))
+        assert engine.anonymize(text, findings, fast) == engine.anonymize_with_presidio(text, findings, reference)
+        assert list(fast.assigned.items()) == list(reference.assigned.items())
+        ordered = sorted(findings, key=lambda f: f.start)
+        overlapping += any(a.end > b.start for a, b in zip(ordered, ordered[1:], strict=False))
+    assert overlapping > 50
+
+
+def test_splice_follows_presidio_on_constructed_conflicts(deid_engine):
+    from cmedins.deid.engine import Finding
+
+    cases = [
+        ("联系电话13812345678转123", [Finding(4, 15, "CN_PHONE", 0.9), Finding(4, 19, "CN_PHONE", 0.75),
+                                   Finding(10, 19, "PERSON", 0.5)]),
+        ("王梅 李强  赵四\n", [Finding(0, 2, "PERSON", 0.9), Finding(3, 5, "PERSON", 0.9), Finding(7, 9, "PERSON", 0.8)]),
+        ("A123 B456", [Finding(0, 4, "MEDICAL_RECORD_NUMBER", 0.95), Finding(5, 9, "MEDICAL_RECORD_NUMBER", 0.95)]),
+        ("住北京市朝阳区建国路", [Finding(1, 10, "CN_ADDRESS", 0.8), Finding(1, 4, "CN_ADDRESS", 0.95),
+                         Finding(4, 7, "INSTITUTION", 0.95), Finding(6, 10, "DATE_TIME", 0.99)]),
+        ("abcdef", [Finding(0, 3, "EMAIL", 0.5), Finding(0, 3, "EMAIL", 0.9), Finding(0, 3, "PERSON", 0.9),
+                    Finding(2, 6, "EMAIL", 0.6), Finding(3, 6, "PERSON", 0.4)]),
+    ]
+    for operator in ("placeholder", "pseudonym"):
+        config = DeidConfig(operator=operator)
+        for text, findings in cases:
+            fast, reference = Replacer(config, "x"), Replacer(config, "x")
+            assert deid_engine.anonymize(text, findings, fast) == \
+                deid_engine.anonymize_with_presidio(text, findings, reference), (operator, text)
+            assert list(fast.assigned.items()) == list(reference.assigned.items())

@@ -6,8 +6,7 @@ separator no pattern can cross (`detect`), with presidio's result rules (score t
 `EntityRecognizer.remove_duplicates`) applied to plain tuples: presidio's AnalyzerEngine builds explanation
 objects, timers and log records per match, which cost more than the matching on real text. `build_analyzer`
 still gives a presidio AnalyzerEngine over the same recognizers (tests hold the two to the same findings).
-Replacement is a direct splice when findings do not overlap (the common case), presidio's AnonymizerEngine
-otherwise.
+Replacement follows presidio's AnonymizerEngine step for step on tuples (cmedins.deid.splice).
 """
 
 from __future__ import annotations
@@ -15,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice, pairwise
+from itertools import islice
 
 from cmedins.deid.config import ENTITY_TYPES, DeidConfig
 from cmedins.deid.normalise import fold
 from cmedins.deid.operators import Replacer
 from cmedins.deid.recognizers import remove_duplicates
 from cmedins.deid.residual import residual_hits
+from cmedins.deid.splice import splice
 
 # No pattern crosses it: \x00 is not whitespace, Han, digit or letter, and value classes stop at newlines.
 SEPARATOR = "\n\x00\n"
@@ -119,19 +119,6 @@ def recognizers_for(entities: Sequence[str]) -> list:
     return chosen
 
 
-def splice(text: str, findings: list[Finding], replace) -> str:
-    """The text with each finding replaced by `replace(entity, value)`; findings sorted and not overlapping.
-    Called from the last finding to the first, the order presidio's AnonymizerEngine calls operators in (a
-    pseudonym's surrogate can depend on the ones handed out before it)."""
-    parts, end = [], len(text)
-    for finding in reversed(findings):
-        parts.append(text[finding.end:end])
-        parts.append(replace(finding.entity_type, text[finding.start:finding.end]))
-        end = finding.start
-    parts.append(text[:end])
-    return "".join(reversed(parts))
-
-
 class _NoContextEnhancer:
     """Context words are part of the Chinese patterns themselves (lookbehind labels), so presidio's
     lemma-based enhancer, which needs lemmas a blank Chinese pipeline lacks, is skipped."""
@@ -195,16 +182,12 @@ class Deidentifier:
                 for text, findings in zip(texts, per_text, strict=True)]
 
     def anonymize(self, text: str, findings: list[Finding], replacer: Replacer) -> str:
-        """Apply the operators: a direct splice when no findings overlap, else presidio's AnonymizerEngine (one
-        custom operator per entity type), whose conflict rules decide overlaps."""
-        if not findings:
-            return text
-        ordered = sorted(findings, key=lambda f: f.start)
-        if all(a.end <= b.start for a, b in pairwise(ordered)):
-            return splice(text, ordered, replacer)
-        return self.anonymize_with_presidio(text, findings, replacer)
+        """Apply the operators: presidio's AnonymizerEngine steps (conflicts, merges, order) on plain tuples
+        (cmedins.deid.splice), without its per-finding objects."""
+        return splice(text, findings, replacer) if findings else text
 
     def anonymize_with_presidio(self, text: str, findings: list[Finding], replacer: Replacer) -> str:
+        """The same through presidio's AnonymizerEngine (one custom operator per entity type): the reference."""
         from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
         operators = {entity: OperatorConfig("custom", {"lambda": lambda value, e=entity: replacer(e, value)})

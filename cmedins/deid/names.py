@@ -405,6 +405,8 @@ def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, in
     names = {text[f.start:f.end] for text, found in zip(texts, findings, strict=True) for f in found
              if f.entity_type == "PERSON" and 2 <= f.end - f.start <= 4}
     names = {name for name in names if not any(mark in name for mark in lexicon.PARTIAL_NAME_MARKS)}
+    if not names:
+        return [[] for _ in texts]
     extra: list[list[tuple[int, int]]] = []
     for text, found in zip(texts, findings, strict=True):
         covered = {i for f in found for i in range(f.start, f.end)}

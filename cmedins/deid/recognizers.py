@@ -418,7 +418,8 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
             Pattern("ymd_sep", rf"(?<![\d.]){DATE_SEP}", 0.85),
             Pattern("ymd_hanzi", DATE_HANZI, 0.85),
             Pattern("ym", rf"(?<!\d){YEAR}\s*年\s*{MONTH}\s*月|(?<![\d.]){YEAR}[-/]{MONTH}(?![-/.\d])", 0.7),
-            Pattern("md", rf"(?<![\d年]){MONTH}\s*月\s*{DAY}\s*[日号](?!\d)", 0.7),
+            # (?=\d) first: the regex module then skips non-digits fast (3x cheaper, same matches)
+            Pattern("md", rf"(?=\d)(?<![\d年]){MONTH}\s*月\s*{DAY}\s*[日号](?!\d)", 0.7),
             Pattern("yymd", rf"(?<!\d)\d{{2}}\s*年\s*{MONTH}\s*月\s*{DAY}\s*[日号]", 0.7),
         ], global_regex_flags=FLAGS),
         CompiledRecognizer("AGE_OVER_89", "AgeOver89Recognizer", LANGUAGE, [
