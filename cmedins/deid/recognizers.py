@@ -380,12 +380,13 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
             Pattern("labelled", _labelled(r"联系电话|电话号码|电话|手机号码|手机号|手机|座机|联系方式|拨打|致电|Tel|TEL|tel",
                                           r"[(（+]?\d(?:[ ./()（）-]{0,2}\d){6,15}(?:\s?转\s?\d{1,5})?(?!\d)", many=True), 0.9),
         ], global_regex_flags=FLAGS),
-        ListRecognizer("EMAIL", "EmailRecognizer", LANGUAGE, [
+        # every match holds an @: a batch without one (most record text) is not scanned
+        HintedRecognizer("EMAIL", "EmailRecognizer", LANGUAGE, [
             Pattern("email", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", 1.0),
             # spaced around @ (li @ 163.com): only with a common top-level domain, since `x @ w.weight` is code
             Pattern("email_spaced", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+ @ [A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
                                     r"\.(?:com|net|org|edu|gov|cn|hk|tw|io|info|biz|me|cc)(?![A-Za-z0-9-])", 1.0),
-        ], global_regex_flags=FLAGS),
+        ], global_regex_flags=FLAGS, hint="@"),
         # written to dodge scrapers: zhang.san(at)163.com, li[at]qq[dot]com, wang（at）126.com
         HintedRecognizer("EMAIL", "ObfuscatedEmailRecognizer", LANGUAGE, [
             Pattern("email_obfuscated", rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+\s?{OBFUSCATED_AT}\s?[A-Za-z0-9-]+"
