@@ -7,6 +7,7 @@ pyarrow batches (one Arrow row per input row, its pickle in a binary column; an 
 
 Both run the same stage class on the same chunks through the same per-chunk code (`_StageWorker.run_rows`) and
 must give the same rows, counts, figures and files; only the way rows travel and actors are fed differs.
+Also the sources read serially (the local executor) against Ray's parallel read by parts (same rows).
 Reports per mechanism and size: wall s, rows/s, CPU s of the driver and every Ray process (sampled every
 0.2 s), peak summed RSS. Rows are not typed Arrow columns: the stream mixes records and conversations whose
 nested fields differ, and an Arrow struct would add every missing key as a null (rows would no longer be
@@ -78,8 +79,9 @@ class Watch:
         self.cpu_s = sum(self.cpu.values()) - self.start_cpu
 
 
-def input_rows(records: int, work: Path) -> tuple[list[dict], Path]:
-    """The rows a build's first stage gets: the generated corpus read by the runner's own reader."""
+def input_rows(records: int, work: Path, reader=None) -> tuple[list[dict], Path]:
+    """The rows a build's first stage gets: the generated corpus read by the runner's own reader (serially,
+    or by `reader`: the Ray executor's parallel one)."""
     from cmedins.runner.build import read_sources
     from cmedins.runner.ledger import Ledger
     from cmedins.runner.recipe import load_recipe
@@ -101,7 +103,7 @@ def input_rows(records: int, work: Path) -> tuple[list[dict], Path]:
     loaded, _, _ = load_recipe(recipe)
     ledger = Ledger(work / "q", work / "p")
     ctx = BuildContext(seed=1, work_dir=work / "w", ledger=ledger, recipe_dir=work)
-    rows = list(read_sources(loaded, ctx, {}, _convert))
+    rows = list(read_sources(loaded, ctx, {}, _convert, reader=reader))
     ledger.close()
     return rows, work
 
@@ -194,11 +196,14 @@ def main() -> None:
     parser.add_argument("--records", default="1000,4000", help="comma-separated sizes (records)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-rows", type=int, default=500)
-    parser.add_argument("--stage", default="deid", choices=sorted(STAGE_PARAMS))
+    parser.add_argument("--stage", default="deid", choices=[*sorted(STAGE_PARAMS), "read"],
+                        help="the row-local stage to compare (read: only the two readers)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/cmedins-bench-ray-stages"))
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()
     import ray
+
+    from cmedins.runner.executors.ray_executor import RayExecutor
 
     os.environ.setdefault("PYTHONPATH", str(ROOT))
     ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False,
@@ -207,6 +212,22 @@ def main() -> None:
     for size_number, records in enumerate(int(size) for size in args.records.split(",")):
         args.work.mkdir(parents=True, exist_ok=True)
         rows, _ = input_rows(records, args.work)
+        read_rows = {}
+        for name, reader in (("read_serial", None), ("read_ray", RayExecutor(workers=args.workers).read_sources)):
+            with Watch() as watch:
+                started = time.perf_counter()
+                read_rows[name], _ = input_rows(records, args.work, reader)
+                wall = time.perf_counter() - started
+            report = {"mechanism": name, "stage": "read", "records": records, "rows_out": len(rows),
+                      "workers": args.workers, "wall_s": round(wall, 2), "rows_per_s": round(len(rows) / wall, 1),
+                      "cpu_s": round(watch.cpu_s, 1), "peak_rss_gb": round(watch.peak / 1e9, 2),
+                      "load_average_1m": round(os.getloadavg()[0], 2)}
+            reports.append(report)
+            print(json.dumps(report), flush=True)
+        if read_rows["read_serial"] != read_rows["read_ray"]:
+            raise SystemExit("the two readers disagree")
+        if args.stage == "read":
+            continue
         results = {}
         mechanisms = [("actor_pool", on_actor_pool), ("ray_data", on_ray_data)]
         for name, run in mechanisms[::-1] if size_number % 2 else mechanisms:  # neither always goes first

@@ -62,10 +62,11 @@ class RayExecutor:
         self.part_bytes = part_bytes or DEFAULT_PART_BYTES
 
     def read_sources(self, jobs: list, convert: Callable) -> list[Iterator[tuple]]:
-        """The sources read by parts in Ray tasks (cmedins.runner.executors.ray_sources), `workers` (default:
-        the cluster's CPUs) at a time, twice as many in flight."""
+        """The sources read by parts on `workers` (default: the cluster's CPUs) reader actors
+        (cmedins.runner.executors.ray_sources), twice as many parts in flight."""
         ray = self._ray()
-        return read_on_ray(ray, jobs, convert, window=_IN_FLIGHT_PER_WORKER * self._workers(ray),
+        workers = self._workers(ray)
+        return read_on_ray(ray, jobs, convert, readers=workers, window=_IN_FLIGHT_PER_WORKER * workers,
                            part_bytes=self.part_bytes)
 
     def _ray(self):
