@@ -1,7 +1,7 @@
 """Where a build's stages run: in this process (`local`, the default) or on a Ray cluster (`ray`).
 
 The local executor is the runner itself (cmedins.runner.build.run_stages: chained generators in one process).
-`ray` (cmedins.runner.executors.ray_executor, needs the `[ray]` extra) reads the sources in parts on Ray tasks, runs
+`ray` (cmedins.runner.executors.ray_executor, needs the `[ray]` extra) reads the sources in parts on Ray reader actors, runs
 the row-local stages (de-identification, templating) on a pool of Ray actors over chunks of rows, and the rest on
 the driver; the ledger, quarantine, audit,
 stats and data files come out the same as a local build's.

@@ -1,7 +1,7 @@
 """The Ray executor: sources read by Ray tasks, row-local stages on a pool of Ray actors, every other stage on
 the driver.
 
-The sources are read in parts (JSON Lines byte ranges, Parquet row groups, other files whole) by Ray tasks,
+The sources are read in parts (JSON Lines byte ranges, Parquet row groups, other files whole) by a pool of Ray reader actors,
 taken back in order (cmedins.runner.executors.ray_sources); the driver counts and quarantines every row as
 the local reader does (cmedins.runner.build.read_sources).
 

@@ -1,10 +1,10 @@
 """Sources read in parallel on Ray: each source cut into parts (cmedins.rowio.parts: JSON Lines byte ranges at
-line boundaries, Parquet row groups, any other file whole), every part read and converted by a Ray task, the
-results taken back in source and part order.
+line boundaries, Parquet row groups, any other file whole), every part read and converted on a Ray reader actor,
+the results taken back in source and part order.
 
 Two rounds: first a cheap call per JSON Lines range counts its lines and the encoding evidence (so every range
-knows its first line number and its file's encoding before it is decoded), then one task per part reads and
-converts its rows. The tasks run on a small pool of reader actors (as many as the workers), which go when the
+knows its first line number and its file's encoding before it is decoded), then one call per part reads and
+converts its rows. The calls run on a small pool of reader actors (as many as the workers), which go when the
 last source is read. At most `window` reads are in flight, so the object store holds a bounded share of
 the input. The driver (cmedins.runner.build.read_sources) still counts every row, applies limits and
 quarantines, in order: the ledger, quarantine and rows equal a local build's.
