@@ -11,7 +11,9 @@ from pydantic import ValidationError
 from cmedins.contracts.reports import ReportMergeError, merge_all
 from cmedins.dedup.stage import DecontaminateReport, DedupReport
 from cmedins.deid.stage import DeidReport
+from cmedins.errors import CmedinsError
 from cmedins.preference.stage import AdjacentPairsReport, DpoRowsReport, ResolveShown, SpfDeidReport
+from cmedins.publish.card import write_card
 from cmedins.runner.build import read_sources, run_stages
 from cmedins.runner.ledger import Ledger
 from cmedins.runner.recipe import load_recipe
@@ -21,7 +23,7 @@ from cmedins.runner.stage import STAGES, BuildContext
 from cmedins.sft.build import _convert
 from cmedins.sft.stage import DialoguesReport, ValidateReport
 from cmedins.tasks.stage import TasksReport
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_build
 
 
 def _read(build):
@@ -165,3 +167,18 @@ def test_a_tampered_section_is_named_by_file_and_field(sample_build):
         "stats.json: field 'trimmed_turns' is missing")
     assert refused("dedup", {k: v for k, v in stats.items() if k != "dedup"}, manifest).startswith(
         "stats.json: field 'dedup' is missing")
+
+
+def test_the_card_reads_the_privacy_facts_by_their_model(sample_build, tmp_path):
+    build = copy_build(sample_build, tmp_path / "build")
+    _, manifest = _read(build)
+    facts = manifest["deid"]
+    card = (build / "README.md").read_text(encoding="utf-8")
+    assert f"{facts['residual']['scanned_texts']:,} texts scanned, 0 hits" in card
+    assert f"Entities replaced, by type ({sum(facts['counts'].values()):,} in all)" in card
+    facts["residual"]["scanned_texts"] = "many"
+    (build / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CmedinsError) as caught:
+        write_card(build)
+    assert str(caught.value) == (f"{build / 'manifest.json'}: field 'deid.residual.scanned_texts': Input should be a "
+                                 "valid integer")

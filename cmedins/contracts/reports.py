@@ -123,6 +123,12 @@ class DeidNotRun(Report):
     ran: Literal[False]
 
 
+class DeidSection(Report):
+    """manifest.json's `deid` alone (what the card reads): the facts of a run, or that none ran."""
+
+    deid: DeidFacts | DeidNotRun = Field(discriminator="ran")
+
+
 class ValidationFacts(Report):
     """manifest.json `validation`, counted from the ledger: `passed` only when the validating stage ran, kept
     rows and rejected none."""

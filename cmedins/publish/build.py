@@ -10,7 +10,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
+from cmedins.contracts.reports import DeidFacts, DeidSection, first_error
 from cmedins.errors import CmedinsError
 
 SPLIT_ORDER = ("train", "validation", "test")
@@ -26,6 +28,17 @@ class Build:
     @property
     def kind(self) -> str:
         return self.stats.get("kind", "sft")
+
+    @property
+    def deid(self) -> DeidFacts | None:
+        """manifest.json `deid`, read by the model the runner wrote it from; None when de-identification did not
+        run. A malformed section is a one-line error naming the file and field."""
+        try:
+            section = DeidSection.model_validate({"deid": self.manifest.get("deid", {"ran": False})})
+        except ValidationError as error:
+            field, message = first_error(error)
+            raise CmedinsError(f"{self.root / 'manifest.json'}: field '{field}': {message}") from None
+        return section.deid if isinstance(section.deid, DeidFacts) else None
 
     @property
     def splits(self) -> list[str]:

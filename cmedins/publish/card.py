@@ -157,39 +157,39 @@ def _pipeline_order(build: Build, stages: dict[str, Any]) -> list[tuple[str, Any
 
 
 def privacy_section(build: Build) -> str:
-    deid = build.manifest.get("deid") or {}
-    if not deid.get("ran"):
+    deid = build.deid  # the privacy gate's facts, typed (cmedins.contracts.reports.DeidFacts)
+    if deid is None:
         return ("**De-identification did not run for this build.** It may contain personal data and must not "
                 "be published; `cmedins push` refuses it.")
     parts = []
-    if deid.get("allow_unsafe") or deid.get("narrowed_strict"):
-        missing = ", ".join(deid.get("narrowed_strict") or []) or "none"
+    if deid.allow_unsafe or deid.narrowed_strict:
+        missing = ", ".join(deid.narrowed_strict) or "none"
         parts.append(f"**UNSAFE BUILD: the recipe set `allow_unsafe: true`.** Identifier types that must never be "
                      f"published were not detected ({missing}). This build may contain ID numbers, phone numbers, "
                      "e-mails or record numbers; `cmedins push` refuses it.")
-    stage = deid.get("path") or "deid"
+    stage = deid.path
     parts.append(f"De-identification ran (the `{stage}` stage, cmedins' privacy gate: presidio with Chinese "
                  "recognizers) before any row left the private work folder. Raw rows stay in that folder; the audit "
                  "of replaced spans (offsets and entity types, never the values) stays beside the build. Neither "
                  "is published. The figures below were counted while it ran.")
-    if deid.get("entities"):
-        parts.append("Entity types detected: " + ", ".join(f"`{e}`" for e in deid["entities"]) + ".")
-    counts = deid.get("counts") or {}
+    if deid.entities:
+        parts.append("Entity types detected: " + ", ".join(f"`{e}`" for e in deid.entities) + ".")
+    counts = deid.counts
     if counts:
-        total = sum(v for v in counts.values() if isinstance(v, int))
+        total = sum(counts.values())
         parts.append(f"Entities replaced, by type ({total:,} in all):\n\n" + table(
             ["entity type", "count"], [[name, n] for name, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))]))
     else:
         parts.append("The de-identification reported no entity counts: no identifier was found in the input.")
-    residual = deid.get("residual") or {}
+    residual = deid.residual
     if residual:
-        hits = residual.get("hits") or {}
+        hits = residual.hits
         parts.append(f"Residual scan (independent patterns for the strict identifier types, run on every "
-                     f"de-identified text): {residual.get('scanned_texts', 0):,} texts scanned, "
+                     f"de-identified text): {residual.scanned_texts:,} texts scanned, "
                      f"{sum(hits.values()):,} hits" + (f" ({_reasons(hits)}; those rows were quarantined)" if hits
                                                         else "") + ". `cmedins push` re-runs it on every published file.")
-    if deid.get("config"):
-        parts.append("Configuration:\n\n" + table(["setting", "value"], flatten(deid["config"])))
+    if deid.config:
+        parts.append("Configuration:\n\n" + table(["setting", "value"], flatten(deid.config)))
     others = {k: v for k, v in (build.stats.get("deid") or {}).items()
               if k not in ("entities", "counts", "config", "residual")}
     if others:
