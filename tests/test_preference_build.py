@@ -109,6 +109,24 @@ def test_build_stats_and_accounting(build):
     assert "SPF" in (build / "README.md").read_text(encoding="utf-8")
 
 
+def test_every_stage_report_reads_back_by_its_model(build):
+    from cmedins.preference.stage import RmVoteReport
+    from cmedins.runner.registry import load_plugins
+    from cmedins.runner.stage import STAGES
+
+    load_plugins()
+    stats = json.loads((build / "stats.json").read_text(encoding="utf-8"))
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    reports = {key: STAGES[key].Report.from_build(key, stats, manifest) for key in stats["stages"] if key != "read"}
+    assert set(reports) == {"spf_deid", "spf_resolve", "adjacent_pairs", "rm_vote", "dpo_rows"}
+    vote = reports["rm_vote"]
+    assert isinstance(vote, RmVoteReport) and vote.models == ["rm_a", "rm_b"]
+    assert (vote.pairs, vote.flipped, vote.dropped) == (10, 1, stats["stages"]["rm_vote"]["dropped"]["rm_vote_strongest_margin"])
+    pairs = reports["adjacent_pairs"]
+    assert pairs.candidate_pairs == pairs.pairs + sum(pairs.dropped_pairs.values()) and pairs.pairs > 0
+    assert reports["dpo_rows"].rows == stats["stages"]["dpo_rows"]["out"] == 19
+
+
 def test_arbitration_queue_lists_the_pending_pair(build):
     [entry] = [row for _, row in iter_rows(build / "arbitration_queue.jsonl")]
     assert entry["pair_id"] == "p5" and entry["disputed"] == ["safety"]
