@@ -81,7 +81,9 @@ def splice(text: str, findings: Sequence, replace: Callable[[str, str], str]) ->
     items = sorted(([f.start, f.end, f.entity_type, f.score] for f in findings), key=lambda item: (item[0], item[1]))
     if not items:
         return text
-    items = _merge_spaced(text, _drop_contained(_merge_same_type(items)))
+    if any(a[1] > b[0] for a, b in zip(items, items[1:], strict=False)):  # overlaps: steps 2 and 3 decide
+        items = _drop_contained(_merge_same_type(items))
+    items = _merge_spaced(text, items)  # (without overlaps steps 2 and 3 change nothing: touching never merges)
     out, last = text, len(text)
     for start, end, entity_type, _ in sorted(items, key=lambda item: item[0], reverse=True):
         new = replace(entity_type, text[start:end])
