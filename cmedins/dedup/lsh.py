@@ -140,10 +140,14 @@ def _join_band(signatures: np.ndarray, order: np.ndarray, before: np.ndarray, la
 
 
 def merge_clusters(labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Join the clusters named by pairs (a, b) of labels; every row is relabelled to its cluster's smallest row."""
-    n_rows = len(labels)
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n_rows, n_rows))
+    """Join the clusters named by pairs (a, b) of labels; every row is relabelled to its cluster's smallest row.
+    Components are found over the labels the pairs touch only (not every row), then one gather relabels."""
+    touched, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inverse[: len(a)], inverse[len(a):])),
+                       shape=(len(touched), len(touched)))
     _, component = connected_components(graph, directed=True, connection="weak")
-    smallest = np.full(component.max() + 1, n_rows, dtype=np.int64)
-    np.minimum.at(smallest, component, np.arange(n_rows))
-    return smallest[component[labels]]
+    smallest = np.full(component.max() + 1, len(labels), dtype=np.int64)
+    np.minimum.at(smallest, component, touched)
+    remap = np.arange(len(labels), dtype=np.int64)
+    remap[touched] = smallest[component]
+    return remap[labels]
