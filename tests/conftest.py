@@ -83,6 +83,16 @@ def tiny_spf(tmp_path_factory):
     return folder / "out", corpus.planted
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of 2 CPUs for one test module (the Ray tests import ray with importorskip first)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 def copy_build(build: Path, target: Path) -> Path:
     """A private copy of a session build for a test that changes it."""
     shutil.copytree(build, target, ignore=shutil.ignore_patterns(".work", ".lock"))

@@ -20,13 +20,6 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def test_signing_and_shards_on_ray_tasks_equal_the_local_engine(local_ray, tmp_path, monkeypatch):
     """Signing batches, 4 map tasks (one shard file part each) and ~40 shard reduce tasks on 2 Ray workers."""
     from cmedins.runner.executors.ray_tasks import RayTaskMap

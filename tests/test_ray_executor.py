@@ -32,13 +32,6 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def _files(build: Path) -> dict[str, bytes]:
     """Every file of the build but its log and timings (no two builds share them)."""
     return {str(path.relative_to(build)): path.read_bytes() for path in sorted(build.rglob("*"))
