@@ -151,7 +151,6 @@ def on_ray_data(rows: list[dict], stage_name: str, workers: int, chunk_rows: int
         batch_format="pyarrow", concurrency=workers, num_cpus=1)
     roots = {"quarantine": ledger.quarantine_dir, "private": ledger.private_dir, "build": ctx.build_dir}
     merged, out, chunk = _Merged(), [], []
-    merged.empty_run(_empty_result(specs, ctx))
     ledger.stage(stage_name)
     for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
         for blob, meta in zip(batch.column("row").to_pylist(), batch.column("meta").to_pylist(), strict=True):
@@ -162,13 +161,6 @@ def on_ray_data(rows: list[dict], stage_name: str, workers: int, chunk_rows: int
             chunk = []
     ctx.reports.update(merged.reports)
     return _outcome(out, ledger, ctx, scratch)
-
-
-def _empty_result(specs: list, ctx) -> dict:
-    """A run over no rows (the actor pool starts each stage once without rows too)."""
-    from cmedins.runner.executors.ray_executor import _StageWorker
-
-    return _StageWorker(specs, ctx.seed, str(ctx.recipe_dir)).run_rows([])
 
 
 def _stage(name: str, scratch: Path):

@@ -131,3 +131,24 @@ def test_executor_names_are_checked():
         make_executor("spark")
     with pytest.raises(CmedinsError, match="--address applies to --executor ray only"):
         make_executor("local", address="10.0.0.1:6379")
+
+
+@pytest.mark.parametrize("stage_name", ["tasks", "dialogues"])
+def test_a_row_local_stage_given_no_rows_reports_on_ray_as_it_does_locally(local_ray, tmp_path, stage_name):
+    """Only a stage that gets no rows at all is run once over an empty chunk on Ray: its report and ledger entry
+    must still equal a local run's."""
+    from cmedins.runner.build import run_stages
+    from cmedins.runner.stage import STAGES
+
+    load_plugins()
+    outcomes = []
+    for folder, executor in (("local", None), ("ray", RayExecutor(workers=1))):
+        ledger = Ledger(tmp_path / folder / "quarantine", tmp_path / folder / "private")
+        ctx = BuildContext(seed=1, work_dir=tmp_path / folder / "work", ledger=ledger, recipe_dir=tmp_path)
+        stage = STAGES[stage_name]({}, ctx)
+        rows = (list(run_stages(ledger, iter([]), [(stage_name, stage)])) if executor is None
+                else list(executor.run_stage(ledger, stage_name, stage, iter([]), ctx)))
+        outcomes.append((rows, ledger.stage(stage_name).rows_in, ledger.stage(stage_name).rows_out,
+                         {key: report.model_dump() for key, report in ctx.reports.items()}))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == [] and outcomes[0][3]  # the stage did report, over no rows

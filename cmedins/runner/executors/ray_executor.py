@@ -101,30 +101,19 @@ class RayExecutor:
         chunks = iter(lambda: list(islice(rows, self.chunk_rows)), [])
         sent = 0
         try:
-            empty = pool[0].run.remote(pickle.dumps([]))
             for chunk in chunks:
                 pending.append(pool[sent % workers].run.remote(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)))
                 sent += 1
                 if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
                     yield from merged.absorb(ray.get(pending.popleft()), ledger, roots)
-            empty_result = ray.get(empty)
-            merged.empty_run(empty_result)
             if not sent:  # no rows at all: the stages' empty figures and files, as a local build has them
-                yield from merged.absorb(empty_result, ledger, roots)
+                yield from merged.absorb(ray.get(pool[0].run.remote(pickle.dumps([]))), ledger, roots)
             while pending:
                 yield from merged.absorb(ray.get(pending.popleft()), ledger, roots)
         finally:
             for handle in pool:  # they hold a CPU each: free them for the next stage
                 ray.kill(handle)
         ctx.reports.update(merged.reports)
-
-
-def _import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise CmedinsError("--executor ray needs Ray: pip install 'cmedins[ray]'") from None
-    return ray
 
 
 class _StageWorker:
@@ -186,12 +175,6 @@ class _Merged:
                 handle.write(content)
             self._written.add(path)
         return result["rows"]
-
-    def empty_run(self, payload: bytes | dict) -> None:
-        """A run over no rows: what the stage reports when no chunk is sent (it must start cleanly too)."""
-        result = pickle.loads(payload) if isinstance(payload, bytes) else payload
-        if "error" in result:
-            raise CmedinsError(result["error"])
 
     @property
     def reports(self) -> dict[str, StageReport]:

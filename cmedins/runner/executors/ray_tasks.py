@@ -21,6 +21,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from cmedins.errors import CmedinsError
+
 _IN_FLIGHT_PER_WORKER = 2
 
 
@@ -32,11 +34,17 @@ def attach_task_map(stage: Any, address: str | None, workers: int | None) -> Non
     stage.task_map = RayTaskMap(workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
 
 
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise CmedinsError("--executor ray needs Ray: pip install 'cmedins[ray]'") from None
+    return ray
+
+
 def init_ray(address: str | None):
     """Ray, started (or joined, at `address`) as the executor starts it, unless this process already has."""
-    from cmedins.runner.executors.ray_executor import _import_ray
-
-    ray = _import_ray()
+    ray = import_ray()
     if not ray.is_initialized():
         # log_to_driver off: worker start-up chatter would mix into the build's own output;
         # a checkout named by PYTHONPATH (a development tree) must win in the workers too
