@@ -97,11 +97,53 @@ def with_propagated_names(texts: Sequence[str], findings: list[list[Finding]]) -
 Hit = tuple[str, int, int, float]  # (entity type, start, end, score)
 
 
-def detect(recognizers: Sequence, text: str, threshold: float) -> list[Hit]:
+def detect(recognizers: Sequence, text: str, threshold: float, regions: Sequence | None = None) -> list[Hit]:
     """What presidio's AnalyzerEngine.analyze returns for these recognizers (no context enhancer, no allow
-    list), as tuples: every recognizer's hits, those under the threshold dropped, then deduplicated."""
-    hits = [hit for recognizer in recognizers for hit in recognizer.hits(text) if hit[3] >= threshold]
+    list), as tuples: every recognizer's hits, those under the threshold dropped, then deduplicated. `regions`
+    (from `PatternGate.regions`, one entry per recognizer) limits each pattern's scan to where it may match."""
+    hits = [hit for index, recognizer in enumerate(recognizers)
+            for hit in (recognizer.hits(text) if regions is None or regions[index] is None
+                        else recognizer.hits(text, regions[index]))
+            if hit[3] >= threshold]
     return remove_duplicates(hits, lambda hit: hit[0])
+
+
+def joined_batch(texts: Sequence[str]) -> tuple[list[str], str, list[int]]:
+    """The folded texts, joined by SEPARATOR, and where each starts in the joined string. Detection runs on
+    the folded view (full-width digits, ＠, －: ASCII), which has the original's length: every offset found
+    there is an offset in the original text."""
+    folded = [fold(text) for text in texts]
+    starts, offset = [], 0
+    for text in folded:
+        starts.append(offset)
+        offset += len(text) + len(SEPARATOR)
+    return folded, SEPARATOR.join(folded), starts
+
+
+class PatternGate:
+    """The prefilter (cmedins.deid.prefilter) over every pattern of the regex recognizers: `regions` tells, per
+    recognizer and pattern, which texts of a joined batch its exact scan must cover (None for the recognizers
+    with rules of their own, which scan everything)."""
+
+    def __init__(self, recognizers: Sequence):
+        from cmedins.deid.prefilter import Prefilter
+        from cmedins.deid.recognizers import CompiledRecognizer
+
+        self.slots: list[range | None] = []  # per recognizer: its patterns' ids in the prefilter
+        patterns: list[str] = []
+        for recognizer in recognizers:
+            if isinstance(recognizer, CompiledRecognizer):
+                self.slots.append(range(len(patterns), len(patterns) + len(recognizer.patterns)))
+                patterns += [p.regex for p in recognizer.patterns]
+            else:
+                self.slots.append(None)
+        self.prefilter = Prefilter(patterns)
+
+    def regions(self, texts: Sequence[str], starts: Sequence[int], end: int) -> list | None:
+        if self.prefilter.database is None:
+            return None
+        windows = self.prefilter.windows(texts, starts, end)
+        return [None if slot is None else [windows[i] for i in slot] for slot in self.slots]
 
 
 def recognizers_for(entities: Sequence[str]) -> list:
@@ -152,6 +194,7 @@ class Deidentifier:
         self.config = config or DeidConfig()
         self.entities = self.config.active_entities()
         self.recognizers = recognizers_for(self.entities)
+        self.gate = PatternGate(self.recognizers)
         self.anonymizer = AnonymizerEngine()
 
     def analyze(self, text: str) -> list[Finding]:
@@ -161,14 +204,9 @@ class Deidentifier:
         """Findings per text, from one detection pass over the joined batch."""
         if not self.entities:
             return [[] for _ in texts]
-        # Detection runs on the folded view (full-width digits, ＠, －: ASCII), which has the original's length:
-        # every offset found there is an offset in the original text.
-        joined = SEPARATOR.join(fold(text) for text in texts)
-        results = detect(self.recognizers, joined, self.config.score_threshold)
-        starts, offset = [], 0
-        for text in texts:
-            starts.append(offset)
-            offset += len(text) + len(SEPARATOR)
+        folded, joined, starts = joined_batch(texts)
+        results = detect(self.recognizers, joined, self.config.score_threshold,
+                         self.gate.regions(folded, starts, len(joined)))
         per_text: list[list[Finding]] = [[] for _ in texts]
         index = 0
         for entity_type, lo, hi, score in sorted(results, key=lambda r: r[1]):

@@ -10,7 +10,7 @@ Notes on the patterns:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import groupby
 
 import regex
@@ -63,6 +63,7 @@ def _labelled(labels: str, value: str, many: bool = False) -> str:
 # presidio's per-match explanation objects, timers and debug logging cost more than the matching itself.
 Span = tuple[str, int, int, float]
 Hit = tuple[str, int, int, float]  # (entity type, start, end, score): what the engine collects
+Regions = Sequence[Sequence[tuple[int, int]]]  # per pattern of a recognizer: the [start, end) parts to scan
 
 
 def remove_duplicates(items: list, kind: Callable = lambda item: None) -> list:
@@ -104,21 +105,22 @@ STOP_CHARS = frozenset(STOP)
 
 
 def anchored_spans(pattern: regex.Pattern, anchor: regex.Pattern, reach: int, word_start: bool,
-                   text: str) -> list[tuple[int, int]]:
-    """The non-empty spans of `pattern.finditer(text)`, found by trying `pattern.match` only at the starts that
-    can match: within `reach` characters before an anchor occurrence, or inside one (the anchor scan does not
+                   text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+    """The non-empty spans of `pattern.finditer(text, lo, hi)`, found by trying `pattern.match` only at the starts
+    that can match: within `reach` characters before an anchor occurrence, or inside one (the anchor scan does not
     report occurrences overlapping the one it found: 地区 hides 区). Matches are taken left to right without
     overlap, as finditer takes them, so the spans are the same (tests/test_deid_fast.py checks it on real text)."""
     out: list[tuple[int, int]] = []
-    following = 0  # the first start not tried yet
-    for hit in anchor.finditer(text):
+    hi = len(text) if hi is None else hi
+    following = lo  # the first start not tried yet
+    for hit in anchor.finditer(text, lo, hi):
         start = max(following, hit.start() - reach)
         while start < hit.end():
             before = text[start - 1] if start else ""
             if word_start and "\u4e00" <= before <= "\u9fef" and before not in STOP_CHARS:
                 start += 1  # NAME_START fails: a name character (basic Han block, not a stop) precedes
                 continue
-            match = pattern.match(text, start)
+            match = pattern.match(text, start, hi)
             if match is not None and match.end() > start:
                 out.append(match.span())
                 start = match.end()
@@ -140,26 +142,31 @@ class CompiledRecognizer(PatternRecognizer):
                           if isinstance(p, AnchoredPattern) else None)
                          for p in self.patterns]
 
-    def matches(self, text: str, anchored: bool = True) -> list[Span]:
-        """Every pattern's non-empty matches (anchored patterns tried only near their anchors unless told not to)."""
+    def matches(self, text: str, anchored: bool = True, regions: Regions | None = None) -> list[Span]:
+        """Every pattern's non-empty matches (anchored patterns tried only near their anchors unless told not to).
+        With `regions` (per pattern, the parts of a joined batch it may match in: cmedins.deid.prefilter), each
+        pattern is scanned there only; no match crosses the batch separator, so the spans are the same."""
         out: list[Span] = []
-        for name, pattern, score, window in self.compiled:
-            if window is not None and anchored:
-                out += [(name, lo, hi, score) for lo, hi in anchored_spans(pattern, *window, text)]
-            else:
-                out += [(name, *m.span(), score) for m in pattern.finditer(text) if m.end() > m.start()]
+        for index, (name, pattern, score, window) in enumerate(self.compiled):
+            for lo, hi in [(0, len(text))] if regions is None else regions[index]:
+                if window is not None and anchored:
+                    out += [(name, start, end, score) for start, end in anchored_spans(pattern, *window, text, lo, hi)]
+                else:
+                    out += [(name, *m.span(), score) for m in pattern.finditer(text, lo, hi) if m.end() > m.start()]
         return out
 
-    def spans(self, text: str) -> list[Span]:
+    def spans(self, text: str, regions: Regions | None = None) -> list[Span]:
         """Every pattern's matches, deduplicated as presidio's PatternRecognizer does before any refinement."""
-        return remove_duplicates(self.matches(text))
+        return remove_duplicates(self.matches(text, regions=regions))
 
     def refine(self, text: str, spans: list[Span]) -> list[Span]:
         return spans
 
-    def hits(self, text: str) -> list[Hit]:
+    def hits(self, text: str, regions: Regions | None = None) -> list[Hit]:
+        if regions is not None and not any(regions):
+            return []
         entity = self.supported_entities[0]
-        return [(entity, start, end, score) for _, start, end, score in self.refine(text, self.spans(text))
+        return [(entity, start, end, score) for _, start, end, score in self.refine(text, self.spans(text, regions))
                 if score > 0]
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
@@ -194,8 +201,8 @@ class HintedRecognizer(CompiledRecognizer):
         super().__init__(*args, **kwargs)
         self.hint = regex.compile(hint)
 
-    def spans(self, text: str) -> list[Span]:
-        return super().spans(text) if self.hint.search(text) else []
+    def spans(self, text: str, regions: Regions | None = None) -> list[Span]:
+        return super().spans(text, regions) if self.hint.search(text) else []
 
 
 class ChecksumRecognizer(ListRecognizer):

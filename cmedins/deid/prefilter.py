@@ -1,0 +1,193 @@
+"""Which pattern may match in which text, from one native multi-pattern pass (Hyperscan), so the exact `regex`
+scans run only on the texts that can hold a match.
+
+Most record text holds no phone, ID, e-mail or record label, yet each of the ~35 patterns used to be scanned over
+every text. Hyperscan compiles all of them into one automaton and tells, per text, which may match: the exact
+pattern is then run only there (tests/test_deid_fast.py holds the result to presidio's full scan).
+
+It must never miss a text that holds a match, so every expression given to Hyperscan is a superset of its pattern
+(`superset_expression`), and Hyperscan's PREFILTER mode is a superset again (its documented guarantee: no false
+negatives):
+- lookarounds are dropped (a condition removed matches more), except a positive lookahead that ends the
+  pattern, which becomes part of the match (what it reads then lies inside the text: none crosses a newline);
+- `\\K` is dropped (the whole match is the same string), a named group's back-reference becomes the group itself;
+- a class difference (`[\\p{Han}--[...]]`) keeps its first operand; bounded repeats lose their upper bound;
+- `\\s` and `\\p{Han}` become the exact code point ranges the `regex` module gives them (Hyperscan's Unicode
+  tables are older); `\\d` becomes `[0-9]`, and a text holding any other digit (Arabic-Indic, Devanagari ...)
+  or that is not valid UTF-8 is flagged for every pattern.
+Without Hyperscan (it ships wheels for x86-64 only) every text is flagged for every pattern: the same findings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import cache
+
+import regex
+
+log = logging.getLogger(__name__)
+
+LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
+OTHER_DIGIT = regex.compile(r"[\d--[0-9]]", flags=regex.VERSION1)  # digits `[0-9]` does not cover
+CLASS_DIFFERENCE = regex.compile(r"--\[(?:\\.|[^\]\\])*\]")
+BOUNDED_REPEAT = regex.compile(r"\{(\d+),\d+\}\??")
+NAMED_GROUP = regex.compile(r"\(\?P<(\w+)>")
+Window = tuple[int, int]  # [start, end) of a region of the joined batch
+
+
+def _closing(pattern: str, opening: int) -> int:
+    """Index of the parenthesis closing the group that opens at `opening` (escapes and classes skipped)."""
+    depth, i, in_class = 0, opening, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern.startswith("[^]", i) or pattern.startswith("[]", i):
+                i += 1  # a leading ] is a member
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ValueError("unbalanced parentheses")
+
+
+def _without_lookarounds(pattern: str) -> str:
+    out: list[str] = []
+    i, in_class, depth = 0, False, 0
+    while i < len(pattern):
+        if not in_class and pattern.startswith(LOOKAROUNDS, i):
+            end = _closing(pattern, i)
+            body = pattern[i + (4 if pattern.startswith("(?<", i) else 3):end]
+            trailing = depth == 0 and (end == len(pattern) - 1 or pattern[end + 1] == "|")  # ends an alternative
+            if pattern.startswith("(?=", i) and trailing and "[^" not in body and "." not in body.replace("\\.", ""):
+                out.append(f"(?:{_without_lookarounds(body)})")  # a lookahead ending the pattern: read it
+            i = end + 1
+            continue
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class and ch == "]":
+            in_class = False
+        elif not in_class and ch == "[":
+            in_class = True
+        elif not in_class and ch in "()":
+            depth += 1 if ch == "(" else -1
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+@cache
+def _code_point_ranges(char_class: str) -> str:
+    """The code points the `regex` module puts in `char_class`, as Hyperscan class ranges."""
+    every = "".join(map(chr, range(0x110000)))
+    parts = []
+    for run in regex.finditer(f"{char_class}+", every):
+        first, last = run.start(), run.end() - 1
+        parts.append(f"\\x{{{first:x}}}" + (f"-\\x{{{last:x}}}" if last > first else ""))
+    return "".join(parts)
+
+
+def _explicit_classes(pattern: str) -> str:
+    classes = {r"\p{Han}": lambda: _code_point_ranges(r"\p{Han}"), r"\s": lambda: _code_point_ranges(r"\s"),
+               r"\d": lambda: "0-9"}
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        token = next((t for t in classes if pattern.startswith(t, i)), None)
+        if token:
+            ranges = classes[token]()
+            out.append(ranges if in_class else f"[{ranges}]")
+            i += len(token)
+            continue
+        ch = pattern[i]
+        if ch == "\\":
+            if pattern[i + 1].isalpha() and pattern[i + 1] not in "nxK":
+                raise ValueError(f"no superset known for \\{pattern[i + 1]}")  # \w, \b ...: say so, do not guess
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class and ch == "]":
+            in_class = False
+        elif not in_class and ch == "[":
+            in_class = True
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _back_references_expanded(pattern: str) -> str:
+    for name in NAMED_GROUP.findall(pattern):
+        opening = pattern.index(f"(?P<{name}>")
+        body = pattern[opening + len(name) + 5:_closing(pattern, opening)]  # after "(?P<name>"
+        pattern = pattern.replace(f"(?P={name})", f"(?:{body})")
+    return NAMED_GROUP.sub("(?:", pattern)
+
+
+def superset_expression(pattern: str) -> str:
+    """A Hyperscan expression matching every string `pattern` matches (module docstring)."""
+    expression = _back_references_expanded(_without_lookarounds(pattern)).replace(r"\K", "")
+    expression = BOUNDED_REPEAT.sub(r"{\1,}", CLASS_DIFFERENCE.sub("", expression))
+    return _explicit_classes(expression)
+
+
+def _flag_text(pattern_id: int, start: int, end: int, flags: int, found: set[int]) -> None:
+    found.add(pattern_id)
+
+
+class Prefilter:
+    """`windows(texts, starts, ends)`: per pattern, the regions of a joined batch its exact scan must cover."""
+
+    def __init__(self, patterns: Sequence[str]):
+        self.count = len(patterns)
+        self.database = None
+        if not patterns:
+            return  # nothing to scan (no regex recognizer chosen)
+        try:
+            import hyperscan
+        except ImportError:  # no wheel for this machine: every pattern scans every text (same findings)
+            log.info("hyperscan unavailable: de-identification scans every pattern over every text")
+            return
+        flags = (hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_DOTALL
+                 | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY)
+        database = hyperscan.Database()
+        database.compile(expressions=[superset_expression(p).encode() for p in patterns],
+                         ids=list(range(len(patterns))), flags=[flags] * len(patterns))
+        self.database = database
+
+    def possible(self, text: str) -> set[int] | range:
+        """Ids of the patterns that may match in `text` (all of them when that cannot be told)."""
+        if self.database is None or OTHER_DIGIT.search(text):
+            return range(self.count)
+        try:
+            data = text.encode("utf-8") + b"\n"  # the separator's newline: a final lookahead may read it
+        except UnicodeEncodeError:  # a lone surrogate: not UTF-8, Hyperscan's behaviour would be undefined
+            return range(self.count)
+        found: set[int] = set()
+        self.database.scan(data, match_event_handler=_flag_text, context=found)
+        return found
+
+    def windows(self, texts: Sequence[str], starts: Sequence[int], end: int) -> list[list[Window]]:
+        """Per pattern id, the regions [start of a text, start of the next one) of the texts it may match in,
+        neighbours merged; `starts` are the texts' offsets in the joined batch, `end` its length."""
+        out: list[list[Window]] = [[] for _ in range(self.count)]
+        bounds = [*starts[1:], end]
+        for text, lo, hi in zip(texts, starts, bounds, strict=True):
+            for pattern_id in self.possible(text):
+                regions = out[pattern_id]
+                if regions and regions[-1][1] == lo:
+                    regions[-1] = (regions[-1][0], hi)
+                else:
+                    regions.append((lo, hi))
+        return out

@@ -1,0 +1,90 @@
+"""The native prefilter (cmedins/deid/prefilter.py) never hides a match: every expression it gives Hyperscan is a
+superset of its pattern, and on real text every pattern that matches in a text is flagged for that text."""
+
+from __future__ import annotations
+
+import pytest
+import regex
+
+from cmedins.deid.prefilter import Prefilter, superset_expression
+from cmedins.deid.recognizers import FLAGS, pattern_recognizers
+
+hyperscan = pytest.importorskip("hyperscan")
+
+
+def all_patterns() -> list[tuple[str, str]]:
+    return [(f"{r.name}.{p.name}", p.regex) for r in pattern_recognizers() for p in r.patterns]
+
+
+def flagged_where_matched(texts: list[str]) -> tuple[int, int]:
+    """(texts x patterns with a match, of them not flagged): the second must be 0."""
+    patterns = all_patterns()
+    prefilter = Prefilter([p for _, p in patterns])
+    compiled = [regex.compile(p, flags=FLAGS) for _, p in patterns]
+    matched = missed = 0
+    for text in texts:
+        possible = prefilter.possible(text)
+        for index, pattern in enumerate(compiled):
+            if any(m.end() > m.start() for m in pattern.finditer(text)):
+                matched += 1
+                missed += index not in possible
+    return matched, missed
+
+
+def test_superset_expression_drops_what_hyperscan_cannot_check_exactly():
+    assert superset_expression(r"(?<!\d)1[3-9]\d{9}(?!\d)") == "1[3-9][0-9]{9}"
+    assert superset_expression(r"住院号\s*\K[A-Z]\d{2,24}") .startswith("住院号[\\x{9}-")
+    assert superset_expression(r"(?P<sep>[-/.])1(?P=sep)") == "(?:[-/.])1(?:[-/.])"
+    assert superset_expression(r"[\p{Han}--[的是]]{1,8}?市").endswith("]{1,}市")
+    # a lookahead that ends the pattern is read as part of the match; one inside a group is dropped
+    assert superset_expression(r"9\d(?=\s*岁)|(?:a(?=b))c") == "9[0-9](?:[\\x{9}-\\x{d}\\x{20}\\x{85}\\x{a0}" \
+        "\\x{1680}\\x{2000}-\\x{200a}\\x{2028}-\\x{2029}\\x{202f}\\x{205f}\\x{3000}]*岁)|(?:a)c"
+    with pytest.raises(ValueError):
+        superset_expression(r"\w+@")  # no exact superset known: refused, never guessed
+
+
+def test_every_pattern_compiles_and_flags_its_own_tricky_matches():
+    texts = ["电话13812345678", "身份证号：11010519491231002X", "出生于1990年3月5日", "现住北京市朝阳区建国路88号院3号楼",
+             "于北京协和医院就诊", "邮箱 li @ 163.com", "li(at)163[dot]com", "1990-3-5", "九十二岁", "车牌京A12345",
+             "1990年生\n", "护照E12345678", "卡号6222 0212 3456 7890 128", "住院号：ZY-2023-0001、ZY-2023-0002"]
+    matched, missed = flagged_where_matched(texts)
+    assert matched >= len(texts) and missed == 0
+
+
+def test_texts_the_tables_may_not_cover_are_flagged_for_every_pattern():
+    prefilter = Prefilter(["[0-9]{11}", "医院"])
+    assert prefilter.possible("电话١٣٨١٢٣٤٥٦٧٨") == range(2)  # Arabic-Indic digits: `regex` reads them as \d
+    assert prefilter.possible("a\ud800b") == range(2)  # a lone surrogate is not UTF-8
+    assert prefilter.possible("协和医院") == {1}
+    assert prefilter.possible("无") == set()
+
+
+def test_windows_merge_neighbouring_texts():
+    prefilter = Prefilter(["医院"])
+    texts = ["在医院", "去医院", "无", "医院"]
+    starts = [0, 6, 12, 16]
+    assert prefilter.windows(texts, starts, 18) == [[(0, 12), (16, 18)]]
+
+
+def test_prefilter_flags_every_match_on_planted_real_text(shared_data):
+    from tests.support.plant_identities import planted_corpus
+
+    texts = [item.text for item in planted_corpus(shared_data, seed=5, limit=1500)]
+    texts += [item.text for item in planted_corpus(shared_data, seed=6, limit=600, blind=True)]
+    matched, missed = flagged_where_matched(texts)
+    assert matched > 3000 and missed == 0
+
+
+def test_without_hyperscan_every_text_is_scanned(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_hyperscan(name, *args, **kwargs):
+        if name == "hyperscan":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_hyperscan)
+    prefilter = Prefilter(["医院"])
+    assert prefilter.database is None and prefilter.possible("无") == range(1)
