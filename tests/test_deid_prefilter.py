@@ -12,15 +12,17 @@ from cmedins.deid.recognizers import FLAGS, pattern_recognizers
 hyperscan = pytest.importorskip("hyperscan")
 
 
-def all_patterns() -> list[tuple[str, str]]:
-    return [(f"{r.name}.{p.name}", p.regex) for r in pattern_recognizers() for p in r.patterns]
+def all_patterns() -> list:
+    """Every regex recognizer's patterns (regex module) and the name rules' scans (re module), compiled."""
+    from cmedins.deid.names import SCANS
+
+    return [regex.compile(p.regex, flags=FLAGS) for r in pattern_recognizers() for p in r.patterns] + list(SCANS)
 
 
 def flagged_where_matched(texts: list[str]) -> tuple[int, int]:
     """(texts x patterns with a match, of them not flagged): the second must be 0."""
-    patterns = all_patterns()
-    prefilter = Prefilter([p for _, p in patterns])
-    compiled = [regex.compile(p, flags=FLAGS) for _, p in patterns]
+    compiled = all_patterns()
+    prefilter = Prefilter([p.pattern if isinstance(p, regex.Pattern) else (p.pattern, "re") for p in compiled])
     matched = missed = 0
     for text in texts:
         possible = prefilter.possible(text)
@@ -46,7 +48,9 @@ def test_superset_expression_drops_what_hyperscan_cannot_check_exactly():
 def test_every_pattern_compiles_and_flags_its_own_tricky_matches():
     texts = ["电话13812345678", "身份证号：11010519491231002X", "出生于1990年3月5日", "现住北京市朝阳区建国路88号院3号楼",
              "于北京协和医院就诊", "邮箱 li @ 163.com", "li(at)163[dot]com", "1990-3-5", "九十二岁", "车牌京A12345",
-             "1990年生\n", "护照E12345678", "卡号6222 0212 3456 7890 128", "住院号：ZY-2023-0001、ZY-2023-0002"]
+             "1990年生\n", "护照E12345678", "卡号6222 0212 3456 7890 128", "住院号：ZY-2023-0001、ZY-2023-0002",
+             "患者王芳，女，45岁", "参加讨论人员：王梅、李强", "家属（王梅）", "王梅（患者之女）", "电话联系王梅", "经王梅主任医师查房",
+             "张某某", "李教授认为", "\n（女，45岁）"]
     matched, missed = flagged_where_matched(texts)
     assert matched >= len(texts) and missed == 0
 
@@ -63,7 +67,12 @@ def test_windows_merge_neighbouring_texts():
     prefilter = Prefilter(["医院"])
     texts = ["在医院", "去医院", "无", "医院"]
     starts = [0, 6, 12, 16]
-    assert prefilter.windows(texts, starts, 18) == [[(0, 12), (16, 18)]]
+    assert prefilter.windows(texts, starts, 18) == [[(0, 11), (15, 18)]]  # from the newline before a text
+    assert prefilter.windows([], [], 0) == [[]]
+
+
+def test_an_empty_batch_has_no_findings(deid_engine):
+    assert deid_engine.analyze_many([]) == []
 
 
 def test_prefilter_flags_every_match_on_planted_real_text(shared_data):

@@ -121,9 +121,9 @@ def joined_batch(texts: Sequence[str]) -> tuple[list[str], str, list[int]]:
 
 
 class PatternGate:
-    """The prefilter (cmedins.deid.prefilter) over every pattern of the regex recognizers: `regions` tells, per
-    recognizer and pattern, which texts of a joined batch its exact scan must cover (None for the recognizers
-    with rules of their own, which scan everything)."""
+    """The prefilter (cmedins.deid.prefilter) over every pattern of the regex recognizers and the name rules'
+    scans: `regions` tells, per recognizer and pattern, which texts of a joined batch its exact scan must cover
+    (None for a recognizer that scans everything: the proper-name hospitals' one literal search)."""
 
     def __init__(self, recognizers: Sequence):
         from cmedins.deid.prefilter import Prefilter
@@ -133,10 +133,14 @@ class PatternGate:
         patterns: list[str] = []
         for recognizer in recognizers:
             if isinstance(recognizer, CompiledRecognizer):
-                self.slots.append(range(len(patterns), len(patterns) + len(recognizer.patterns)))
-                patterns += [p.regex for p in recognizer.patterns]
+                scanned = [p.regex for p in recognizer.patterns]
+            elif hasattr(recognizer, "scans"):  # rules of their own over `re` scans (names)
+                scanned = [(p.pattern, "re") for p in recognizer.scans]
             else:
                 self.slots.append(None)
+                continue
+            self.slots.append(range(len(patterns), len(patterns) + len(scanned)))
+            patterns += scanned
         self.prefilter = Prefilter(patterns)
 
     def regions(self, texts: Sequence[str], starts: Sequence[int], end: int) -> list | None:

@@ -104,6 +104,33 @@ NR_WORD_FREQ = 500  # a dictionary "name" this frequent is a word (谢谢 1089);
 NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*")
 
 
+# The scans the rules run over a whole batch (an anchored rule: its anchor), in the order of the `regions` that
+# cmedins.deid.prefilter gives for them.
+SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
+         CONTACT, TITLE_AFTER)
+_SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
+
+
+class _Scans:
+    """The rules' scans of `text`, each over the regions that may hold its matches (the whole text without
+    `regions`): no match crosses the batch separator, so they find what a scan of the whole text finds."""
+
+    def __init__(self, text: str, regions=None):
+        self.text = text
+        self.regions = regions
+
+    def _regions(self, pattern: re.Pattern):
+        return [(0, len(self.text))] if self.regions is None else self.regions[_SCAN_INDEX[pattern]]
+
+    def finditer(self, pattern: re.Pattern):
+        for lo, hi in self._regions(pattern):
+            yield from pattern.finditer(self.text, lo, hi)
+
+    def spans(self, pattern: re.Pattern, anchor: tuple[re.Pattern, int]) -> list[tuple[int, int]]:
+        return [span for lo, hi in self._regions(anchor[0])
+                for span in anchored_spans(pattern, *anchor, False, self.text, lo, hi)]
+
+
 @lru_cache(maxsize=1)
 def _tagger():
     """A private jieba instance (the global one stays untouched for other users) that knows medical terms."""
@@ -123,6 +150,8 @@ def _tagger():
 class ChineseNameRecognizer(EntityRecognizer):
     """PERSON entities in Chinese clinical text (see the module docstring for the rules)."""
 
+    scans = SCANS  # what cmedins.deid.prefilter flags texts for
+
     def __init__(self, *, cue_score: float = 0.8, context_score: float = 0.95, partial_score: float = 0.9):
         super().__init__(supported_entities=["PERSON"], name="ChineseNameRecognizer", supported_language=LANGUAGE)
         self.cue_score = cue_score
@@ -137,13 +166,16 @@ class ChineseNameRecognizer(EntityRecognizer):
         for term in lexicon.protected_terms():
             self.protected_by_char.setdefault(term[0], []).append(term)
 
-    def analyze(self, text, entities, nlp_artifacts=None):
+    def analyze(self, text, entities, nlp_artifacts=None, regions=None):
+        """presidio's entry point; `regions` (per pattern of SCANS, from cmedins.deid.prefilter) limits each scan
+        of a joined batch to the texts it may match in."""
+        where = _Scans(text, regions)
         results = [self._result(*m, self.partial_score, "partial")
-                   for m in _spans(PARTIAL, PARTIAL_ANCHOR, text) if self._partial_ok(text, *m)]
+                   for m in where.spans(PARTIAL, PARTIAL_ANCHOR) if self._partial_ok(text, *m)]
         results += [self._result(m.start(), m.end(), self.context_score, "sex_after")
-                    for m in SEX_AFTER.finditer(text) if self._sex_after_ok(text, m.start(), m.end())]
+                    for m in where.finditer(SEX_AFTER) if self._sex_after_ok(text, m.start(), m.end())]
         taken = {i for r in results for i in range(r.start, r.end)}
-        for match in ROLE.finditer(text):
+        for match in where.finditer(ROLE):
             if match.end() not in taken and not self._inside_word(text, match.start()):
                 end = self._name_after_role(text, match.end())
                 if end:
@@ -151,9 +183,9 @@ class ChineseNameRecognizer(EntityRecognizer):
                     taken.update(range(match.end(), end))
         # The structural rules run before the cue rule: the POS tagger (the costly step) is then only asked about
         # cue matches no cheaper rule has decided.
-        structural = self._structural(text, taken)
+        structural = self._structural(text, taken, where)
         results += structural
-        for start, stop in _spans(CUE, CUE_ANCHOR, text):
+        for start, stop in where.spans(CUE, CUE_ANCHOR):
             if (start not in taken and stop - 1 not in taken and text[start] not in FUNCTION_SURNAMES
                     and text[start] != text[start + 1]):  # 谢谢
                 end = self._tagged_name_at(text, start)
@@ -162,9 +194,9 @@ class ChineseNameRecognizer(EntityRecognizer):
         results += self._list_neighbours(text, results)
         return [r for r in results if not DOSAGE_FORM.match(text, r.end)]
 
-    def hits(self, text: str) -> list[tuple[str, int, int, float]]:
+    def hits(self, text: str, regions=None) -> list[tuple[str, int, int, float]]:
         """(entity type, start, end, score) tuples, as the engine collects them."""
-        return [(r.entity_type, r.start, r.end, r.score) for r in self.analyze(text, None)]
+        return [(r.entity_type, r.start, r.end, r.score) for r in self.analyze(text, None, regions=regions)]
 
     # --- structural rules (5-10 in the module notes) ---------------------------------------------------------
     def _plausible(self, text: str, start: int, end: int, strong: bool = False) -> bool:
@@ -203,7 +235,7 @@ class ChineseNameRecognizer(EntityRecognizer):
                 return end
         return None
 
-    def _structural(self, text: str, taken: set[int]) -> list[RecognizerResult]:
+    def _structural(self, text: str, taken: set[int], where: _Scans) -> list[RecognizerResult]:
         found: list[tuple[int, int, str]] = []
 
         def add(start: int, end: int | None, rule: str) -> int | None:
@@ -215,13 +247,13 @@ class ChineseNameRecognizer(EntityRecognizer):
         def item_end(t: str, e: int) -> bool:
             return bool(ITEM_END.match(t, e))
 
-        for _, position in _spans(LIST_LABEL, LIST_LABEL_ANCHOR, text):
+        for _, position in where.spans(LIST_LABEL, LIST_LABEL_ANCHOR):
             while (end := add(position, self._name_ending(text, position, item_end, True), "list")) is not None:
                 sep = LIST_ITEM_SEP.match(text, end)
                 if sep is None:
                     break
                 position = sep.end()
-        for role in ROLE_PAREN.finditer(text):
+        for role in where.finditer(ROLE_PAREN):
             add(role.end(), self._name_ending(text, role.end(), lambda t, e: bool(PAREN_END.match(t, e)), True),
                 "paren")
         # Clause-initial names are found backwards from what follows them (a bracketed kinship, sex or age; a verb
@@ -229,15 +261,15 @@ class ChineseNameRecognizer(EntityRecognizer):
         # A bracket right after the name saying who the person is (kinship, sex, age) is strong evidence: the
         # given name may then be an ordinary word (石安静（女，45岁）).
         for cue, rule, strong in ((KIN_PAREN, "kin_paren", True), (SPEECH_AFTER, "sentence", False)):
-            for match in cue.finditer(text):
+            for match in where.finditer(cue):
                 if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
                     continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
                 start = self._name_before(text, match.start(), CLAUSE_START, strong)
                 if start is not None and not any(i in taken for i in range(start, match.start())):
                     add(start, match.start(), rule)
-        for verb in CONTACT.finditer(text):
+        for verb in where.finditer(CONTACT):
             add(verb.end(), self._name_ending(text, verb.end(), lambda t, e: bool(CONTACT_END.match(t, e))), "contact")
-        for title in TITLE_AFTER.finditer(text):
+        for title in where.finditer(TITLE_AFTER):
             start = self._name_before(text, title.start())
             if start is not None and not any(i in taken for i in range(start, title.start())):
                 add(start, title.start(), "title")

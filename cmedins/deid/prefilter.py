@@ -21,6 +21,7 @@ Without Hyperscan (it ships wheels for x86-64 only) every text is flagged for ev
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from functools import cache
 
@@ -89,19 +90,19 @@ def _without_lookarounds(pattern: str) -> str:
 
 
 @cache
-def _code_point_ranges(char_class: str) -> str:
-    """The code points the `regex` module puts in `char_class`, as Hyperscan class ranges."""
+def _code_point_ranges(char_class: str, module: str) -> str:
+    """The code points `module` (`regex` or `re`: their \\s differ) puts in `char_class`, as Hyperscan ranges."""
     every = "".join(map(chr, range(0x110000)))
     parts = []
-    for run in regex.finditer(f"{char_class}+", every):
+    for run in (regex if module == "regex" else re).finditer(f"{char_class}+", every):
         first, last = run.start(), run.end() - 1
         parts.append(f"\\x{{{first:x}}}" + (f"-\\x{{{last:x}}}" if last > first else ""))
     return "".join(parts)
 
 
-def _explicit_classes(pattern: str) -> str:
-    classes = {r"\p{Han}": lambda: _code_point_ranges(r"\p{Han}"), r"\s": lambda: _code_point_ranges(r"\s"),
-               r"\d": lambda: "0-9"}
+def _explicit_classes(pattern: str, module: str) -> str:
+    classes = {r"\p{Han}": lambda: _code_point_ranges(r"\p{Han}", module),
+               r"\s": lambda: _code_point_ranges(r"\s", module), r"\d": lambda: "0-9"}
     out: list[str] = []
     i, in_class = 0, False
     while i < len(pattern):
@@ -112,6 +113,10 @@ def _explicit_classes(pattern: str) -> str:
             i += len(token)
             continue
         ch = pattern[i]
+        if pattern.startswith("\\u", i):  # \uXXXX (re, regex) is \x{XXXX} for Hyperscan
+            out.append(f"\\x{{{pattern[i + 2:i + 6]}}}")
+            i += 6
+            continue
         if ch == "\\":
             if pattern[i + 1].isalpha() and pattern[i + 1] not in "nxK":
                 raise ValueError(f"no superset known for \\{pattern[i + 1]}")  # \w, \b ...: say so, do not guess
@@ -135,11 +140,12 @@ def _back_references_expanded(pattern: str) -> str:
     return NAMED_GROUP.sub("(?:", pattern)
 
 
-def superset_expression(pattern: str) -> str:
-    """A Hyperscan expression matching every string `pattern` matches (module docstring)."""
+def superset_expression(pattern: str, module: str = "regex") -> str:
+    """A Hyperscan expression matching every string `pattern` (compiled by `module`, `regex` or `re`) matches
+    (module docstring)."""
     expression = _back_references_expanded(_without_lookarounds(pattern)).replace(r"\K", "")
     expression = BOUNDED_REPEAT.sub(r"{\1,}", CLASS_DIFFERENCE.sub("", expression))
-    return _explicit_classes(expression)
+    return _explicit_classes(expression, module)
 
 
 def _flag_text(pattern_id: int, start: int, end: int, flags: int, found: set[int]) -> None:
@@ -147,9 +153,10 @@ def _flag_text(pattern_id: int, start: int, end: int, flags: int, found: set[int
 
 
 class Prefilter:
-    """`windows(texts, starts, ends)`: per pattern, the regions of a joined batch its exact scan must cover."""
+    """`windows(texts, starts, end)`: per pattern, the regions of a joined batch its exact scan must cover.
+    `patterns`: regex-module pattern strings, or (pattern string, "re") for patterns the `re` module compiles."""
 
-    def __init__(self, patterns: Sequence[str]):
+    def __init__(self, patterns: Sequence[str | tuple[str, str]]):
         self.count = len(patterns)
         self.database = None
         if not patterns:
@@ -162,7 +169,8 @@ class Prefilter:
         flags = (hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_DOTALL
                  | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY)
         database = hyperscan.Database()
-        database.compile(expressions=[superset_expression(p).encode() for p in patterns],
+        expressions = [superset_expression(*((p, "regex") if isinstance(p, str) else p)) for p in patterns]
+        database.compile(expressions=[e.encode() for e in expressions],
                          ids=list(range(len(patterns))), flags=[flags] * len(patterns))
         self.database = database
 
@@ -171,7 +179,7 @@ class Prefilter:
         if self.database is None or OTHER_DIGIT.search(text):
             return range(self.count)
         try:
-            data = text.encode("utf-8") + b"\n"  # the separator's newline: a final lookahead may read it
+            data = b"\n" + text.encode("utf-8") + b"\n"  # the newlines of the separators around it (windows)
         except UnicodeEncodeError:  # a lone surrogate: not UTF-8, Hyperscan's behaviour would be undefined
             return range(self.count)
         found: set[int] = set()
@@ -179,11 +187,13 @@ class Prefilter:
         return found
 
     def windows(self, texts: Sequence[str], starts: Sequence[int], end: int) -> list[list[Window]]:
-        """Per pattern id, the regions [start of a text, start of the next one) of the texts it may match in,
-        neighbours merged; `starts` are the texts' offsets in the joined batch, `end` its length."""
+        """Per pattern id, the regions of the joined batch (`starts`: the texts' offsets in it, `end` its length)
+        of the texts it may match in, neighbours merged. A text's region runs from the last newline of the separator
+        before it to the \\x00 of the one after it: a match never holds a \\x00 (no pattern reads one), so every
+        match of the whole batch lies in one region, and one may start at that newline (`\\s*（`)."""
         out: list[list[Window]] = [[] for _ in range(self.count)]
-        bounds = [*starts[1:], end]
-        for text, lo, hi in zip(texts, starts, bounds, strict=True):
+        lows = [0, *(start - 1 for start in starts[1:])][:len(starts)]
+        for text, lo, hi in zip(texts, lows, [*lows[1:], end][:len(lows)], strict=True):
             for pattern_id in self.possible(text):
                 regions = out[pattern_id]
                 if regions and regions[-1][1] == lo:
