@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import unicodedata
 
 import numpy as np
 from datasketch import MinHashLSH
@@ -83,3 +85,40 @@ def test_batch_normalisation_equals_the_per_text_one():
                                      "Ｈｂ１２０ｇ/Ｌ\u3000体温↑\r\n"]
     assert normalise_batch(texts) == [normalise(text) for text in texts]
     assert normalise_batch([]) == []
+
+
+def _hostile_strings(rng: random.Random, count: int) -> list[str]:
+    """Random strings over every assigned code point below U+30000, one character in five taken from those whose
+    normal form depends on a neighbour or expands: combining marks, Hangul jamo, capital sigma, half-width
+    voicing marks, Tamil/Oriya vowel signs, lone surrogates, ⑴ ℃ ㎎ ﷺ İ, separators and format characters."""
+    assigned = [code for code in range(0x30000) if unicodedata.category(chr(code)) != "Cn"]
+    tricky = [0x3A3, 0x301, 0x300, 0x345, 0x1100, 0x1161, 0x11A8, 0xAC00, 0xFF9E, 0xFF9F, 0x3099, 0x309A, 0xBD7,
+              0xB92, 0xB3E, 0x2474, 0x2103, 0x338E, 0xFDFA, 0x130, 0xD800, 0xDC00, 0x20, 0x3000, 0xFEFF, 0x200B]
+    return ["".join(chr(rng.choice(tricky) if rng.random() < 0.2 else rng.choice(assigned))
+                    for _ in range(rng.randint(0, 30))) for _ in range(count)]
+
+
+def test_batch_normalisation_equals_the_per_text_one_on_hostile_unicode():
+    """The batch maps each character to its own normal form; a text whose normal form is not the sum of its
+    characters' (a mark composing with the letter before it, final sigma, jamo) must take the per-text path."""
+    fixed = ["ｶﾞｷﾞ", "ﾊﾟﾝ", "e\u0301", "e，\u0301", "가\u11a8", "\u1100\u1161", "ΟΔΟΣ ΟΔΟΣ", "ஒ\u0bd7", "⑴℃㎎ﷺ", "İ"]
+    assert normalise_batch(fixed) == [normalise(text) for text in fixed]
+    rng = random.Random(11)
+    for _ in range(40):  # in batches: what one batch learns must not spoil the next
+        texts = _hostile_strings(rng, 100)
+        assert normalise_batch(texts) == [normalise(text) for text in texts]
+
+
+def test_batch_normalisation_equals_the_per_text_one_on_real_public_text(shared_data):
+    texts = [path.read_text(encoding="utf-8") for path in sorted((shared_data / "ccks2017_emr").rglob("*.txtoriginal.txt"))]
+    texts += [case["description"] for case in json.loads((shared_data / "cmb" / "CMB-test-qa.json").read_text("utf-8"))]
+    for row in json.loads((shared_data / "cmtmedqa" / "CMtMedQA_test.json").read_text("utf-8")):
+        texts += [str(value) for value in row.values() if isinstance(value, str)]
+    for row in json.loads((shared_data / "huatuo26m_test_zhongjing" / "huatuo26M_test.json").read_text("utf-8")):
+        texts += row["instruction"] + row["output"]
+    for line in (shared_data / "general_zh_instructions").rglob("*.json*"):
+        texts.append(line.read_text(encoding="utf-8", errors="replace")[:200_000])
+    assert len(texts) > 15_000
+    for start in range(0, len(texts), 2048):
+        batch = texts[start : start + 2048]
+        assert normalise_batch(batch) == [normalise(text) for text in batch]
