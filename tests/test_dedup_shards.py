@@ -79,7 +79,7 @@ def test_many_shards_split_the_records_and_leave_no_files(tmp_path):
     result = _resolve(DedupIndex, rows, tmp_path / "work", DedupParams(scopes=("global",)), memory_budget=budget)
     alive = result.stats["candidates"] - result.stats["exact"]
     assert result.stats["lsh"]["shards"] == shards.shard_count(alive * 20, budget) > 50
-    assert sorted(path.name for path in (tmp_path / "work").iterdir()) == ["ids.txt", "signatures.u32"]
+    assert sorted(path.name for path in (tmp_path / "work").iterdir()) == ["fingerprints.u8", "ids.txt", "signatures.u32"]
     expected = _resolve(InMemoryDedupIndex, rows, tmp_path / "memory", DedupParams(scopes=("global",)))
     _assert_same(result, expected)
 

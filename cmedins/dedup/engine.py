@@ -122,8 +122,10 @@ class DedupIndex:
         self.work_dir = work_dir
         work_dir.mkdir(parents=True, exist_ok=True)
         self.signatures_path = work_dir / "signatures.u32"
+        self.fingerprints_path = work_dir / "fingerprints.u8"  # one byte per value: the shards' cheap first test
         self.ids_path = work_dir / "ids.txt"
         self._signatures = self.signatures_path.open("wb")
+        self._fingerprints = self.fingerprints_path.open("wb")
         self._ids = self.ids_path.open("w", encoding="utf-8")
         self._signing = task_map.pipeline(sign_batch, (params.n, params.num_perm, params.seed, params.t2s))
         self._pending: list[str] = []
@@ -162,11 +164,13 @@ class DedupIndex:
         for exact, signatures in signed:  # in submission order: row order
             self._exact.frombytes(exact.tobytes())
             self._signatures.write(signatures.tobytes())
+            self._fingerprints.write(shards.fingerprint(signatures).tobytes())
 
     def resolve(self) -> DedupResult:
         self._flush()
         self._take(self._signing.close())
         self._signatures.close()
+        self._fingerprints.close()
         self._ids.close()
         n_rows = self.rows
         shards.check_rows(n_rows)
@@ -232,7 +236,7 @@ class DedupIndex:
         per_row = bands if near else 1
         job = shards.ShardJob(
             folder=str(self.work_dir / name), shards=shards.shard_count(len(alive) * per_row, self.memory_budget),
-            signatures=str(self.signatures_path), rows=self.rows, num_perm=self.params.num_perm, bands=bands,
+            signatures=str(self.signatures_path), fingerprints=str(self.fingerprints_path), rows=self.rows, num_perm=self.params.num_perm, bands=bands,
             rows_per_band=rows_per_band, threshold=self.params.threshold, near=near)
         # Parts: one per map task, at least _PART_ROWS rows each (locally one part, so one file per shard).
         parts = max(1, min(2 * self.task_map.workers, len(alive) // _PART_ROWS))

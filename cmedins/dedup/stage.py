@@ -207,7 +207,7 @@ class DedupStage(Stage):
                     "scope": scopes[int(result.scope[position])],
                     "removed_source": row.get("source"), "kept_source": result.groups[int(result.group_of[kept])],
                 }, ensure_ascii=False) + "\n")
-        for path in (spool_path, index.signatures_path, index.ids_path):
+        for path in (spool_path, index.signatures_path, index.fingerprints_path, index.ids_path):
             path.unlink(missing_ok=True)
         self.report(DedupReport.model_validate(result.stats))
 
