@@ -57,10 +57,18 @@ def test_every_pattern_compiles_and_flags_its_own_tricky_matches():
 
 def test_texts_the_tables_may_not_cover_are_flagged_for_every_pattern():
     prefilter = Prefilter(["[0-9]{11}", "医院"])
-    assert prefilter.possible("电话١٣٨١٢٣٤٥٦٧٨") == range(2)  # Arabic-Indic digits: `regex` reads them as \d
-    assert prefilter.possible("a\ud800b") == range(2)  # a lone surrogate is not UTF-8
+    assert {0, 1} <= set(prefilter.possible("电话١٣٨١٢٣٤٥٦٧٨"))  # Arabic-Indic digits: `regex` reads them as \d
+    assert {0, 1} <= set(prefilter.possible("a\ud800b"))  # a lone surrogate is not UTF-8
     assert prefilter.possible("协和医院") == {1}
     assert prefilter.possible("无") == set()
+
+
+def test_one_pass_tells_whether_a_text_needs_folding():
+    prefilter = Prefilter(["[0-9]{11}"])
+    assert prefilter.folded("电话13812345678") == ("电话13812345678", {0})
+    assert prefilter.folded("电话１３８１２３４５６７８") == ("电话13812345678", {0})  # folded, then scanned again
+    assert prefilter.folded("手机一三八一二三四五六七八") == ("手机13812345678", {0})
+    assert prefilter.folded("138—1234—5678")[0] == "138-1234-5678"
 
 
 def test_windows_merge_neighbouring_texts():
@@ -96,4 +104,73 @@ def test_without_hyperscan_every_text_is_scanned(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_hyperscan)
     prefilter = Prefilter(["医院"])
-    assert prefilter.database is None and prefilter.possible("无") == range(1)
+    assert prefilter.database is None and 0 in prefilter.possible("无")
+    assert prefilter.folded("１３８") == ("138", prefilter.possible("138"))  # still folded
+
+
+def numbers_by_groups(folded: str) -> list[tuple[str, int, int]]:
+    """The residual scan's candidate numbers as it built them before runs were matched whole: every digit group
+    (GROUP), joined to the previous one across 1-2 separators unless that one ends in X."""
+    from cmedins.deid.residual import GROUP, SEPARATORS
+
+    runs: list[list[tuple[str, int, int]]] = []
+    for m in GROUP.finditer(folded):
+        group = (m.group(), m.start(), m.end())
+        if runs:
+            last = runs[-1][-1]
+            gap = folded[last[2]:group[1]]
+            if 0 < len(gap) <= 2 and all(ch in SEPARATORS for ch in gap) and last[0][-1] not in "Xx":
+                runs[-1].append(group)
+                continue
+        runs.append([group])
+    out = []
+    for run in runs:
+        if sum(len(group[0]) for group in run) < 7:
+            continue
+        for i in range(len(run)):
+            digits = ""
+            for j in range(i, len(run)):
+                part = run[j][0]
+                digits += part
+                out.append((digits, run[i][1], run[j][2]))
+                country = j == i and part in ("86", "0086")
+                area = j == i + 1 and run[i][0] in ("86", "0086") and part in ("10", *map(str, range(20, 30)))
+                if len(digits) > 20 or (len(part) < 3 and not (country or area)):
+                    break
+    return out
+
+
+TRICKY_NUMBERS = ["123X 4567890", "123-456X789 0123", "0086 21 1", "电话：123456X", "12345X6789012345678",
+                  "138 1234 5678", "86-10-12345678", "2016-10-29 12:30", "1234567x", "110101 19800101 123x",
+                  "(+86)138.1234.5678", "123 -- 4567", "1２3４5６7"]
+
+
+def test_runs_of_digit_groups_are_the_groups_joined_one_by_one(shared_data):
+    from cmedins.deid.normalise import fold
+    from cmedins.deid.residual import _numbers
+    from tests.support.plant_identities import planted_corpus
+
+    texts = TRICKY_NUMBERS + [item.text for item in planted_corpus(shared_data, seed=5, limit=1500)]
+    seen = 0
+    for text in map(fold, texts):
+        expected = numbers_by_groups(text)
+        assert list(_numbers(text)) == expected, text
+        seen += len(expected)
+    assert seen > 5000
+
+
+def test_residual_prechecks_change_no_hit_on_real_text(shared_data):
+    from cmedins.deid.residual import residual_hits
+    from tests.support.deid_evaluation import public_texts
+    from tests.support.plant_identities import planted_corpus
+
+    texts = [item.text for item in planted_corpus(shared_data, seed=5, limit=1500)]
+    texts += [item.text for item in planted_corpus(shared_data, seed=6, limit=600, blind=True)]
+    texts += [text for rows in public_texts(shared_data, 300).values() for text in rows]
+    texts += TRICKY_NUMBERS + ["ſkype: li.si_88", "lİne id: abc_123", "QQ 123456789", "\u212aakao 12345"]
+    hits = 0
+    for text in texts:
+        found = residual_hits(text)
+        assert found == residual_hits(text, prechecked=False), text
+        hits += len(found)
+    assert hits > 2000

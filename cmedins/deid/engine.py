@@ -108,11 +108,11 @@ def detect(recognizers: Sequence, text: str, threshold: float, regions: Sequence
     return remove_duplicates(hits, lambda hit: hit[0])
 
 
-def joined_batch(texts: Sequence[str]) -> tuple[list[str], str, list[int]]:
-    """The folded texts, joined by SEPARATOR, and where each starts in the joined string. Detection runs on
-    the folded view (full-width digits, ＠, －: ASCII), which has the original's length: every offset found
-    there is an offset in the original text."""
-    folded = [fold(text) for text in texts]
+def joined_batch(texts: Sequence[str], folded: Sequence[str] | None = None) -> tuple[list[str], str, list[int]]:
+    """The folded texts (`folded` when given), joined by SEPARATOR, and where each starts in the joined string.
+    Detection runs on the folded view (full-width digits, ＠, －: ASCII), which has the original's length: every
+    offset found there is an offset in the original text."""
+    folded = [fold(text) for text in texts] if folded is None else list(folded)
     starts, offset = [], 0
     for text in folded:
         starts.append(offset)
@@ -143,11 +143,22 @@ class PatternGate:
             patterns += scanned
         self.prefilter = Prefilter(patterns)
 
-    def regions(self, texts: Sequence[str], starts: Sequence[int], end: int) -> list | None:
+    def regions(self, texts: Sequence[str], starts: Sequence[int], end: int, possible=None) -> list | None:
+        """Per recognizer, per pattern: the regions of the joined batch of the folded `texts` to scan."""
         if self.prefilter.database is None:
             return None
-        windows = self.prefilter.windows(texts, starts, end)
+        windows = self.prefilter.windows(texts, starts, end, possible)
         return [None if slot is None else [windows[i] for i in slot] for slot in self.slots]
+
+    def batch(self, texts: Sequence[str]) -> tuple[str, list[int], list | None]:
+        """The joined batch of the folded texts, where each starts, and the regions: one prefilter pass per text
+        also tells whether it needs folding at all."""
+        if self.prefilter.database is None:
+            _, joined, starts = joined_batch(texts)
+            return joined, starts, None
+        flagged = [self.prefilter.folded(text) for text in texts]
+        folded, joined, starts = joined_batch(texts, [text for text, _ in flagged])
+        return joined, starts, self.regions(folded, starts, len(joined), [found for _, found in flagged])
 
 
 def recognizers_for(entities: Sequence[str]) -> list:
@@ -208,9 +219,8 @@ class Deidentifier:
         """Findings per text, from one detection pass over the joined batch."""
         if not self.entities:
             return [[] for _ in texts]
-        folded, joined, starts = joined_batch(texts)
-        results = detect(self.recognizers, joined, self.config.score_threshold,
-                         self.gate.regions(folded, starts, len(joined)))
+        joined, starts, regions = self.gate.batch(texts)
+        results = detect(self.recognizers, joined, self.config.score_threshold, regions)
         per_text: list[list[Finding]] = [[] for _ in texts]
         index = 0
         for entity_type, lo, hi, score in sorted(results, key=lambda r: r[1]):

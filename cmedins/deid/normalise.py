@@ -48,6 +48,11 @@ CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "幺": "1", "一": "1", "二": 
 _CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}]{{7,}}")
 
 
+# A text in which none of these occurs is its own folded view (a Hyperscan pass tells it for many texts at once:
+# cmedins.deid.prefilter).
+FOLD_TRIGGERS = (_CN_NUMBER.pattern, _DIGIT_DASH.pattern, _WIDE.pattern)
+
+
 def fold(text: str) -> str:
     """Same-length ASCII view of full-width characters, of dashes between digits and of long runs of Chinese
     digit characters (module docstring)."""

@@ -27,6 +27,8 @@ from functools import cache
 
 import regex
 
+from cmedins.deid.normalise import FOLD_TRIGGERS, fold
+
 log = logging.getLogger(__name__)
 
 LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
@@ -154,13 +156,15 @@ def _flag_text(pattern_id: int, start: int, end: int, flags: int, found: set[int
 
 class Prefilter:
     """`windows(texts, starts, end)`: per pattern, the regions of a joined batch its exact scan must cover.
-    `patterns`: regex-module pattern strings, or (pattern string, "re") for patterns the `re` module compiles."""
+    `patterns`: regex-module pattern strings, or (pattern string, "re") for patterns the `re` module compiles.
+    `folded(text)`: the folded view (cmedins.deid.normalise.fold) and the patterns that may match in it, from one
+    pass over the text when it needs no folding (the usual case), two when it does."""
 
     def __init__(self, patterns: Sequence[str | tuple[str, str]]):
         self.count = len(patterns)
         self.database = None
-        if not patterns:
-            return  # nothing to scan (no regex recognizer chosen)
+        self.fold_ids = range(self.count, self.count + len(FOLD_TRIGGERS))
+        patterns = [*patterns, *((p, "re") for p in FOLD_TRIGGERS)]
         try:
             import hyperscan
         except ImportError:  # no wheel for this machine: every pattern scans every text (same findings)
@@ -175,26 +179,42 @@ class Prefilter:
         self.database = database
 
     def possible(self, text: str) -> set[int] | range:
-        """Ids of the patterns that may match in `text` (all of them when that cannot be told)."""
+        """Ids of the patterns that may match in `text` (all of them when that cannot be told); fold triggers
+        among them."""
         if self.database is None or OTHER_DIGIT.search(text):
-            return range(self.count)
+            return range(self.count + len(FOLD_TRIGGERS))
         try:
             data = b"\n" + text.encode("utf-8") + b"\n"  # the newlines of the separators around it (windows)
         except UnicodeEncodeError:  # a lone surrogate: not UTF-8, Hyperscan's behaviour would be undefined
-            return range(self.count)
+            return range(self.count + len(FOLD_TRIGGERS))
         found: set[int] = set()
         self.database.scan(data, match_event_handler=_flag_text, context=found)
         return found
 
-    def windows(self, texts: Sequence[str], starts: Sequence[int], end: int) -> list[list[Window]]:
+    def folded(self, text: str) -> tuple[str, set[int] | range]:
+        """`fold(text)` and the ids of the patterns that may match in it."""
+        found = self.possible(text)
+        if any(i in found for i in self.fold_ids):
+            folded = fold(text)
+            if folded != text:
+                found = self.possible(folded)
+            return folded, found
+        return text, found  # no fold trigger: the text is its own folded view
+
+    def windows(self, texts: Sequence[str], starts: Sequence[int], end: int,
+                possible: Sequence | None = None) -> list[list[Window]]:
         """Per pattern id, the regions of the joined batch (`starts`: the texts' offsets in it, `end` its length)
         of the texts it may match in, neighbours merged. A text's region runs from the last newline of the separator
         before it to the \\x00 of the one after it: a match never holds a \\x00 (no pattern reads one), so every
         match of the whole batch lies in one region, and one may start at that newline (`\\s*（`)."""
         out: list[list[Window]] = [[] for _ in range(self.count)]
         lows = [0, *(start - 1 for start in starts[1:])][:len(starts)]
-        for text, lo, hi in zip(texts, lows, [*lows[1:], end][:len(lows)], strict=True):
-            for pattern_id in self.possible(text):
+        if possible is None:
+            possible = [self.possible(text) for text in texts]
+        for found, lo, hi in zip(possible, lows, [*lows[1:], end][:len(lows)], strict=True):
+            for pattern_id in found:
+                if pattern_id >= self.count:
+                    continue  # a fold trigger
                 regions = out[pattern_id]
                 if regions and regions[-1][1] == lo:
                     regions[-1] = (regions[-1][0], hi)

@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from cmedins.deid.normalise import fold
 
 KINDS = ("id_number", "phone", "email", "record_number", "contact_id")
 GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z0-9]))?")  # greedy digits, never backed off (hex ids stay whole)
 SEPARATORS = set(" -./()+（）—–")  # on the folded view (other full-width forms are folded to these)
+# A run of groups: maximal digit runs (\d+ is never backed off: what may follow is optional), 1-2 separators
+# between them, an X only at the run's end (after one, no group joins).
+RUN = re.compile(r"\d+(?:[ \-./()+（）—–]{1,2}\d+)*(?:[Xx](?![A-Za-z0-9]))?")
 MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
 LANDLINE = re.compile(r"(?:0086|86)?0?(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
 PHONE_LABEL = re.compile(r"(?:电话|手机|座机|联系方式|联系电话|拨打|致电|Tel|TEL|tel|Phone|phone)(?:号码|号)?\s*(?:为|是)?\s*[：:]?\s*$")
@@ -63,6 +67,27 @@ CONTACT_WORDS = ("微信", "钉钉", "wechat", "qq", "skype", "whatsapp", "teleg
 RECORD_WORDS = ("号", "ID", "id", "病案")
 
 
+# One Hyperscan pass per text (cmedins.deid.prefilter) tells which of the costly steps can find anything: each
+# expression is a superset of its step's matches. A number shape needs 7 characters of digit groups (6 digits and
+# a digit or X at least, 0-2 separators between); a messaging label is matched without case, and a text holding a
+# character that lower() or case-insensitive matching maps to an ASCII letter (İ, ı, ſ, the Kelvin sign) always
+# passes, as in _may_hold_contact.
+_SEP_CLASS = "[ \\-./()+（）—–]"
+NUMBER_SHAPE = rf"\d(?:{_SEP_CLASS}{{0,2}}\d){{5}}{_SEP_CLASS}{{0,2}}[\dXx]"
+CONTACT_LABEL = "|".join("".join(f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() and ch.isascii() else ch
+                                 for ch in word) for word in CONTACT_WORDS) + "|[İıſ\u212a]"
+BRACKETED_AT_SHAPE = BRACKETED.format("(?:[aA][tT]|艾特)")
+PRECHECKS = (NUMBER_SHAPE, CONTACT_LABEL, BRACKETED_AT_SHAPE, RECORD.pattern)
+NUMBERS, CONTACTS, OBFUSCATED, RECORDS = range(len(PRECHECKS))
+
+
+@lru_cache(maxsize=1)
+def _prechecks():
+    from cmedins.deid.prefilter import Prefilter
+
+    return Prefilter([(pattern, "re") for pattern in PRECHECKS])
+
+
 def _may_hold_contact(folded: str) -> bool:
     lower = folded.lower()
     return any(word in lower for word in CONTACT_WORDS) or any(ch in folded for ch in "İıſ")
@@ -96,22 +121,20 @@ def _phone_shape(digits: str, folded: str, start: int) -> bool:
     return 7 <= len(digits) <= 8 and PHONE_LABEL.search(folded, max(0, start - 12), start) is not None
 
 
+def _runs(folded: str):
+    """Runs of digit groups (GROUP) joined by 1-2 separator characters, a group ending in X ending its run."""
+    for run in RUN.finditer(folded):
+        if run.end() - run.start() < 7:
+            continue  # too few digits for any identifier shape (most runs: a dose, a time, a date)
+        groups = [(m.group(), m.start(), m.end()) for m in GROUP.finditer(folded, run.start(), run.end())]
+        if sum(len(group[0]) for group in groups) >= 7:
+            yield groups
+
+
 def _numbers(folded: str):
     """Candidate numbers: (digits, start, end) for every window of neighbouring digit groups in which every
     group but the last has 3+ digits (or is the country code 86 / 0086), separated by 1-2 separator chars."""
-    groups = [(m.group(), m.start(), m.end()) for m in GROUP.finditer(folded)]
-    runs: list[list[tuple[str, int, int]]] = []
-    for group in groups:
-        if runs:
-            last = runs[-1][-1]
-            gap = folded[last[2]:group[1]]
-            if 0 < len(gap) <= 2 and all(ch in SEPARATORS for ch in gap) and last[0][-1] not in "Xx":
-                runs[-1].append(group)
-                continue
-        runs.append([group])
-    for run in runs:
-        if sum(len(group[0]) for group in run) < 7:
-            continue  # too few digits for any identifier shape (most runs: a dose, a time, a date)
+    for run in _runs(folded):
         for i in range(len(run)):
             digits = ""
             for j in range(i, len(run)):
@@ -124,12 +147,13 @@ def _numbers(folded: str):
                     break
 
 
-def residual_hits(text: str, allowed: set[str] = frozenset()) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of every identifier-shaped string left in `text`, except `allowed` values."""
-    folded = fold(text)
+def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool = True) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of every identifier-shaped string left in `text`, except `allowed` values. Without
+    `prechecked` every step runs (the reference the pre-checks are tested against)."""
+    folded, may = _prechecks().folded(text) if prechecked else (fold(text), range(len(PRECHECKS)))
     allowed_digits = {re.sub(r"\D", "", value) for value in allowed} - {""}
     hits: list[tuple[str, int, int]] = []
-    for digits, start, end in _numbers(folded):
+    for digits, start, end in _numbers(folded) if NUMBERS in may else ():
         if digits in allowed_digits or text[start:end] in allowed:
             continue
         before = folded[start - 1] if start else ""
@@ -143,14 +167,14 @@ def residual_hits(text: str, allowed: set[str] = frozenset()) -> list[tuple[str,
     for match in EMAIL.finditer(folded) if "@" in folded else ():
         if match.group() not in allowed and text[match.start():match.end()] not in allowed:
             hits.append(("email", match.start(), match.end()))
-    for match in EMAIL_OBFUSCATED.finditer(folded) if BRACKETED_AT.search(folded) else ():
+    for match in EMAIL_OBFUSCATED.finditer(folded) if OBFUSCATED in may and BRACKETED_AT.search(folded) else ():
         if text[match.start():match.end()] not in allowed:
             hits.append(("email", match.start(), match.end()))
-    for match in CONTACT.finditer(folded) if _may_hold_contact(folded) else ():
+    for match in CONTACT.finditer(folded) if CONTACTS in may and _may_hold_contact(folded) else ():
         group = "any" if match.group("any") else "value"
         if match.group(group) not in allowed:
             hits.append(("contact_id", match.start(group), match.end(group)))
-    for match in RECORD.finditer(folded) if any(word in folded for word in RECORD_WORDS) else ():
+    for match in RECORD.finditer(folded) if RECORDS in may and any(word in folded for word in RECORD_WORDS) else ():
         base = match.start("items")
         for item in RECORD_ITEM.finditer(match.group("items")):
             if item.group() not in allowed:
