@@ -79,7 +79,7 @@ def test_many_shards_split_the_records_and_leave_no_files(tmp_path):
     result = _resolve(DedupIndex, rows, tmp_path / "work", DedupParams(scopes=("global",)), memory_budget=budget)
     alive = result.stats["candidates"] - result.stats["exact"]
     assert result.stats["lsh"]["shards"] == shards.shard_count(alive * 20, budget) > 50
-    assert sorted(path.name for path in (tmp_path / "work").iterdir()) == ["fingerprints.u8", "ids.txt", "signatures.u32"]
+    assert sorted(path.name for path in (tmp_path / "work").iterdir()) == ["fingerprints.u64", "ids.txt", "signatures.u32"]
     expected = _resolve(InMemoryDedupIndex, rows, tmp_path / "memory", DedupParams(scopes=("global",)))
     _assert_same(result, expected)
 
@@ -146,3 +146,26 @@ def test_the_drivers_edges_compact_to_the_same_clusters():
                                          np.concatenate([y for _, y in batches]), rank)
     got = shards.keepers_from_edges(a, b, rank)
     assert [part.tolist() for part in got] == [part.tolist() for part in expected]
+
+
+@pytest.mark.parametrize("num_perm", [128, 100])
+def test_fingerprints_never_reject_a_pair_the_full_signatures_accept(num_perm):
+    """The shards' first test (4-bit fingerprints) is a necessary condition of the full one, also at the
+    threshold's edge and for a permutation count that does not fill the last word; and it is a useful one:
+    pairs far below the threshold rarely pass."""
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 2**32, size=(4000, num_perm), dtype=np.uint32)
+    other = base.copy()
+    changed = rng.integers(0, num_perm + 1, size=4000)  # positions that differ in each pair
+    for row, count in enumerate(changed):
+        where = rng.choice(num_perm, size=count, replace=False)
+        other[row, where] = rng.integers(0, 2**32, size=count, dtype=np.uint32)
+    signatures = np.vstack([base, other])
+    prints = shards.fingerprint(signatures)
+    later, earlier = np.arange(4000, 8000), np.arange(4000)
+    full = shards._verified(signatures, later, earlier, 0.7)
+    first = shards._agreeing(prints, later, earlier, 0.7, num_perm)
+    assert full.any() and (full <= first).all()
+    assert (full == (1 - changed / num_perm >= 0.7)).all()
+    far = changed > num_perm // 2
+    assert first[far].mean() < 0.01

@@ -122,7 +122,7 @@ class DedupIndex:
         self.work_dir = work_dir
         work_dir.mkdir(parents=True, exist_ok=True)
         self.signatures_path = work_dir / "signatures.u32"
-        self.fingerprints_path = work_dir / "fingerprints.u8"  # one byte per value: the shards' cheap first test
+        self.fingerprints_path = work_dir / "fingerprints.u64"  # 4 bits a value: the shards' cheap first test
         self.ids_path = work_dir / "ids.txt"
         self._signatures = self.signatures_path.open("wb")
         self._fingerprints = self.fingerprints_path.open("wb")

@@ -13,12 +13,13 @@ Every record of one bucket (equal space and key) lands in the same shard, so a s
   keep-rule order, exactly as the in-memory banding (tests/support/dedup_reference.py) lines it up. Exact pass: every row of a bucket
   but the first is removed in favour of the first. Near pass: each row is paired with up to MAX_VERIFIED rows
   before it in its bucket (the in-memory rule), the distinct pairs of the shard are verified and the verified
-  ones come back as edges. Verification is two-step and exact: the shard's rows' one-byte fingerprints of every
-  signature value (`fingerprint`, read once per shard into memory) must agree in at least `threshold` of the
-  positions (two equal values have equal fingerprints, so no pair that passes the full test fails this one);
-  only the pairs that pass are compared on their full signatures, read by row from the memory map. Candidate
-  pairs are mostly far below the threshold (2% verified on the synthetic records): this keeps the random row
-  reads of the 512-byte signatures, page faults each, off the candidates that fail.
+  ones come back as edges. Verification is two-step and exact: the shard's rows' 4-bit fingerprints of every
+  signature value (`fingerprint`, 64 bytes a row at 128 permutations, read once per shard into memory) must
+  agree in at least `threshold` of the positions (two equal values have equal fingerprints, so no pair that
+  passes the full test fails this one); only the pairs that pass are compared on their full signatures, read by
+  row from the memory map. Candidate pairs are mostly far below the threshold (2% verified on the synthetic
+  records): this keeps the random row reads of the 512-byte signatures, page faults each, off the candidates
+  that fail, and a candidate costs one cache line a row and a popcount.
 - the driver joins the edges of all shards by connected components (`keepers_from_edges`) and applies the
   keep rule: the same edges as the in-memory banding, so the same clusters and the same rows removed.
 
@@ -47,7 +48,7 @@ RECORD = np.dtype([("key", "<u8"), ("space", "<u4"), ("rank", "<u4"), ("row", "<
 # numbering and window counts, plus a fixed part for one block of candidate pairs and one of verified
 # signatures (PAIR_BLOCK, lsh.VERIFY_BLOCK). tracemalloc on 100k-300k QA rows: 55-70 bytes per record and
 # ~20 MiB (37 MiB for 255k records, 107 MiB for 1.62M); 96 and 32 MiB leave room for the allocator.
-BYTES_PER_RECORD = 96 + 128  # + one row of fingerprints (128 permutations): a shard holds at most a row per record
+BYTES_PER_RECORD = 96 + 64  # + one row of fingerprints (128 permutations): a shard holds at most a row per record
 FIXED_BYTES = 32 << 20
 PAIR_BLOCK = 1 << 18  # candidate pairs made, deduplicated and verified at a time
 DEFAULT_BUDGET = 256 << 20  # bytes one shard may take while it is resolved
@@ -75,7 +76,7 @@ class ShardJob:
     folder: str  # where this pass's shard files go
     shards: int
     signatures: str  # the (rows, num_perm) uint32 file
-    fingerprints: str  # the (rows, num_perm) uint8 file of their fingerprints
+    fingerprints: str  # the (rows, fingerprint_words(num_perm)) uint64 file of their packed fingerprints
     rows: int
     num_perm: int
     bands: int
@@ -87,7 +88,8 @@ class ShardJob:
         return np.memmap(self.signatures, dtype=np.uint32, mode="r", shape=(self.rows, self.num_perm))
 
     def fingerprint_map(self) -> np.ndarray:
-        return np.memmap(self.fingerprints, dtype=np.uint8, mode="r", shape=(self.rows, self.num_perm))
+        return np.memmap(self.fingerprints, dtype=np.uint64, mode="r",
+                         shape=(self.rows, fingerprint_words(self.num_perm)))
 
     def part_path(self, shard: int, part: int) -> Path:
         return Path(self.folder) / f"shard{shard:05d}.part{part:05d}"
@@ -221,7 +223,7 @@ def resolve_shard(job: ShardJob, shard: int) -> ShardResult:
         open_pair = labels[later] != labels[earlier]  # already one cluster: nothing to learn
         later, earlier = later[open_pair], earlier[open_pair]
         result.candidate_pairs += len(later)
-        similar = _agreeing(prints, later, earlier, job.threshold)
+        similar = _agreeing(prints, later, earlier, job.threshold, job.num_perm)
         maybe = np.flatnonzero(similar)
         similar[maybe] = _verified(signatures, nodes[later[maybe]], nodes[earlier[maybe]], job.threshold)
         result.verified_pairs += int(similar.sum())
@@ -260,18 +262,37 @@ def _window_pairs(local: np.ndarray, before: np.ndarray) -> Iterator[tuple[np.nd
         active = active[before[active] >= low]
 
 
+def fingerprint_words(num_perm: int) -> int:
+    return -(-num_perm // 16)  # 16 four-bit fingerprints a word
+
+
 def fingerprint(signatures: np.ndarray) -> np.ndarray:
-    """One byte per signature value (the top byte of a multiplicative mix): equal values, equal bytes."""
-    return ((signatures * np.uint32(0x9E3779B1)) >> np.uint32(24)).astype(np.uint8)
+    """(rows, fingerprint_words) uint64: each signature value's top four bits after a multiplicative mix, 16 to a
+    word (unused nibbles 0, equal in every row): equal values, equal nibbles."""
+    rows, num_perm = signatures.shape
+    nibbles = np.zeros((rows, fingerprint_words(num_perm) * 16), dtype=np.uint64)
+    nibbles[:, :num_perm] = (signatures * np.uint32(0x9E3779B1)) >> np.uint32(28)
+    packed = np.zeros((rows, fingerprint_words(num_perm)), dtype=np.uint64)
+    for place in range(16):
+        packed |= nibbles[:, place::16] << np.uint64(4 * place)
+    return packed
 
 
-def _agreeing(prints: np.ndarray, later: np.ndarray, earlier: np.ndarray, threshold: float) -> np.ndarray:
-    """Whether each pair's fingerprints agree on at least `threshold` of their positions: a necessary condition
-    of `_verified` (computed the same way, so equal counts give equal verdicts), on rows held in memory."""
+_LOW_BITS = np.uint64(0x1111111111111111)
+
+
+def _agreeing(prints: np.ndarray, later: np.ndarray, earlier: np.ndarray, threshold: float,
+              num_perm: int) -> np.ndarray:
+    """Whether each pair's fingerprints agree on at least `threshold` of the positions: a necessary condition
+    of `_verified` (the same share, computed the same way, of at least as many positions), on rows in memory."""
     agree = np.zeros(len(later), dtype=bool)
     for start in range(0, len(later), lsh.VERIFY_BLOCK):
         stop = start + lsh.VERIFY_BLOCK
-        agree[start:stop] = _share(prints[later[start:stop]], prints[earlier[start:stop]]) >= threshold
+        differ = prints[later[start:stop]] ^ prints[earlier[start:stop]]
+        differ |= differ >> np.uint64(1)
+        differ |= differ >> np.uint64(2)  # a nibble's lowest bit: any of its four bits differ
+        disagreeing = np.bitwise_count(differ & _LOW_BITS).sum(axis=1, dtype=np.int64)
+        agree[start:stop] = (num_perm - disagreeing) / num_perm >= threshold
     return agree
 
 
