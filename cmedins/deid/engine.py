@@ -84,6 +84,8 @@ def outside_titles(text: str, findings: list[Finding]) -> list[Finding]:
 
 def with_propagated_names(texts: Sequence[str], findings: list[list[Finding]]) -> list[list[Finding]]:
     """Findings plus every other occurrence, in these texts (one record or dialogue), of a name found in them."""
+    if not any(f.entity_type == "PERSON" for found in findings for f in found):
+        return findings  # no name to propagate (most texts)
     from cmedins.deid.names import propagate
 
     extra = propagate(list(texts), findings)

@@ -71,6 +71,8 @@ def remove_duplicates(items: list, kind: Callable = lambda item: None) -> list:
     (same kind, span and score) the first stays; zero scores go, and so does any result that one of the same
     kind contains with an equal or higher score; the rest in presidio's order (score first). `kind` is the
     entity type for the engine's hits; within one recognizer every span is of its one type."""
+    if len(items) < 2:  # nothing to compare: only a zero score goes
+        return [item for item in items if item[3] != 0]
     first: dict = {}
     for item in items:
         first.setdefault((kind(item), item[1], item[2], item[3]), item)
