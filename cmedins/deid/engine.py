@@ -20,6 +20,7 @@ from cmedins.deid.config import ENTITY_TYPES, DeidConfig
 from cmedins.deid.normalise import fold
 from cmedins.deid.operators import Replacer
 from cmedins.deid.recognizers import remove_duplicates
+from cmedins.deid.residual import prechecks as residual_prechecks
 from cmedins.deid.residual import residual_hits
 from cmedins.deid.splice import splice
 
@@ -212,6 +213,7 @@ class Deidentifier:
         self.entities = self.config.active_entities()
         self.recognizers = recognizers_for(self.entities)
         self.gate = PatternGate(self.recognizers)
+        residual_prechecks()  # compiled here, with the rest of the engine, not on the first residual scan
         self.anonymizer = AnonymizerEngine()
 
     def analyze(self, text: str) -> list[Finding]:

@@ -8,11 +8,11 @@ pattern is then run only there (tests/test_deid_fast.py holds the result to pres
 It must never miss a text that holds a match, so every expression given to Hyperscan is a superset of its pattern
 (`superset_expression`), and Hyperscan's PREFILTER mode is a superset again (its documented guarantee: no false
 negatives):
-- lookarounds are dropped (a condition removed matches more), except a positive lookahead that ends the
+- lookarounds are dropped (a condition removed matches more), except a short positive lookahead that ends the
   pattern, which becomes part of the match (what it reads then lies inside the text: none crosses a newline);
 - `\\K` is dropped (the whole match is the same string), a named group's back-reference becomes the group itself;
 - a class difference (`[\\p{Han}--[...]]`) keeps its first operand; bounded repeats lose their upper bound;
-- `\\s` and `\\p{Han}` become the exact code point ranges the `regex` module gives them (Hyperscan's Unicode
+- `\\s` and `\\p{Han}` become the exact code point ranges their module (`regex`, `re`) gives them (Hyperscan's Unicode
   tables are older); `\\d` becomes `[0-9]`, and a text holding any other digit (Arabic-Indic, Devanagari ...)
   or that is not valid UTF-8 is flagged for every pattern.
 Without Hyperscan (it ships wheels for x86-64 only) every text is flagged for every pattern: the same findings.
@@ -36,6 +36,9 @@ OTHER_DIGIT = regex.compile(r"[\d--[0-9]]", flags=regex.VERSION1)  # digits `[0-
 CLASS_DIFFERENCE = regex.compile(r"--\[(?:\\.|[^\]\\])*\]")
 BOUNDED_REPEAT = regex.compile(r"\{(\d+),\d+\}\??")
 NAMED_GROUP = regex.compile(r"\(\?P<(\w+)>")
+# A longer final lookahead (the names' role rule: any of ~400 surnames) is dropped, not read: it would cost more to
+# compile (0.2 s) than it saves in scanning.
+MAX_READ_LOOKAHEAD = 200
 Window = tuple[int, int]  # [start, end) of a region of the joined batch
 
 
@@ -71,7 +74,8 @@ def _without_lookarounds(pattern: str) -> str:
             end = _closing(pattern, i)
             body = pattern[i + (4 if pattern.startswith("(?<", i) else 3):end]
             trailing = depth == 0 and (end == len(pattern) - 1 or pattern[end + 1] == "|")  # ends an alternative
-            if pattern.startswith("(?=", i) and trailing and "[^" not in body and "." not in body.replace("\\.", ""):
+            readable = "[^" not in body and "." not in body.replace("\\.", "")  # cannot read a separator's \x00
+            if pattern.startswith("(?=", i) and trailing and readable and len(body) <= MAX_READ_LOOKAHEAD:
                 out.append(f"(?:{_without_lookarounds(body)})")  # a lookahead ending the pattern: read it
             i = end + 1
             continue

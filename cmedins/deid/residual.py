@@ -82,7 +82,7 @@ NUMBERS, CONTACTS, OBFUSCATED, RECORDS = range(len(PRECHECKS))
 
 
 @lru_cache(maxsize=1)
-def _prechecks():
+def prechecks():
     from cmedins.deid.prefilter import Prefilter
 
     return Prefilter([(pattern, "re") for pattern in PRECHECKS])
@@ -150,7 +150,7 @@ def _numbers(folded: str):
 def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool = True) -> list[tuple[str, int, int]]:
     """(kind, start, end) of every identifier-shaped string left in `text`, except `allowed` values. Without
     `prechecked` every step runs (the reference the pre-checks are tested against)."""
-    folded, may = _prechecks().folded(text) if prechecked else (fold(text), range(len(PRECHECKS)))
+    folded, may = prechecks().folded(text) if prechecked else (fold(text), range(len(PRECHECKS)))
     allowed_digits = {re.sub(r"\D", "", value) for value in allowed} - {""}
     hits: list[tuple[str, int, int]] = []
     for digits, start, end in _numbers(folded) if NUMBERS in may else ():
