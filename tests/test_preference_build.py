@@ -176,15 +176,27 @@ def test_zh_safety_folder_loads(shared_data):
 
 # --- sampling ---------------------------------------------------------------------------------------------
 
-def fake_sft_build(folder: Path, n: int, deid_ran: bool = True) -> Path:
+def fake_sft_build(folder: Path, n: int, deid_ran: bool = True, deid: dict | None = None) -> Path:
+    """n SFT rows in a build folder whose manifest's `deid` is the given section, by default one the runner
+    wrote (the sample build's) or, with deid_ran=False, the section of a build without de-identification."""
     (folder / "data").mkdir(parents=True)
     rows = [{"id": f"{i:032x}", "source": "toyhom", "messages": [
         {"role": "user", "content": f"第{i}位患者：咳嗽{i}天了怎么办？"}, {"role": "assistant", "content": "建议就诊。"},
         *([{"role": "user", "content": "需要拍片吗？"}, {"role": "assistant", "content": "必要时拍胸片。"}] if i % 2 else [])]}
         for i in range(n)]
     pq.write_table(pa.Table.from_pylist(rows), folder / "data" / "train-00000-of-00001.parquet")
-    (folder / "manifest.json").write_text(json.dumps({"deid": {"ran": deid_ran}}), encoding="utf-8")
+    if deid is None:
+        deid = _RUNNER_DEID if deid_ran else {"ran": False}
+    (folder / "manifest.json").write_text(json.dumps({"deid": deid}), encoding="utf-8")
     return folder
+
+
+_RUNNER_DEID: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _runner_deid_section(sample_build):
+    _RUNNER_DEID.update(json.loads((sample_build / "manifest.json").read_text(encoding="utf-8"))["deid"])
 
 
 def test_sampling_reports_target_and_achieved(tmp_path):
@@ -203,6 +215,21 @@ def test_sampling_reports_target_and_achieved(tmp_path):
 def test_sampling_refuses_a_build_that_was_not_deidentified(tmp_path):
     with pytest.raises(CmedinsError, match="de-identification did not run"):
         build_prompts(fake_sft_build(tmp_path / "b", 3, deid_ran=False))
+
+
+@pytest.mark.parametrize(("tamper", "field"), [
+    (lambda deid: {"ran": True}, "deid.path"),  # a hand-written "it ran" without the gate's facts
+    (lambda deid: {**deid, "ran": "yes"}, "deid"),
+    (lambda deid: {**deid, "residual": {**deid["residual"], "scanned_texts": -1}}, "deid.residual.scanned_texts"),
+])
+def test_sampling_refuses_a_tampered_deid_section(tmp_path, tamper, field):
+    """The manifest is read by the model the privacy gate wrote it from: an edited section is refused in one
+    line naming the file and the field, not taken at its word."""
+    build = fake_sft_build(tmp_path / "b", 3, deid=tamper(dict(_RUNNER_DEID)))
+    with pytest.raises(CmedinsError) as refused:
+        build_prompts(build)
+    message = str(refused.value)
+    assert "manifest.json" in message and f"'{field}'" in message and "\n" not in message
 
 
 def test_sample_command_deidentifies_ood_prompts(tmp_path):

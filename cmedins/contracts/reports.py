@@ -129,6 +129,17 @@ class DeidSection(Report):
     deid: DeidFacts | DeidNotRun = Field(discriminator="ran")
 
 
+def read_deid(manifest: dict[str, Any], manifest_path: Any) -> DeidFacts | None:
+    """manifest.json `deid`, read by the model the runner wrote it from; None when de-identification did not
+    run. A malformed or tampered section is a one-line error naming the file and field, never its value."""
+    try:
+        section = DeidSection.model_validate({"deid": manifest.get("deid", {"ran": False})})
+    except ValidationError as error:
+        field, message = first_error(error)
+        raise CmedinsError(f"{manifest_path}: field '{field}': {message}") from None
+    return section.deid if isinstance(section.deid, DeidFacts) else None
+
+
 class ValidationFacts(Report):
     """manifest.json `validation`, counted from the ledger: `passed` only when the validating stage ran, kept
     rows and rejected none."""

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cmedins.contracts.ids import content_id
+from cmedins.contracts.reports import read_deid
 from cmedins.deid.residual import residual_hits
 from cmedins.errors import CmedinsError, RowError
 from cmedins.rowio.formats import FORMATS
@@ -26,8 +27,11 @@ def build_prompts(build_dir: Path) -> list[dict]:
     manifest_path = build_dir / "manifest.json"
     if not manifest_path.is_file():
         raise CmedinsError(f"{build_dir}: no manifest.json (is this a cmedins build folder?)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if not manifest.get("deid", {}).get("ran"):
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CmedinsError(f"{manifest_path}: not valid JSON ({type(error).__name__})") from None
+    if not isinstance(manifest, dict) or read_deid(manifest, manifest_path) is None:
         raise CmedinsError(f"{manifest_path}: de-identification did not run on this build (deid.ran is false); "
                            "sample prompts from a de-identified build")
     files = sorted((build_dir / "data").glob("*.parquet"))

@@ -10,9 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import ValidationError
 
-from cmedins.contracts.reports import DeidFacts, DeidSection, first_error
+from cmedins.contracts.reports import DeidFacts, read_deid
 from cmedins.errors import CmedinsError
 
 SPLIT_ORDER = ("train", "validation", "test")
@@ -31,14 +30,8 @@ class Build:
 
     @property
     def deid(self) -> DeidFacts | None:
-        """manifest.json `deid`, read by the model the runner wrote it from; None when de-identification did not
-        run. A malformed section is a one-line error naming the file and field."""
-        try:
-            section = DeidSection.model_validate({"deid": self.manifest.get("deid", {"ran": False})})
-        except ValidationError as error:
-            field, message = first_error(error)
-            raise CmedinsError(f"{self.root / 'manifest.json'}: field '{field}': {message}") from None
-        return section.deid if isinstance(section.deid, DeidFacts) else None
+        """manifest.json `deid` (contracts.reports.read_deid); None when de-identification did not run."""
+        return read_deid(self.manifest, self.root / "manifest.json")
 
     @property
     def splits(self) -> list[str]:
