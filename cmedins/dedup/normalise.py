@@ -64,7 +64,7 @@ def normalise(text: str, *, t2s: bool = False) -> str:
 def normalise_batch(texts: Sequence[str], *, t2s: bool = False) -> list[str]:
     """`[normalise(text) for text in texts]` as array passes over the whole batch: every character is replaced
     by its own normal form (`_CharMap`), looked up in code-point tables; a text holding a character whose normal
-    form depends on its neighbours (see `_CharMap.learn`) goes through `normalise` instead."""
+    form depends on its neighbours (see `_CharMap`) goes through `normalise` instead."""
     if not texts:
         return []
     chars = _char_map()
