@@ -441,12 +441,11 @@ def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, in
         return [[] for _ in texts]
     extra: list[list[tuple[int, int]]] = []
     for text, found in zip(texts, findings, strict=True):
-        covered = {i for f in found for i in range(f.start, f.end)}
         spans = []
         for name in names:
             position = text.find(name)
             while position >= 0:
-                if position not in covered:
+                if not any(f.start <= position < f.end for f in found):  # not covered by a finding
                     spans.append((position, position + len(name)))
                 position = text.find(name, position + len(name))
         extra.append(spans)

@@ -96,27 +96,34 @@ class AnchoredPattern(Pattern):
     begins with NAME_START, so a start right after a name character is skipped before the regex is asked.
     presidio sees an ordinary Pattern; the compiled recognizer tries only those starts (anchored_spans)."""
 
-    def __init__(self, name: str, pattern: str, score: float, *, anchor: str, reach: int, word_start: bool = False):
+    def __init__(self, name: str, pattern: str, score: float, *, anchor: str, reach: int, word_start: bool = False,
+                 run: str | None = None):
         super().__init__(name, pattern, score)
         self.anchor = anchor
         self.reach = reach
         self.word_start = word_start
+        self.run = run  # a class every character between a match's start and its anchor is in (its lookahead's)
 
 
 STOP_CHARS = frozenset(STOP)
 
 
 def anchored_spans(pattern: regex.Pattern, anchor: regex.Pattern, reach: int, word_start: bool,
-                   text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+                   text: str, lo: int = 0, hi: int | None = None, run: regex.Pattern | None = None,
+                   ) -> list[tuple[int, int]]:
     """The non-empty spans of `pattern.finditer(text, lo, hi)`, found by trying `pattern.match` only at the starts
     that can match: within `reach` characters before an anchor occurrence, or inside one (the anchor scan does not
     report occurrences overlapping the one it found: 地区 hides 区). Matches are taken left to right without
-    overlap, as finditer takes them, so the spans are the same (tests/test_deid_fast.py checks it on real text)."""
+    overlap, as finditer takes them, so the spans are the same (tests/test_deid_fast.py checks it on real text).
+    With `run` (a reverse match of the class every character between a match's start and its anchor is in), the
+    starts go back only as far as that class does: an occurrence hidden inside a found one lies after its start,
+    so the characters before the found one are in the class too."""
     out: list[tuple[int, int]] = []
     hi = len(text) if hi is None else hi
     following = lo  # the first start not tried yet
     for hit in anchor.finditer(text, lo, hi):
-        start = max(following, hit.start() - reach)
+        first = hit.start() - reach if run is None else run.match(text, max(lo, hit.start() - reach), hit.start()).start()
+        start = max(following, first)
         while start < hit.end():
             before = text[start - 1] if start else ""
             if word_start and "\u4e00" <= before <= "\u9fef" and before not in STOP_CHARS:
@@ -140,9 +147,12 @@ class CompiledRecognizer(PatternRecognizer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.compiled = [(p.name, regex.compile(p.regex, flags=self.global_regex_flags), p.score,
-                          (regex.compile(p.anchor, flags=self.global_regex_flags), p.reach, p.word_start)
-                          if isinstance(p, AnchoredPattern) else None)
+                          self._window(p) if isinstance(p, AnchoredPattern) else None)
                          for p in self.patterns]
+
+    def _window(self, p: AnchoredPattern) -> tuple:
+        run = None if p.run is None else regex.compile(f"(?r){p.run}*", flags=self.global_regex_flags)
+        return regex.compile(p.anchor, flags=self.global_regex_flags), p.reach, p.word_start, run
 
     def matches(self, text: str, anchored: bool = True, regions: Regions | None = None) -> list[Span]:
         """Every pattern's non-empty matches (anchored patterns tried only near their anchors unless told not to).
@@ -152,7 +162,9 @@ class CompiledRecognizer(PatternRecognizer):
         for index, (name, pattern, score, window) in enumerate(self.compiled):
             for lo, hi in [(0, len(text))] if regions is None else regions[index]:
                 if window is not None and anchored:
-                    out += [(name, start, end, score) for start, end in anchored_spans(pattern, *window, text, lo, hi)]
+                    anchor, reach, word_start, run = window
+                    out += [(name, start, end, score)
+                            for start, end in anchored_spans(pattern, anchor, reach, word_start, text, lo, hi, run)]
                 else:
                     out += [(name, *m.span(), score) for m in pattern.finditer(text, lo, hi) if m.end() > m.start()]
         return out
@@ -438,15 +450,16 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
             Pattern("labelled", _labelled(r"年龄", rf"{over89}(?![\d.])"), 0.9),
         ], global_regex_flags=FLAGS),
         CompiledRecognizer("CN_ADDRESS", "ChineseAddressRecognizer", LANGUAGE, [
-            AnchoredPattern("address", address, 0.8, anchor=level, reach=reach_address, word_start=True),
+            AnchoredPattern("address", address, 0.8, anchor=level, reach=reach_address, word_start=True, run=NAME_CH),
             AnchoredPattern("village", rf"{NAME_START}{NAME_CH}{{2,8}}?(?:村|屯|庄|镇|乡)(?=人)", 0.7,
-                            anchor="[村屯庄镇乡]人", reach=8, word_start=True),
+                            anchor="[村屯庄镇乡]人", reach=8, word_start=True, run=NAME_CH),
             Pattern("labelled", _labelled(address_labels, rf"(?!{generic_place}){value}"), 0.95),
         ], global_regex_flags=FLAGS),
         CompiledRecognizer("INSTITUTION", "InstitutionRecognizer", LANGUAGE, [
-            AnchoredPattern("institution", institution, 0.75, anchor=facility, reach=reach_institution, word_start=True),
-            AnchoredPattern("famous_hospital", famous, 0.7, anchor="医院",
-                            reach=max(map(len, PLACES.split("|"))) + reach_famous),
+            AnchoredPattern("institution", institution, 0.75, anchor=facility, reach=reach_institution, word_start=True,
+                            run=r"\p{Han}"),
+            AnchoredPattern("famous_hospital", famous, 0.7, anchor="医院",  # places and name characters: all Han
+                            reach=max(map(len, PLACES.split("|"))) + reach_famous, run=r"\p{Han}"),
             Pattern("well_known_hospital", rf"{NAME_START}(?<![0-9])(?:{'|'.join(WELL_KNOWN_HOSPITALS)})医院", 0.7),
         ], global_regex_flags=FLAGS),
         ChineseIdRecognizer(),
