@@ -174,3 +174,14 @@ def test_residual_prechecks_change_no_hit_on_real_text(shared_data):
         assert found == residual_hits(text, prechecked=False), text
         hits += len(found)
     assert hits > 2000
+
+
+def test_threads_sharing_a_prefilter_still_get_a_superset():
+    from concurrent.futures import ThreadPoolExecutor
+
+    prefilter = Prefilter(["[0-9]{11}", "医院"])
+    texts = ["电话13812345678", "北京协和医院", "无"] * 400
+    alone = [prefilter.possible(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        shared = list(pool.map(prefilter.possible, texts))
+    assert all(set(one) <= set(other) for one, other in zip(alone, shared, strict=True))

@@ -30,6 +30,7 @@ _surnames = "|".join(lexicon.COMPOUND_SURNAMES) + f"|[{lexicon.SURNAMES}]"
 _marks = "|".join(re.escape(m) for m in lexicon.PARTIAL_NAME_MARKS)
 # Not after a digit or 第 (第7程XELOX方案), and an X-like mark is not followed by letters or by 线/光/片
 # (胸部正位X线, XELOX): those are imaging words and regimen names, not a masked given name.
+PARTIAL_MARK = re.compile(_marks)  # any masking mark in a name: 张某某 is not propagated
 PARTIAL = re.compile(
     rf"(?<![0-9第])(?:{_surnames})(?:(?:{_marks})(?![A-Za-z0-9线光片射])(?!日|天|时|年|月|处|种|些|地|医院|院|科|部|项|次|型|类|人|市|县|区)"
     rf"|(?:{'|'.join(lexicon.NAME_SUFFIX_CONTEXT)}))"
@@ -436,7 +437,7 @@ def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, in
     found once with context (患者王建国) is masked where it stands alone too (王建国诉头痛)."""
     names = {text[f.start:f.end] for text, found in zip(texts, findings, strict=True) for f in found
              if f.entity_type == "PERSON" and 2 <= f.end - f.start <= 4}
-    names = {name for name in names if not any(mark in name for mark in lexicon.PARTIAL_NAME_MARKS)}
+    names = {name for name in names if not PARTIAL_MARK.search(name)}
     if not names:
         return [[] for _ in texts]
     extra: list[list[tuple[int, int]]] = []

@@ -176,6 +176,7 @@ class Prefilter:
             return
         flags = (hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_DOTALL
                  | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY)
+        self.busy = hyperscan.ScratchInUseError
         database = hyperscan.Database()
         expressions = [superset_expression(*((p, "regex") if isinstance(p, str) else p)) for p in patterns]
         database.compile(expressions=[e.encode() for e in expressions],
@@ -192,7 +193,10 @@ class Prefilter:
         except UnicodeEncodeError:  # a lone surrogate: not UTF-8, Hyperscan's behaviour would be undefined
             return range(self.count + len(FOLD_TRIGGERS))
         found: set[int] = set()
-        self.database.scan(data, match_event_handler=_flag_text, context=found)
+        try:
+            self.database.scan(data, match_event_handler=_flag_text, context=found)
+        except self.busy:  # another thread is scanning with this database's scratch space: scan every pattern
+            return range(self.count + len(FOLD_TRIGGERS))
         return found
 
     def folded(self, text: str) -> tuple[str, set[int] | range]:
