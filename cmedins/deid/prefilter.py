@@ -79,20 +79,24 @@ def _without_lookarounds(pattern: str) -> str:
                 out.append(f"(?:{_without_lookarounds(body)})")  # a lookahead ending the pattern: read it
             i = end + 1
             continue
-        ch = pattern[i]
-        if ch == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class and ch == "]":
-            in_class = False
-        elif not in_class and ch == "[":
-            in_class = True
-        elif not in_class and ch in "()":
-            depth += 1 if ch == "(" else -1
-        out.append(ch)
-        i += 1
+        if not in_class and pattern[i] in "()":
+            depth += 1 if pattern[i] == "(" else -1
+        text, i, in_class = _plain_step(pattern, i, in_class)
+        out.append(text)
     return "".join(out)
+
+
+def _plain_step(pattern: str, i: int, in_class: bool) -> tuple[str, int, bool]:
+    """One escape (two characters) or one character of `pattern` at i, the next position, and whether a
+    character class is open after it."""
+    ch = pattern[i]
+    if ch == "\\":
+        return pattern[i:i + 2], i + 2, in_class
+    if in_class and ch == "]":
+        return ch, i + 1, False
+    if not in_class and ch == "[":
+        return ch, i + 1, True
+    return ch, i + 1, in_class
 
 
 @cache
@@ -123,18 +127,10 @@ def _explicit_classes(pattern: str, module: str) -> str:
             out.append(f"\\x{{{pattern[i + 2:i + 6]}}}")
             i += 6
             continue
-        if ch == "\\":
-            if pattern[i + 1].isalpha() and pattern[i + 1] not in "nxK":
-                raise ValueError(f"no superset known for \\{pattern[i + 1]}")  # \w, \b ...: say so, do not guess
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class and ch == "]":
-            in_class = False
-        elif not in_class and ch == "[":
-            in_class = True
-        out.append(ch)
-        i += 1
+        if ch == "\\" and pattern[i + 1].isalpha() and pattern[i + 1] not in "nxK":
+            raise ValueError(f"no superset known for \\{pattern[i + 1]}")  # \w, \b ...: say so, do not guess
+        text, i, in_class = _plain_step(pattern, i, in_class)
+        out.append(text)
     return "".join(out)
 
 
