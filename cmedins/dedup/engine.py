@@ -236,8 +236,9 @@ class DedupIndex:
         per_row = bands if near else 1
         job = shards.ShardJob(
             folder=str(self.work_dir / name), shards=shards.shard_count(len(alive) * per_row, self.memory_budget),
-            signatures=str(self.signatures_path), fingerprints=str(self.fingerprints_path), rows=self.rows, num_perm=self.params.num_perm, bands=bands,
-            rows_per_band=rows_per_band, threshold=self.params.threshold, near=near)
+            signatures=str(self.signatures_path), fingerprints=str(self.fingerprints_path), rows=self.rows,
+            num_perm=self.params.num_perm, bands=bands, rows_per_band=rows_per_band, threshold=self.params.threshold,
+            near=near)
         # Parts: one per map task, at least _PART_ROWS rows each (locally one part, so one file per shard).
         parts = max(1, min(2 * self.task_map.workers, len(alive) // _PART_ROWS))
         items = [shards.MapItem(part, rows.astype(np.uint32), partition[rows].astype(np.uint32),
@@ -290,19 +291,9 @@ class DedupIndex:
         result.status[gone] = NEAR
         result.kept[gone] = kept
         result.scope[gone] = scope
-        result.similarity[gone] = _similarity(signatures, gone, kept)
+        result.similarity[gone] = shards.signature_shares(signatures, gone, kept)
         stats["near"] += len(gone)
         stats["clusters"] += len(np.unique(kept))
-
-
-def _similarity(signatures: np.ndarray, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Estimated Jaccard of each row with its counterpart, in blocks (bounded memory)."""
-    out = np.empty(len(rows), dtype=np.float32)
-    for start in range(0, len(rows), lsh.VERIFY_BLOCK):
-        stop = start + lsh.VERIFY_BLOCK
-        out[start:stop] = (lsh.read_rows(signatures, rows[start:stop])
-                           == lsh.read_rows(signatures, others[start:stop])).mean(axis=1)
-    return out
 
 
 def _point_at_final_keepers(result: DedupResult, signatures: np.ndarray) -> None:
@@ -318,7 +309,7 @@ def _point_at_final_keepers(result: DedupResult, signatures: np.ndarray) -> None
         if not chained.any():
             break
         result.kept[stale[chained]] = result.kept[keeper[chained]]
-    result.similarity[stale] = _similarity(signatures, stale, result.kept[stale])
+    result.similarity[stale] = shards.signature_shares(signatures, stale, result.kept[stale])
 
 
 def _exact_hash(text: str) -> int:

@@ -297,19 +297,20 @@ def _agreeing(prints: np.ndarray, later: np.ndarray, earlier: np.ndarray, thresh
 
 
 def _verified(signatures: np.ndarray, later: np.ndarray, earlier: np.ndarray, threshold: float) -> np.ndarray:
-    """Whether each pair's signatures agree on at least `threshold` of their positions (as lsh does), in
-    blocks of VERIFY_BLOCK pairs (two blocks of signatures in memory, not two per candidate pair)."""
-    similar = np.zeros(len(later), dtype=bool)
-    for start in range(0, len(later), lsh.VERIFY_BLOCK):
+    """Whether each pair's signatures agree on at least `threshold` of their positions (as lsh does)."""
+    return signature_shares(signatures, later, earlier) >= threshold
+
+
+def signature_shares(signatures: np.ndarray, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """The estimated Jaccard of each row with its counterpart: the share of signature positions where they agree
+    (count / positions, as a mean of booleans), in blocks of VERIFY_BLOCK pairs (two blocks of signatures in
+    memory, not two per pair)."""
+    shares = np.empty(len(rows), dtype=np.float64)
+    for start in range(0, len(rows), lsh.VERIFY_BLOCK):
         stop = start + lsh.VERIFY_BLOCK
-        similar[start:stop] = _share(lsh.read_rows(signatures, later[start:stop]),
-                                     lsh.read_rows(signatures, earlier[start:stop])) >= threshold
-    return similar
-
-
-def _share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The share of positions where two blocks of rows agree (count / positions, as a mean of booleans)."""
-    return np.count_nonzero(a == b, axis=1) / a.shape[1]
+        shares[start:stop] = np.count_nonzero(lsh.read_rows(signatures, rows[start:stop])
+                                              == lsh.read_rows(signatures, others[start:stop]), axis=1)
+    return shares / signatures.shape[1]
 
 
 class EdgeForest:
