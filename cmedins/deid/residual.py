@@ -27,10 +27,11 @@ from cmedins.deid.normalise import fold
 
 KINDS = ("id_number", "phone", "email", "record_number", "contact_id")
 GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z0-9]))?")  # greedy digits, never backed off (hex ids stay whole)
-SEPARATORS = set(" -./()+（）—–")  # on the folded view (other full-width forms are folded to these)
+SEPARATORS = " -./()+（）—–"  # between digit groups, on the folded view (other full-width forms fold to these)
+_SEP_CLASS = "[" + SEPARATORS.replace("-", "\\-") + "]"
 # A run of groups: maximal digit runs (\d+ is never backed off: what may follow is optional), 1-2 separators
 # between them, an X only at the run's end (after one, no group joins).
-RUN = re.compile(r"\d+(?:[ \-./()+（）—–]{1,2}\d+)*(?:[Xx](?![A-Za-z0-9]))?")
+RUN = re.compile(rf"\d+(?:{_SEP_CLASS}{{1,2}}\d+)*(?:[Xx](?![A-Za-z0-9]))?")
 MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
 LANDLINE = re.compile(r"(?:0086|86)?0?(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
 PHONE_LABEL = re.compile(r"(?:电话|手机|座机|联系方式|联系电话|拨打|致电|Tel|TEL|tel|Phone|phone)(?:号码|号)?\s*(?:为|是)?\s*[：:]?\s*$")
@@ -72,7 +73,6 @@ RECORD_WORDS = ("号", "ID", "id", "病案")
 # a digit or X at least, 0-2 separators between); a messaging label is matched without case, and a text holding a
 # character that lower() or case-insensitive matching maps to an ASCII letter (İ, ı, ſ, the Kelvin sign) always
 # passes, as in _may_hold_contact.
-_SEP_CLASS = "[ \\-./()+（）—–]"
 NUMBER_SHAPE = rf"\d(?:{_SEP_CLASS}{{0,2}}\d){{5}}{_SEP_CLASS}{{0,2}}[\dXx]"
 CONTACT_LABEL = "|".join("".join(f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() and ch.isascii() else ch
                                  for ch in word) for word in CONTACT_WORDS) + "|[İıſ\u212a]"
