@@ -53,3 +53,17 @@ def test_deid_names_an_unreadable_line_and_writes_nothing(tmp_path, monkeypatch,
     assert "13812345678" not in stdout + stderr and "no field" not in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.jsonl"]
 
+
+
+def test_deid_keeps_a_row_with_a_lone_surrogate_and_masks_its_phone(tmp_path):
+    """JSON may escape a lone UTF-16 surrogate ("\\ud800"); it decodes to a str no UTF-8 writer or hash accepts.
+    It becomes U+FFFD at read time (JSONL and JSON), so the row is kept and its phone masked (was a traceback)."""
+    jsonl, json_array = tmp_path / "in.jsonl", tmp_path / "in.json"
+    jsonl.write_text('{"text": "lone \\ud800 phone 13900139000"}\n', encoding="utf-8")
+    json_array.write_text('[{"text": "电话13900139000 \\udfff"}]', encoding="utf-8")
+    for path, expected in ((jsonl, "lone \ufffd phone <电话>"), (json_array, "电话<电话> \ufffd")):
+        out = tmp_path / f"out_{path.suffix[1:]}.jsonl"
+        result = CliRunner().invoke(app, ["deid", str(path), "--out", str(out), "--field", "text"])
+        assert result.exit_code == 0, result.output
+        assert [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()] == [expected]
+        assert "13900139000" not in (tmp_path / f"{out.name}.audit.jsonl").read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import itertools
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ from cmedins.errors import CmedinsError, RowError
 FORMATS = ("json", "jsonl", "csv", "parquet")
 _SNIFF_BYTES = 1 << 16
 csv.field_size_limit(sys.maxsize)  # clinical notes in one CSV cell exceed the 128 KiB default
+# A JSON escape of a UTF-16 surrogate; only a line holding one can decode to a lone surrogate, which no UTF-8
+# file, hash or writer downstream accepts.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def detect_format(path: Path) -> str:
@@ -163,6 +168,18 @@ def clean_text(value: str) -> str:
     return value
 
 
+def replace_lone_surrogates(value: Any) -> Any:
+    """Lone surrogates (JSON `"\\ud800"` without its pair) become U+FFFD, as a UTF-8 decoder does for bad bytes:
+    the row is kept and everything downstream can encode it."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [replace_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {replace_lone_surrogates(key): replace_lone_surrogates(item) for key, item in value.items()}
+    return value
+
+
 def clean_value(value: Any) -> Any:
     if isinstance(value, str):
         return clean_text(value)
@@ -229,6 +246,8 @@ def read_jsonl_range(path: Path, encoding: str, start: int = 0, end: int | None 
         except RecursionError:
             yield number, _unparsable("JSON nested too deeply", line)
             continue
+        if _SURROGATE_ESCAPE.search(line):
+            row = replace_lone_surrogates(row)
         if isinstance(row, dict):
             yield number, clean_value(row)
         elif isinstance(row, list) and row and all(isinstance(item, dict) for item in row):
@@ -257,7 +276,10 @@ def _iter_json(path: Path) -> Iterator[tuple[int, dict]]:
                            "a JSON document must decode as a whole")
     text = "".join(line for line, _ in lines)
     values, number = _json_values(path, text), 0
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None
     for value, line in values:
+        if surrogates:
+            value = replace_lone_surrogates(value)
         if isinstance(value, dict):
             lists = {key: item for key, item in value.items() if isinstance(item, list)}
             if len(lists) == 1 and all(isinstance(x, dict) for x in next(iter(lists.values()))):
