@@ -115,3 +115,16 @@ def test_a_stage_name_cannot_be_registered_twice():
 
     with pytest.raises(ValueError, match="registered twice"):
         register_stage(Impostor)
+
+
+@pytest.mark.parametrize("text, where", [("name: [\n", "line 2 column 1"), ("name: t\n  bad: : x\n", "line 2 column 6")])
+def test_invalid_yaml_is_one_line_naming_line_and_column(tmp_path, text, where):
+    """PyYAML's message spans several lines and quotes the recipe's text; the error is one line instead."""
+    from cmedins.errors import CmedinsError
+    from cmedins.runner.recipe import load_recipe
+    recipe = tmp_path / "broken.yaml"
+    recipe.write_text(text, encoding="utf-8")
+    with pytest.raises(CmedinsError) as caught:
+        load_recipe(recipe)
+    message = str(caught.value)
+    assert "\n" not in message and f"invalid YAML at {where}: " in message and message.startswith(str(recipe))

@@ -101,7 +101,7 @@ def load_recipe(path: Path) -> tuple[Recipe, dict[str, Any], str]:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise CmedinsError(f"{path}: invalid YAML: {error}") from None
+        raise CmedinsError(f"{path}: invalid YAML{_yaml_where(error)}") from None
     if not isinstance(raw, dict):
         raise CmedinsError(f"{path}: a recipe is a YAML mapping")
     try:
@@ -119,3 +119,11 @@ def resolve_path(value: str, base_dir: Path) -> Path:
     path = Path(value).expanduser()
     # normpath folds "pipelines/../build" so messages and the manifest show the path a user would type.
     return path if path.is_absolute() else Path(os.path.normpath(base_dir / path))
+
+
+def _yaml_where(error: yaml.YAMLError) -> str:
+    """Where and what, on one line: PyYAML's own message spans several lines and quotes the recipe's text."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None)
+    return f"{where}: {' '.join(str(problem).split())}" if problem else where
