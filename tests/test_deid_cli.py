@@ -67,3 +67,15 @@ def test_deid_keeps_a_row_with_a_lone_surrogate_and_masks_its_phone(tmp_path):
         assert result.exit_code == 0, result.output
         assert [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()] == [expected]
         assert "13900139000" not in (tmp_path / f"{out.name}.audit.jsonl").read_text(encoding="utf-8")
+
+
+def test_deid_masks_a_phone_split_by_invisible_characters(tmp_path):
+    """Zero-width spaces/joiners, word joiners and soft hyphens between digits (copy-pasted text) hid the phone
+    from every detector and the residual scan: the raw number reached the output."""
+    texts = ["tel 138\u200b0013\u200b8000", "电话138\u2060\u20600013\u00ad8000。", "手机138\u200d0013\u200c8000"]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == ["tel <电话>", "电话<电话>。", "手机<电话>"]

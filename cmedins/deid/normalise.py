@@ -40,6 +40,11 @@ _WIDE = re.compile(f"[{''.join(map(re.escape, _WIDE_FOLD))}]")
 _DIGIT_DASH = re.compile(r"(?<=[0-9０-９])[\u2010-\u2015\u2212\ufe58\ufe63](?=[0-9０-９])")
 
 
+# Invisible characters between two digits (zero-width space/joiners, word joiner, soft hyphen: pasted text
+# carries them, 138\u200b0013\u200b8000): a space in the view, so the number reads as a spaced one.
+_DIGIT_INVISIBLE = re.compile(r"(?<=[0-9０-９])[\u00ad\u200b-\u200d\u2060]+(?=[0-9０-９])")
+
+
 # A number spelled in Chinese digit characters (手机一三八一二三四五六七八, 身份证一一〇一〇五…): a run of seven or
 # more is always a phone, an ID or a record number, never a clinical quantity (those use 十/百 or stay short,
 # and a year such as 一九六五 has four), so the view spells it in ASCII digits for every detector and the scan.
@@ -50,7 +55,7 @@ _CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}]{{7,}}")
 
 # A text in which none of these occurs is its own folded view (a Hyperscan pass tells it for many texts at once:
 # cmedins.deid.prefilter).
-FOLD_TRIGGERS = (_CN_NUMBER.pattern, _DIGIT_DASH.pattern, _WIDE.pattern)
+FOLD_TRIGGERS = (_CN_NUMBER.pattern, _DIGIT_DASH.pattern, _DIGIT_INVISIBLE.pattern, _WIDE.pattern)
 
 
 def fold(text: str) -> str:
@@ -60,6 +65,8 @@ def fold(text: str) -> str:
         text = _CN_NUMBER.sub(lambda m: "".join(CN_DIGITS[ch] for ch in m.group()), text)
     if _DIGIT_DASH.search(text):
         text = _DIGIT_DASH.sub("-", text)
+    if _DIGIT_INVISIBLE.search(text):
+        text = _DIGIT_INVISIBLE.sub(lambda m: " " * len(m.group()), text)
     if not _WIDE.search(text):
         return text  # the common case: nothing to fold, no copy
     return _WIDE.sub(lambda m: _WIDE_FOLD[m.group()], text)
