@@ -79,3 +79,14 @@ def test_deid_masks_a_phone_split_by_invisible_characters(tmp_path):
     assert result.exit_code == 0, result.output
     rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
     assert rows == ["tel <电话>", "电话<电话>。", "手机<电话>"]
+
+
+def test_deid_masks_a_phone_spelt_in_enclosed_digits(tmp_path):
+    """Circled digits (①③⑧, ⓪, ❶, ➀) read as no number at all: the raw phone reached the output."""
+    texts = ["电话 ①③⑧⓪⓪①③⑧⓪⓪⓪", "手机❶❸❾❶❷❸❹❺❻❼❽", "联系电话：➀➂➈➀➁➂➃➄➅➆➇", "既往史：①高血压 ②糖尿病"]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == ["电话 <电话>", "手机<电话>", "联系电话：<电话>", "既往史：①高血压 ②糖尿病"]

@@ -33,6 +33,10 @@ def _fold_char(ch: str) -> str:
 # Only the wide characters that fold to something else are searched for: the punctuation kept as it is (most
 # wide characters in Chinese text) is then never visited one by one.
 _WIDE_FOLD = {ch: _fold_char(ch) for ch in map(chr, [*range(0xFF01, 0xFF5F), 0x3000]) if _fold_char(ch) != ch}
+# Enclosed digits one character wide (①③⑧, ⓵, ❶, ➀, ➊ and their zeros): a phone spelt with them read as no
+# number at all. Two-digit ones (⑩ ...) have no one-character view.
+_WIDE_FOLD |= {chr(first + i): str(i + 1) for first in (0x2460, 0x24F5, 0x2776, 0x2780, 0x278A) for i in range(9)}
+_WIDE_FOLD |= {"\u24ea": "0", "\u24ff": "0", "\U0001f10b": "0", "\U0001f10c": "0"}
 _WIDE = re.compile(f"[{''.join(map(re.escape, _WIDE_FOLD))}]")
 
 
