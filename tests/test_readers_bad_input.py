@@ -59,6 +59,13 @@ ROW_CASES = {
     "jsonl: GBK after 64 KiB of ASCII": (
         ".jsonl", lambda t: (_jsonl([{"instruction": "q" * 100, "input": "", "output": "a"}] * 700)
                              + _jsonl(GOOD).decode("utf-8").encode("gbk")), 710, {}),
+    "jsonl: NUL byte in a string": (
+        ".jsonl", lambda t: _jsonl(GOOD[:2]) + f'{{"instruction": "{SECRET}\0问题", "input": "", "output": "答"}}\n'.encode()
+                            + _jsonl(GOOD[3:]), 10, {3: "column 21: a NUL byte (U+0000) inside a string; JSON strings must "
+                                                        "escape it"}),
+    "jsonl: unterminated string": (
+        ".jsonl", lambda t: _jsonl(GOOD[:9]) + f'{{"instruction": "{SECRET}\n'.encode(), 10,
+        {10: "column 17: a string that starts here is never closed"}),
     "json: train/test lists": (
         ".json", lambda t: json.dumps({"train": GOOD[:6], "test": GOOD[6:]}, ensure_ascii=False).encode(), 10,
         {1: "several lists (train, test)", 10: "list 'test'"}),
@@ -92,6 +99,9 @@ FILE_CASES = {  # whole-file malformations: one-line error naming the file
                            "not valid utf-8"),
     "json: deeply nested": (".json", lambda t: b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     "json: syntax error": (".json", lambda t: f'[{{"instruction": "{SECRET}"'.encode(), "invalid JSON"),
+    "json: NUL byte in a string": (
+        ".json", lambda t: json.dumps(GOOD[:3], ensure_ascii=False, indent=1).replace("问题", SECRET + "\0", 1).encode(),
+        "invalid JSON at line 3 column 25: a NUL byte (U+0000) inside a string; JSON strings must escape it"),
     "parquet: corrupt": (".parquet", lambda t: b"PAR1" + SECRET.encode() * 50 + b"PAR1", "not a readable Parquet"),
     "parquet: empty file": (".parquet", lambda t: b"", "empty file"),
 }

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from cmedins.contracts.reports import DeidFacts, read_deid
 from cmedins.errors import CmedinsError
+from cmedins.rowio.readers import json_problem
 
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -90,7 +91,8 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise CmedinsError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+        raise CmedinsError(f"{path}: not valid JSON at line {error.lineno} column {error.colno}: "
+                           f"{json_problem(error)}") from None
     if not isinstance(data, dict):
         raise CmedinsError(f"{path}: expected a JSON object")
     return data

@@ -241,7 +241,7 @@ def read_jsonl_range(path: Path, encoding: str, start: int = 0, end: int | None 
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            yield number, _unparsable(f"invalid JSON at column {error.colno}: {error.msg}", line)
+            yield number, _unparsable(f"invalid JSON at column {error.colno}: {json_problem(error)}", line)
             continue
         except RecursionError:
             yield number, _unparsable("JSON nested too deeply", line)
@@ -257,6 +257,20 @@ def read_jsonl_range(path: Path, encoding: str, start: int = 0, end: int | None 
                                           json.dumps(item, ensure_ascii=False))
         else:
             yield number, _unparsable("not a JSON object", line)
+
+
+def json_problem(error: json.JSONDecodeError) -> str:
+    """What is wrong, as a whole phrase: two of json's own messages end in "at" because its str() appends the
+    position (`Invalid control character at`, `Unterminated string starting at`); callers give the position
+    themselves. Names a control character by code point only (U+0000 for a NUL byte), never the text."""
+    if error.msg.startswith("Invalid control character"):
+        char = error.doc[error.pos] if 0 <= error.pos < len(error.doc) else ""
+        code = f"U+{ord(char):04X}" if len(char) == 1 else "?"
+        what = "a NUL byte" if char == "\0" else "a control character"
+        return f"{what} ({code}) inside a string; JSON strings must escape it"
+    if error.msg.startswith("Unterminated string"):
+        return "a string that starts here is never closed"
+    return error.msg
 
 
 def _unparsable(message: str, line: str) -> dict:
@@ -318,7 +332,8 @@ def _json_values(path: Path, text: str) -> Iterator[tuple[Any, int]]:
         try:
             value, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
-            raise CmedinsError(f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+            raise CmedinsError(f"{path}: invalid JSON at line {error.lineno} column {error.colno}: "
+                               f"{json_problem(error)}") from None
         except RecursionError:
             raise CmedinsError(f"{path}: JSON nested too deeply near line {line}") from None
         yield value, line
