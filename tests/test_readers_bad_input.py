@@ -88,6 +88,13 @@ ROW_CASES = {
     "csv: extra cells": (
         ".csv", lambda t: _csv(GOOD[:2]) + f"{SECRET},b,c,d\n".encode() + _csv(GOOD[3:]).split(b"\n", 1)[1], 10,
         {3: "beyond the header"}),
+    "csv: missing cells": (  # a lost delimiter: the cells no longer line up with the columns
+        ".csv", lambda t: _csv(GOOD[:2]) + f"{SECRET}的问题,回答\n".encode() + _csv(GOOD[3:]).split(b"\n", 1)[1], 10,
+        {3: "2 cell(s), the header has 3 columns: no cell for this column (line 4)"}),
+    "csv: missing cells after a multi-line cell": (  # the line named is the physical one, not the record number
+        ".csv", lambda t: (_csv(GOOD[:2]) + '"多行的\n问题",,回答\n'.encode() + _csv(GOOD[3:5]).split(b"\n", 1)[1]
+                           + f"{SECRET}\n".encode() + _csv(GOOD[6:]).split(b"\n", 1)[1]), 10,
+        {6: "1 cell(s), the header has 3 columns: no cell for this column (line 8)"}),
     "parquet: clean": (".parquet", lambda t: _parquet(t, GOOD), 10, {}),
     "parquet: numbers where text belongs": (
         ".parquet", lambda t: _parquet(t, [{**r, "output": i} for i, r in enumerate(GOOD, 1)]), 10, {}),
@@ -140,6 +147,8 @@ def test_build_accounts_for_every_physical_row(tmp_path, case):
     entries = [json.loads(line) for line in quarantine.read_text(encoding="utf-8").splitlines()] if quarantine.exists() else []
     assert {entry["row"] for entry in entries} >= set(bad)
     assert SECRET not in quarantine.read_text(encoding="utf-8") if quarantine.exists() else True
+    if case.startswith("csv: missing cells"):  # the field named is the first column without a cell
+        assert [(e["row"], e["field"]) for e in entries] == [(n, "input" if n == 6 else "output") for n in bad]
     if case == "parquet: numbers where text belongs":  # kept their type: quarantined, not turned into text
         assert [(e["row"], e["field"]) for e in entries] == [(n, "output") for n in range(1, 11)]
 

@@ -273,9 +273,11 @@ def json_problem(error: json.JSONDecodeError) -> str:
     return error.msg
 
 
-def _unparsable(message: str, line: str) -> dict:
-    """A row that is not an object: passed on (not raised) so the runner quarantines it and carries on."""
-    return {"__error__": message, "__raw__": line[:2000]}
+def _unparsable(message: str, line: str, field: str | None = None) -> dict:
+    """A row that is not an object: passed on (not raised) so the runner quarantines it and carries on.
+    `field`: the column the error is about, when there is one (a name from the file's header, not a value)."""
+    row = {"__error__": message, "__raw__": line[:2000]}
+    return {**row, "__field__": field} if field is not None else row
 
 
 def _iter_json(path: Path) -> Iterator[tuple[int, dict]]:
@@ -342,7 +344,9 @@ def _json_values(path: Path, text: str) -> Iterator[tuple[Any, int]]:
 def _iter_csv(path: Path) -> Iterator[tuple[int, dict]]:
     """Records of a CSV file. A record with an unclosed quote (which would swallow every later row) or a
     multi-line record whose cell count does not match the header is quarantined alone, and reading starts
-    again on the physical line after its first one. A record holding an undecodable byte is quarantined."""
+    again on the physical line after its first one. A record with fewer or more cells than the header (a
+    missing or a stray delimiter: its cells no longer line up with the columns) or holding an undecodable
+    byte is quarantined. Messages name the record's physical line (row numbers count records)."""
     encoding = detect_encoding(path)
     lines = ((line, error) for line, error in _decoded_lines(path, encoding))
     pending: list[str] = []  # physical lines of the record being parsed
@@ -355,28 +359,36 @@ def _iter_csv(path: Path) -> Iterator[tuple[int, dict]]:
     source: Iterator[str] = (line for line, _ in lines)
     header: list[str] | None = None
     number = 0
+    consumed = 0  # physical lines before the record being parsed
     while True:
         reader = csv.reader(feed(source), strict=True)
         restart = None
         try:
             for cells in reader:
                 record, pending[:] = pending[:], []
+                line_number = consumed + 1
                 if not cells:
+                    consumed += len(record)
                     continue
                 if header is None:
                     header = _csv_header(path, cells)
+                    consumed += len(record)
                     continue
                 number += 1
                 if len(record) > 1 and len(cells) != len(header):
                     yield number, _unparsable(f"a quoted cell runs over {len(record)} lines and the row has "
-                                              f"{len(cells)} cells, not {len(header)} (unbalanced quote?)", record[0])
+                                              f"{len(cells)} cells, not {len(header)} (unbalanced quote?; "
+                                              f"line {line_number})", record[0])
                     restart = record[1:]
+                    consumed += 1
                     break
-                yield number, _csv_row(header, cells, encoding, record[0])
+                consumed += len(record)
+                yield number, _csv_row(header, cells, encoding, record[0], line_number)
         except csv.Error as error:
             record, pending[:] = pending[:], []
             number += 1
-            yield number, _unparsable(f"bad CSV: {error} (unclosed quote?)", record[0] if record else "")
+            consumed += 1
+            yield number, _unparsable(f"bad CSV: {error} (unclosed quote?; line {consumed})", record[0] if record else "")
             restart = record[1:]
         if restart is None:
             return
@@ -392,13 +404,18 @@ def _csv_header(path: Path, cells: list[str]) -> list[str]:
     return names
 
 
-def _csv_row(header: list[str], cells: list[str], encoding: str, line: str) -> dict:
+def _csv_row(header: list[str], cells: list[str], encoding: str, line: str, line_number: int) -> dict:
     if len(cells) > len(header):
-        return _unparsable(f"{len(cells) - len(header)} cell(s) beyond the header's columns", line)
+        return _unparsable(f"{len(cells) - len(header)} cell(s) beyond the header's {len(header)} columns "
+                           f"(line {line_number})", line)
+    if len(cells) < len(header):
+        # Not padded with empty values: a lost delimiter shifts every later cell into the wrong column.
+        return _unparsable(f"{len(cells)} cell(s), the header has {len(header)} columns: no cell for this column "
+                           f"(line {line_number})", line, field=header[len(cells)])
     if any("\udc80" <= char <= "\udcff" for cell in cells for char in cell):
-        return _unparsable(f"not valid {encoding} text", line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-    row = {name: clean_text(cell) for name, cell in zip(header, cells, strict=False)}
-    return {**row, **{name: None for name in header[len(cells):]}}  # missing trailing cells
+        return _unparsable(f"not valid {encoding} text (line {line_number})",
+                           line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    return {name: clean_text(cell) for name, cell in zip(header, cells, strict=True)}
 
 
 def _iter_parquet(path: Path) -> Iterator[tuple[int, dict]]:
@@ -432,7 +449,7 @@ def file_sha256(path: Path) -> str:
 
 def row_error(row: dict) -> RowError | None:
     """The parse error iter_rows attached to a row it could not read as an object, if any."""
-    return RowError(row["__error__"]) if "__error__" in row else None
+    return RowError(row["__error__"], field=row.get("__field__")) if "__error__" in row else None
 
 
 def require_readable(row: dict, file: Path | str, number: int) -> dict:
