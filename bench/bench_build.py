@@ -85,7 +85,9 @@ def private_folders(out: Path) -> list[Path]:
 def build(corpus: Path, out: Path, stages: list, extra_args: list[str], time_limit: float | None) -> dict:
     recipe = {"name": "bench", "seed": 1, "output": str(out), "stages": stages,
               "sources": [{"name": n, "path": str(corpus / f), "format": fmt} for n, f, fmt in SOURCES
-                          if (corpus / f).exists()]}
+                          if (corpus / f).exists()],
+              # no-deid measures the other stages on synthetic identities; a recipe without deid must say so
+              **({} if any("deid" in stage for stage in stages) else {"sources_already_deidentified": True})}
     recipe_path = corpus / f"bench-{out.name}.yaml"
     recipe_path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
     for folder in (out, *private_folders(out)):  # a clean start: no earlier build, checkpoint or spool

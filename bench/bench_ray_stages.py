@@ -98,7 +98,8 @@ def input_rows(records: int, work: Path, reader=None) -> tuple[list[dict], Path]
     recipe = work / f"recipe-{records}.yaml"
     sources = [{"name": n, "path": str(corpus / f), "format": fmt} for n, f, fmt in SOURCES]
     recipe.write_text(json.dumps({"name": "bench", "seed": 1, "output": "out", "sources": sources,
-                                  "stages": [{"validate": {}}]}), encoding="utf-8")
+                                  "stages": [{"validate": {}}], "sources_already_deidentified": True}),
+                      encoding="utf-8")
     load_plugins()
     loaded, _, _ = load_recipe(recipe)
     ledger = Ledger(work / "q", work / "p")

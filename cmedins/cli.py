@@ -78,6 +78,9 @@ def build(
     result = run_recipe(recipe, out, show_progress=not quiet, resume=resume,
                         executor=make_executor(executor, address=address, workers=workers))
     rows, splits = result.stats["rows"], result.stats["splits"]
+    if result.manifest["deid"].get("sources_already_deidentified"):
+        typer.echo("warning: the recipe declares sources_already_deidentified: true, so cmedins did not "
+                   "de-identify this build; its card says so and `cmedins push` refuses it", err=True)
     typer.echo(f"built {result.out_dir}: {rows['kept']} rows ({', '.join(f'{k} {v}' for k, v in splits.items())}); "
                f"input {rows['input']}, created {rows['created']}, dropped {rows['dropped']}, "
                f"quarantined {rows['quarantined']}")

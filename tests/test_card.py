@@ -99,7 +99,10 @@ def test_invalid_recipe_license_is_refused(tmp_path):
 
 def test_card_without_deid_says_so(tmp_path):
     build = run_recipe(sft_corpus(tmp_path, with_deid=False).recipe, show_progress=False).out_dir
-    assert "**De-identification did not run for this build.**" in (build / "README.md").read_text(encoding="utf-8")
+    text = (build / "README.md").read_text(encoding="utf-8")
+    assert ("**The toolkit did not de-identify this build.** Its recipe declares `sources_already_deidentified: "
+            "true`") in text and "cmedins neither de-identified nor checked them" in text
+    assert "`cmedins push` refuses it" in text and "De-identification ran" not in text
 
 
 def test_privacy_section_states_what_ran_and_what_was_measured(sft_card):

@@ -50,7 +50,8 @@ def test_a_build_with_dedup_and_decontamination_on_ray_writes_the_local_files(lo
               "stages": [{"tasks": {}}, {"dialogues": {}}, {"dedup": {"memory_mb": 1}},
                          {"decontaminate": {"eval_sets": [{"name": "held_out", "path": str(corpus / "cmtmedqa.json"),
                                                            "format": "cmtmedqa"}]}},
-                         {"validate": {}}]}
+                         {"validate": {}}],
+              "sources_already_deidentified": True}  # the stages compared here come after deid
     recipe_path = tmp_path / "recipe.yaml"
     recipe_path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
     local = run_recipe(recipe_path, tmp_path / "local", show_progress=False)

@@ -196,7 +196,8 @@ def _edit_json(path, change):
 def test_push_refuses_a_no_deid_build_whose_manifest_was_edited(hub, tiny_sft, tmp_path):
     corpus = sft_corpus(tmp_path / "src", with_deid=False)
     build = run_recipe(corpus.recipe, show_progress=False).out_dir
-    _refused(hub, build, tmp_path, "de-identification did not run")
+    _refused(hub, build, tmp_path, "de-identification did not run (deid.ran is not true) (the recipe only declared "
+             "its sources already de-identified)")
     real = json.loads((tiny_sft[0] / "manifest.json").read_text(encoding="utf-8"))["deid"]
 
     _edit_json(build / "manifest.json", lambda m: m.update(deid=real))  # claims deid ran, with real-looking facts

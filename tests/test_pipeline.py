@@ -10,6 +10,7 @@ import yaml
 
 from cmedins.errors import CmedinsError
 from cmedins.sft.build import run_recipe
+from tests.support.cli import run_cli
 from tests.support.runner_corpus import SINGLE  # the same six consultations as the runner tests
 
 
@@ -40,6 +41,7 @@ def _recipe(folder: Path, **overrides) -> Path:
         ],
         "stages": [{"dialogues": {}}],
         "split": {"validation": 0.25},
+        "sources_already_deidentified": True,  # consultations without identities: the tests here are not about deid
         **overrides,
     }
     path = folder / "recipe.yaml"
@@ -105,10 +107,20 @@ def test_manifest_records_inputs_and_that_no_deid_ran(corpus):
     manifest = run_recipe(_recipe(corpus), show_progress=False).manifest
     assert [entry["source"] for entry in manifest["inputs"]] == ["chatmed", "cmtmedqa", "general"]
     assert all(len(entry["sha256"]) == 64 for entry in manifest["inputs"])
-    assert manifest["deid"] == {"ran": False}
+    assert manifest["deid"] == {"ran": False, "sources_already_deidentified": True}
     assert manifest["validation"] == {"ran": True, "stage": "validate", "passed": True, "rows": 14, "failed": 0,
                                       "errors": 0, "failed_by_reason": {}}
     assert manifest["seed"] == 11
+
+
+def test_a_build_without_deid_warns_that_the_toolkit_did_not_de_identify(corpus, monkeypatch, capsys):
+    code, out, err = run_cli(monkeypatch, capsys, "build", _recipe(corpus), "--out", corpus / "out", "-q")
+    assert code == 0 and out.startswith(f"built {corpus / 'out'}: 10 rows")
+    assert err == ("warning: the recipe declares sources_already_deidentified: true, so cmedins did not de-identify "
+                   "this build; its card says so and `cmedins push` refuses it\n")
+    with_deid = _recipe(corpus, stages=[{"deid": {}}, {"dialogues": {}}], sources_already_deidentified=False)
+    code, _, err = run_cli(monkeypatch, capsys, "build", with_deid, "--out", corpus / "out", "-q")
+    assert code == 0 and err == ""
 
 
 def test_ratio_two_to_one_and_all_groups_named(corpus):

@@ -153,6 +153,15 @@ def test_recipe_must_start_with_deid(tmp_path):
         build_spf(recipe, tmp_path / "out")
 
 
+def test_an_spf_recipe_cannot_declare_its_sources_de_identified(tmp_path):
+    recipe = tmp_path / "r.yaml"  # the key is for SFT recipes without deid; SPF always runs spf_deid
+    recipe.write_text(f"name: x\nsources_already_deidentified: true\nsources:\n  - {{name: a, format: spf_jsonl, "
+                      f"path: {DATA / 'annotations.jsonl'}}}\nstages:\n  - spf_deid: {{}}\n  - dpo_rows: {{}}\n",
+                      encoding="utf-8")
+    with pytest.raises(CmedinsError, match="field 'sources_already_deidentified': an SPF recipe always runs spf_deid"):
+        build_spf(recipe, tmp_path / "out")
+
+
 # --- real sources -----------------------------------------------------------------------------------------
 
 def test_medicalgpt_reward_pairs_load(shared_data):

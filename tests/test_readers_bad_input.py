@@ -137,7 +137,7 @@ def test_build_accounts_for_every_physical_row(tmp_path, case):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(yaml.safe_dump({"name": "bad", "output": "out", "sources": [
         {"name": "rows", "path": path.name, "format": "alpaca", "category": "general"}], "stages": [{"dialogues": {}}],
-        "split": {"validation": 0.0}}), encoding="utf-8")
+        "split": {"validation": 0.0}, "sources_already_deidentified": True}), encoding="utf-8")
     stats = run_recipe(recipe, tmp_path / "out", show_progress=False).stats
     rows = stats["rows"]
     assert rows["input"] == physical
@@ -163,7 +163,8 @@ def test_whole_file_malformations_are_one_line_errors(tmp_path, monkeypatch, cap
     assert words in str(raised.value) and str(path) in str(raised.value) and SECRET not in str(raised.value)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(yaml.safe_dump({"name": "bad", "output": "out", "sources": [
-        {"name": "rows", "path": path.name, "format": "alpaca"}], "stages": [{"dialogues": {}}]}), encoding="utf-8")
+        {"name": "rows", "path": path.name, "format": "alpaca"}], "stages": [{"dialogues": {}}],
+        "sources_already_deidentified": True}), encoding="utf-8")
     monkeypatch.setattr(sys, "argv", ["cmedins", "build", str(recipe), "--out", str(tmp_path / "out"), "-q"])
     with pytest.raises(SystemExit) as exited:
         main()
@@ -215,7 +216,7 @@ def test_format_readers_quarantine_an_undecodable_row_and_read_on(tmp_path, make
     stages = [{"tasks": {}}] if fmt == "ccks2017" else [{"dialogues": {}}]
     recipe.write_text(yaml.safe_dump({"name": "bad", "output": "out", "sources": [
         {"name": "rows", "path": str(path.relative_to(tmp_path)), "format": fmt}], "stages": stages,
-        "split": {"validation": 0.0}}, allow_unicode=True), encoding="utf-8")
+        "split": {"validation": 0.0}, "sources_already_deidentified": True}, allow_unicode=True), encoding="utf-8")
     stats = run_recipe(recipe, tmp_path / "out", show_progress=False).stats
     assert stats["stages"]["read"]["in"] == physical
     assert stats["stages"]["read"]["quarantined"] == {"bad_row": 1}

@@ -42,6 +42,11 @@ SFT_MISTAKES = {
         {"stages": []}, "validate (added by the runner)", "conversation rows reach it"),
     "a typo in a stage name": (
         {"stages": [{"dialogues": {}}, {"dedupe": {}}]}, "stages.1", "unknown stage 'dedupe'"),
+    "no deid stage, and no word that the sources are de-identified": (  # raw text would reach the build folder
+        {"sources_already_deidentified": None}, "recipe: no deid stage",
+        "set 'sources_already_deidentified: true' if the sources were de-identified before cmedins"),
+    "the de-identified declaration given as text": (  # a privacy opt-out is a YAML boolean, not a string
+        {"sources_already_deidentified": "true"}, "field 'sources_already_deidentified'", "valid boolean"),
     "deid not first": (
         {"stages": [{"dialogues": {}}, {"deid": {}}]}, "deid stage must come first", ""),
     "a preference format in an SFT build": (

@@ -118,9 +118,11 @@ class DeidFacts(Report):
 
 
 class DeidNotRun(Report):
-    """manifest.json `deid` of a build without a de-identification stage."""
+    """manifest.json `deid` of a build without a de-identification stage (its recipe declared
+    `sources_already_deidentified: true`; the toolkit neither de-identified nor checked its rows)."""
 
     ran: Literal[False]
+    sources_already_deidentified: bool = False
 
 
 class DeidSection(Report):
@@ -132,12 +134,18 @@ class DeidSection(Report):
 def read_deid(manifest: dict[str, Any], manifest_path: Any) -> DeidFacts | None:
     """manifest.json `deid`, read by the model the runner wrote it from; None when de-identification did not
     run. A malformed or tampered section is a one-line error naming the file and field, never its value."""
+    section = read_deid_section(manifest, manifest_path)
+    return section if isinstance(section, DeidFacts) else None
+
+
+def read_deid_section(manifest: dict[str, Any], manifest_path: Any) -> DeidFacts | DeidNotRun:
+    """manifest.json `deid` as written: the facts of a run, or that none ran (and why)."""
     try:
         section = DeidSection.model_validate({"deid": manifest.get("deid", {"ran": False})})
     except ValidationError as error:
         field, message = first_error(error)
         raise CmedinsError(f"{manifest_path}: field '{field}': {message}") from None
-    return section.deid if isinstance(section.deid, DeidFacts) else None
+    return section.deid
 
 
 class ValidationFacts(Report):

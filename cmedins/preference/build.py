@@ -66,6 +66,9 @@ def _plan(recipe: Recipe) -> list[tuple[str, dict]]:
     if not names or names[0] != DEID_STAGE:
         raise CmedinsError(f"recipe: an SPF recipe must start with the {DEID_STAGE} stage (prompts and responses "
                            "are published and must be de-identified first)")
+    if recipe.sources_already_deidentified:
+        raise CmedinsError(f"recipe field 'sources_already_deidentified': an SPF recipe always runs {DEID_STAGE}; "
+                           "the key is for SFT recipes without a deid stage")
     if names[-1] != "dpo_rows":
         raise CmedinsError("recipe: an SPF recipe must end with the dpo_rows stage")
     return stages

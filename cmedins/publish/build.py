@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cmedins.contracts.reports import DeidFacts, read_deid
+from cmedins.contracts.reports import DeidFacts, DeidNotRun, read_deid, read_deid_section
 from cmedins.errors import CmedinsError
 from cmedins.rowio.readers import json_problem
 
@@ -33,6 +33,12 @@ class Build:
     def deid(self) -> DeidFacts | None:
         """manifest.json `deid` (contracts.reports.read_deid); None when de-identification did not run."""
         return read_deid(self.manifest, self.root / "manifest.json")
+
+    @property
+    def sources_already_deidentified(self) -> bool:
+        """The recipe declared its sources de-identified before cmedins, so no deid stage ran."""
+        section = read_deid_section(self.manifest, self.root / "manifest.json")
+        return isinstance(section, DeidNotRun) and section.sources_already_deidentified
 
     @property
     def splits(self) -> list[str]:

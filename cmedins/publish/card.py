@@ -158,6 +158,11 @@ def _pipeline_order(build: Build, stages: dict[str, Any]) -> list[tuple[str, Any
 
 def privacy_section(build: Build) -> str:
     deid = build.deid  # the privacy gate's facts, typed (cmedins.contracts.reports.DeidFacts)
+    if deid is None and build.sources_already_deidentified:
+        return ("**The toolkit did not de-identify this build.** Its recipe declares "
+                "`sources_already_deidentified: true`: the sources were said to be de-identified before cmedins "
+                "read them, and cmedins neither de-identified nor checked them. It may contain personal data; "
+                "`cmedins push` refuses it (rebuild with the `deid` stage to publish).")
     if deid is None:
         return ("**De-identification did not run for this build.** It may contain personal data and must not "
                 "be published; `cmedins push` refuses it.")

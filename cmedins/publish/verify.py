@@ -81,7 +81,10 @@ def check_facts(root: Path, manifest: ManifestFacts, stats: StatsFacts) -> None:
     where = root / "manifest.json"
     deid = manifest.deid
     if not isinstance(deid, DeidFacts):
-        raise PublishRefused(f"{where}: de-identification did not run (deid.ran is not true); refusing to publish")
+        declared = (" (the recipe only declared its sources already de-identified)"
+                    if deid.sources_already_deidentified else "")
+        raise PublishRefused(f"{where}: de-identification did not run (deid.ran is not true){declared}; "
+                             "refusing to publish")
     stages, ledger, stage = manifest.stages, stats.stages, deid.path
     if stage not in DEID_STAGES or not stages or stages[0] != stage or stage not in ledger:
         raise PublishRefused(f"{where}: the recorded stages do not show a de-identification stage that ran first "

@@ -140,7 +140,8 @@ def build_manifest(recipe: Recipe, raw_recipe: dict, recipe_sha: str, base: Path
     inputs = [{"source": s.name, "path": f"sha256:{path_fingerprint(s.path)}", "format": s.format,
                **input_fingerprint(resolve_path(s.path, base))} for s in recipe.sources]
     stage_facts = render_manifest(ctx.reports)
-    deid = stage_facts.pop("deid", None) or DeidNotRun(ran=False).model_dump(mode="json")
+    deid = stage_facts.pop("deid", None) or DeidNotRun(
+        ran=False, sources_already_deidentified=recipe.sources_already_deidentified).model_dump(mode="json")
     return {
         "name": recipe.name,
         "cmedins_version": cmedins.__version__,

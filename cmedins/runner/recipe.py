@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cmedins.errors import CmedinsError
 
@@ -66,6 +74,10 @@ class Recipe(_Config):
     mix: MixConfig = Field(default_factory=MixConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     card: dict[str, Any] = Field(default_factory=dict)  # card/publishing options (license, gated, pretty_name)
+    # An SFT recipe without a `deid` stage is refused (its raw text would reach the build folder) unless it
+    # declares this: the sources were de-identified before cmedins read them. The build records it, its card
+    # says the toolkit did not de-identify it, and `push` refuses it. Strict: a privacy opt-out is a YAML `true`.
+    sources_already_deidentified: StrictBool = False
 
     @field_validator("stages")
     @classmethod

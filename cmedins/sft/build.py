@@ -75,6 +75,9 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
     try:
         log.info("build of %s (cmedins %s) into %s: %d source(s), stages %s", recipe_path, cmedins.__version__,
                  build.final_dir, len(recipe.sources), ", ".join(key for key, _ in build.stages))
+        if "deid" not in (key for key, _ in build.stages):
+            log.warning("the recipe declares sources_already_deidentified: true: the toolkit does not "
+                        "de-identify this build; its card says so and `cmedins push` refuses it")
         with Progress(enabled=show_progress) as progress:
             source_stats: dict[str, dict[str, Any]] = {}
             checkpoints = Checkpoints(build_folder.state_dir(build.final_dir) / "checkpoints", resume=resume)
@@ -114,11 +117,17 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
 
 
 def _plan(recipe: Recipe) -> list[tuple[str, dict[str, Any]]]:
-    """The recipe's stages, deid first if present, and a closing validate stage when the recipe has none."""
+    """The recipe's stages, deid first, and a closing validate stage when the recipe has none. Without a deid
+    stage the raw source text would be written into the build folder, outside the private work folder: only
+    a recipe declaring its sources already de-identified may leave it out."""
     plan = recipe.stage_list()
     names = [name for name, _ in plan]
     if "deid" in names and names.index("deid") != 0:
         raise CmedinsError("recipe: the deid stage must come first (nothing may see identities before it)")
+    if "deid" not in names and not recipe.sources_already_deidentified:
+        raise CmedinsError("recipe: no deid stage, so raw source text would be written into the build; add "
+                           "'- deid: {}' as the first stage, or set 'sources_already_deidentified: true' if the "
+                           "sources were de-identified before cmedins (such a build cannot be pushed)")
     return plan + ([] if "validate" in names else [("validate", {})])
 
 

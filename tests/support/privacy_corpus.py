@@ -90,7 +90,9 @@ def sft_corpus(folder: Path, *, deid: dict | None = None, extra_stages: list | N
                           {"name": "consultations", "path": f"raw/{dialogues.name}", "format": "chatmed",
                            "license": "CC-BY-4.0", "description": "planted consultations"}],
               "stages": stages, "split": {"validation": 0.2},
-              "card": card or {"pretty_name": "Privacy tiny", "license": "cc-by-4.0"}}
+              "card": card or {"pretty_name": "Privacy tiny", "license": "cc-by-4.0"},
+              # Without deid the recipe must say so (falsely here: the planted identities are still in it).
+              **({} if with_deid else {"sources_already_deidentified": True})}
     path = folder / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe, allow_unicode=True, sort_keys=False), encoding="utf-8")
     planted = {ID_AS_RECORD_ID, ID_IN_TEXT, *PHONES, *EMAILS, *NAMES, FILE_STEM, "2023004567"}

@@ -49,6 +49,11 @@ def write_recipe(folder: Path, **overrides) -> Path:
         "split": {"validation": 0.25},
         **overrides,
     }
+    if not any(name in ("deid", "spf_deid") for stage in recipe["stages"] for name in stage):
+        # Consultations without identities, for the runner's mechanics: said so, as a recipe must be to skip deid.
+        recipe.setdefault("sources_already_deidentified", True)
+    if "sources_already_deidentified" in recipe and recipe["sources_already_deidentified"] is None:
+        del recipe["sources_already_deidentified"]  # None: a recipe that does not say (the key left out)
     path = folder / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
     return path
