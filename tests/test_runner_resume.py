@@ -120,3 +120,40 @@ def test_fresh_discards_checkpoints_and_gives_the_same_build(tmp_path):
     run_recipe(recipe, out, show_progress=False, resume=False)
     assert folder_bytes(out) == resumed_first
     assert "stale-from-another-plan" not in _finished_checkpoints(out)
+
+
+def test_a_stage_that_is_not_checkpointed_streams_on_and_a_resume_runs_it_again(tmp_path, monkeypatch):
+    from cmedins.dedup.stage import DedupStage
+    from cmedins.runner.checkpoints import Checkpoints
+
+    recipe = write_recipe(tmp_path, stages=[{"tasks": {}}, {"dialogues": {}}, {"dedup": {}}])
+    fresh = tmp_path / "fresh"
+    saved: list[str] = []
+    real_save = Checkpoints.save
+    monkeypatch.setattr(Checkpoints, "save", lambda self, key, *rest: (saved.append(key), real_save(self, key, *rest)))
+    run_recipe(recipe, fresh, show_progress=False)
+    assert len(saved) == 2  # tasks and dedup; the dialogues rows flowed straight into dedup
+
+    real_run = DedupStage.run
+
+    def crash(self, rows):
+        for _ in rows:  # dedup takes every dialogues row, then the process dies
+            pass
+        raise RuntimeError("killed in dedup")
+        yield from real_run(self, rows)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(DedupStage, "run", crash)
+    try:
+        run_recipe(recipe, out, show_progress=False, resume=True)
+    except RuntimeError as error:
+        assert str(error) == "killed in dedup"
+    else:
+        raise AssertionError("the crashing dedup stage did not stop the build")
+    assert len(_finished_checkpoints(out)) == 1  # the tasks stage's: nothing of dialogues was kept
+
+    monkeypatch.setattr(DedupStage, "run", real_run)
+    result = run_recipe(recipe, out, show_progress=False)
+    log = (out / "build.log").read_text(encoding="utf-8")
+    assert "resuming after stage tasks" in log and "stage dialogues:" in log  # dialogues ran again
+    assert result.stats["rows"] and folder_bytes(out) == folder_bytes(fresh)  # stats, card, data: identical

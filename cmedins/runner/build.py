@@ -102,8 +102,15 @@ def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], s
         out = (_counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows))) if executor is None
                else executor.run_stage(ledger, key, stage, rows, ctx))
         started = time.perf_counter()
-        if position == len(stages) - 1:
-            return _timed_stream(out, lambda key=key, started=started: _record_stage(timings, key, ledger.stage(key), started))
+        # A stage streams on into the mix spool (the last stage) or, locally, into the next stage when it is not
+        # `checkpointed`; timed until its last row is taken, so a streamed stage's seconds overlap the next
+        # one's. Not on Ray: the actor pool of one stage would hold the CPUs the next stage's tasks wait for.
+        if position == len(stages) - 1 or (not stage.checkpointed and executor is None):
+            rows = _timed_stream(out, lambda key=key, started=started: _record_stage(timings, key,
+                                                                                     ledger.stage(key), started))
+            if position == len(stages) - 1:
+                return rows
+            continue
         checkpoints.save(keys[position], out, state, build.out_dir)
         _record_stage(timings, key, ledger.stage(key), started)
         rows = checkpoints.rows(keys[position])

@@ -94,7 +94,11 @@ class Stage:
     model and `self.params` its plain dict (defaults filled in).
 
     `only = True` marks a stage every row must reach as one of `takes` (an end-of-pipeline check): the plan
-    is refused when another kind could reach it."""
+    is refused when another kind could reach it.
+
+    `checkpointed = False` marks a stage that is cheap to run again and passes rows on one by one: its output
+    streams straight into the next stage instead of into a checkpoint (cmedins.runner.checkpoints), so the rows
+    are not written and read back once more; a resume re-runs it from the checkpoint before it."""
 
     name: ClassVar[str] = "stage"
     Params: ClassVar[type[BaseModel]] = NoParams
@@ -102,6 +106,7 @@ class Stage:
     takes: ClassVar[frozenset[str]] = frozenset()
     makes: ClassVar[dict[str, str]] = {}
     only: ClassVar[bool] = False
+    checkpointed: ClassVar[bool] = True
 
     def __init__(self, params: dict[str, Any], ctx: BuildContext):
         if not isinstance(params, dict):
