@@ -12,9 +12,9 @@ Replacement follows presidio's AnonymizerEngine step for step on tuples (cmedins
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice
 
 from cmedins.deid.config import ENTITY_TYPES, DeidConfig
 from cmedins.deid.normalise import fold
@@ -305,8 +305,10 @@ def _run_in_worker(units: list[Unit]) -> list[list[TextResult]]:
 
 class ParallelDeidentifier:
     """`deidentify_units` over a pool of `config.workers` processes (in process when workers == 1).
-    Chunks go out in windows of 2 x workers and come back in order, so the output order is the input order
-    and memory stays bounded (imap would read the whole input ahead from its feeder thread)."""
+    Chunks come back in order, so the output order is the input order. 2 x workers chunks are kept in
+    flight: while the caller works on one result (reads and converts rows, writes the last ones), the
+    workers go on with the next, and the main process and the workers no longer take turns. Bounded, so
+    memory stays bounded (imap would read the whole input ahead from its feeder thread)."""
 
     def __init__(self, config: DeidConfig):
         self.config = config
@@ -326,9 +328,13 @@ class ParallelDeidentifier:
             for units in chunks:
                 yield self.engine.deidentify_units(units)
         else:
-            chunks = iter(chunks)
-            while window := list(islice(chunks, 2 * self.config.workers)):
-                yield from self.pool.map(_run_in_worker, window, chunksize=1)
+            in_flight: deque = deque()
+            for units in chunks:
+                in_flight.append(self.pool.apply_async(_run_in_worker, (units,)))
+                if len(in_flight) >= 2 * self.config.workers:
+                    yield in_flight.popleft().get()
+            while in_flight:
+                yield in_flight.popleft().get()
 
     def close(self) -> None:
         if self.pool is not None:

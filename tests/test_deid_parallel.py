@@ -1,0 +1,40 @@
+"""De-identification on a pool of worker processes: the same results, in input order, as in one process; the
+workers are handed the next chunks while the caller still works on a result (they do not take turns)."""
+
+from __future__ import annotations
+
+from cmedins.deid.config import DeidConfig
+from cmedins.deid.engine import ParallelDeidentifier
+
+NOTES = ["患者张伟，男，45岁，联系电话13812345678，因反复胸痛3天入院。",
+         "主诉：头晕2周。患者王秀英，身份证号110101197003072316，既往高血压病史。",
+         "现病史：患者于2023年5月在北京协和医院就诊，电话010-65295678，诊断为2型糖尿病。",
+         "家属李娜（电话：139 1234 5678）代诉患者夜间咳嗽加重。"]
+
+
+def _chunks(count: int, pulled: list[int]):
+    for number in range(count):
+        pulled.append(number)
+        yield [(f"unit{number}-{i}", [NOTES[(number + i) % len(NOTES)], "无特殊。"]) for i in range(3)]
+
+
+def test_a_pool_gives_the_in_process_results_in_order_and_works_ahead_of_the_caller():
+    config = {"operator": "placeholder", "dates": "year"}
+    alone = ParallelDeidentifier(DeidConfig(**config, workers=1))
+    expected = [[[result.text for result in unit] for unit in chunk] for chunk in alone.map_chunks(_chunks(9, []))]
+    alone.close()
+    assert "13812345678" not in str(expected) and "110101197003072316" not in str(expected)
+
+    pool = ParallelDeidentifier(DeidConfig(**config, workers=2))
+    pulled: list[int] = []
+    got, ahead = [], []
+    try:
+        for chunk in pool.map_chunks(_chunks(9, pulled)):
+            ahead.append(len(pulled) - len(got) - 1)  # chunks handed out beyond the one the caller now holds
+            got.append([[result.text for result in unit] for unit in chunk])
+    finally:
+        pool.close()
+    assert got == expected
+    # While the caller holds result k, the next 2 x workers - 1 chunks are already with the workers (until
+    # the input runs out); a pool that waited for a whole window before handing out more would hold fewer.
+    assert ahead == [3, 3, 3, 3, 3, 3, 2, 1, 0]
