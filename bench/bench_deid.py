@@ -51,7 +51,7 @@ def regex_floor(texts: list[str]) -> float:
 
 def run_engine(texts: list[str], workers: int) -> tuple[float, float, list]:
     from cmedins.deid.config import DeidConfig
-    from cmedins.deid.engine import ParallelDeidentifier
+    from cmedins.deid.pool import ParallelDeidentifier
 
     config = DeidConfig(workers=workers)
     start = time.perf_counter()

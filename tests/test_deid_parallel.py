@@ -3,8 +3,14 @@ workers are handed the next chunks while the caller still works on a result (the
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from cmedins.deid.config import DeidConfig
-from cmedins.deid.engine import ParallelDeidentifier
+from cmedins.deid.pool import ParallelDeidentifier
+from tests.conftest import ROOT
 
 NOTES = ["患者张伟，男，45岁，联系电话13812345678，因反复胸痛3天入院。",
          "主诉：头晕2周。患者王秀英，身份证号110101197003072316，既往高血压病史。",
@@ -38,3 +44,20 @@ def test_a_pool_gives_the_in_process_results_in_order_and_works_ahead_of_the_cal
     # While the caller holds result k, the next 2 x workers - 1 chunks are already with the workers (until
     # the input runs out); a pool that waited for a whole window before handing out more would hold fewer.
     assert ahead == [3, 3, 3, 3, 3, 3, 2, 1, 0]
+
+
+def test_the_process_that_hands_out_the_work_does_not_load_the_engine():
+    """With workers, only they detect: the main process must not pay presidio's import (seconds of CPU)."""
+    script = ("import json, sys\n"
+              "from cmedins.deid.config import DeidConfig\n"
+              "from cmedins.deid.gate import GateUnit, PrivacyGate\n"
+              "with PrivacyGate(DeidConfig(operator='placeholder', workers=2)) as gate:\n"
+              "    (result,) = next(gate.process([[GateUnit('notes.jsonl, row 1', 's', ['text'], [sys.argv[1]])]]))\n"
+              "print(json.dumps({'text': result.texts[0], 'loaded': sorted(m for m in ('presidio_analyzer', "
+              "'cmedins.deid.engine', 'torch') if m in sys.modules)}, ensure_ascii=False))\n")
+    done = subprocess.run([sys.executable, "-c", script, NOTES[0]], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert "张伟" not in report["text"] and "13812345678" not in report["text"] and "因反复胸痛3天入院" in report["text"]
+    assert report["loaded"] == []

@@ -12,9 +12,7 @@ Replacement follows presidio's AnonymizerEngine step for step on tuples (cmedins
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cmedins.deid.config import ENTITY_TYPES, DeidConfig
 from cmedins.deid.normalise import fold
@@ -22,6 +20,7 @@ from cmedins.deid.operators import Replacer
 from cmedins.deid.recognizers import remove_duplicates
 from cmedins.deid.residual import prechecks as residual_prechecks
 from cmedins.deid.residual import residual_hits
+from cmedins.deid.results import Finding, TextResult, Unit
 from cmedins.deid.splice import splice
 
 # No pattern crosses it: \x00 is not whitespace, Han, digit or letter, and value classes stop at newlines.
@@ -32,26 +31,6 @@ TITLE = re.compile(r"《[^《》\n]{1,40}》")
 NOT_IN_TITLES = {"PERSON", "CN_ADDRESS", "INSTITUTION"}
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One identifier found in a text: offsets in the original text, never its value."""
-
-    start: int
-    end: int
-    entity_type: str
-    score: float
-
-
-@dataclass(frozen=True)
-class TextResult:
-    """A de-identified text, what was found in the original, and what the residual scan still sees."""
-
-    text: str
-    findings: list[Finding]
-    residual: list[tuple[str, int, int]]  # (kind, start, end) in the new text
-
-
-Unit = tuple[str, Sequence[str]]  # (scope, texts): a record's fields or a dialogue's messages
 
 
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:
@@ -288,55 +267,3 @@ class Deidentifier:
             index += len(texts)
             out.append([TextResult(r.text, r.findings, residual_hits(r.text, replacer.used)) for r in results])
         return out
-
-
-# --- multiprocessing: one engine per worker process, results in input order --------------------------------
-_worker_engine: Deidentifier | None = None
-
-
-def _init_worker(config: dict) -> None:
-    global _worker_engine
-    _worker_engine = Deidentifier(DeidConfig(**config))
-
-
-def _run_in_worker(units: list[Unit]) -> list[list[TextResult]]:
-    return _worker_engine.deidentify_units(units)
-
-
-class ParallelDeidentifier:
-    """`deidentify_units` over a pool of `config.workers` processes (in process when workers == 1).
-    Chunks come back in order, so the output order is the input order. 2 x workers chunks are kept in
-    flight: while the caller works on one result (reads and converts rows, writes the last ones), the
-    workers go on with the next, and the main process and the workers no longer take turns. Bounded, so
-    memory stays bounded (imap would read the whole input ahead from its feeder thread)."""
-
-    def __init__(self, config: DeidConfig):
-        self.config = config
-        self.pool = None
-        self.engine = None
-        if config.workers > 1:
-            import multiprocessing
-
-            self.pool = multiprocessing.get_context("spawn").Pool(
-                config.workers, initializer=_init_worker, initargs=(config.model_dump(),))
-        else:
-            self.engine = Deidentifier(config)
-
-    def map_chunks(self, chunks):
-        """chunks: iterable of unit lists; yields one result list per chunk, in order."""
-        if self.pool is None:
-            for units in chunks:
-                yield self.engine.deidentify_units(units)
-        else:
-            in_flight: deque = deque()
-            for units in chunks:
-                in_flight.append(self.pool.apply_async(_run_in_worker, (units,)))
-                if len(in_flight) >= 2 * self.config.workers:
-                    yield in_flight.popleft().get()
-            while in_flight:
-                yield in_flight.popleft().get()
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool.join()

@@ -97,7 +97,7 @@ class PrivacyGate:
     # --- running ------------------------------------------------------------------------------------------
     def _start(self):
         if self._engine is None:
-            from cmedins.deid.engine import ParallelDeidentifier
+            from cmedins.deid.pool import ParallelDeidentifier
 
             self._engine = ParallelDeidentifier(self.config)
             if self.audit_path is not None:

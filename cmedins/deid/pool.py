@@ -1,0 +1,72 @@
+"""De-identification on a pool of worker processes, results in input order (`ParallelDeidentifier`).
+
+Apart from the engine (cmedins.deid.engine) so that the process that hands out the work does not import it:
+presidio's import (with transformers and torch behind it) took ~5 CPU seconds in the build's main process,
+which never detects anything itself when workers do. Each worker builds one engine, once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from cmedins.deid.config import DeidConfig
+
+if TYPE_CHECKING:
+    from cmedins.deid.engine import Deidentifier
+    from cmedins.deid.results import TextResult, Unit
+
+_worker_engine: Deidentifier | None = None
+
+
+def _init_worker(config: dict) -> None:
+    from cmedins.deid.engine import Deidentifier
+
+    global _worker_engine
+    _worker_engine = Deidentifier(DeidConfig(**config))
+
+
+def _run_in_worker(units: list[Unit]) -> list[list[TextResult]]:
+    return _worker_engine.deidentify_units(units)
+
+
+class ParallelDeidentifier:
+    """`deidentify_units` over a pool of `config.workers` processes (in process when workers == 1).
+    Chunks come back in order, so the output order is the input order. 2 x workers chunks are kept in
+    flight: while the caller works on one result (reads and converts rows, writes the last ones), the
+    workers go on with the next, and the main process and the workers no longer take turns. Bounded, so
+    memory stays bounded (imap would read the whole input ahead from its feeder thread)."""
+
+    def __init__(self, config: DeidConfig):
+        self.config = config
+        self.pool = None
+        self.engine = None
+        if config.workers > 1:
+            import multiprocessing
+
+            self.pool = multiprocessing.get_context("spawn").Pool(
+                config.workers, initializer=_init_worker, initargs=(config.model_dump(),))
+        else:
+            from cmedins.deid.engine import Deidentifier
+
+            self.engine = Deidentifier(config)
+
+    def map_chunks(self, chunks: Iterable[list[Unit]]) -> Iterator[list[list[TextResult]]]:
+        """chunks: iterable of unit lists; yields one result list per chunk, in order."""
+        if self.pool is None:
+            for units in chunks:
+                yield self.engine.deidentify_units(units)
+            return
+        in_flight: deque = deque()
+        for units in chunks:
+            in_flight.append(self.pool.apply_async(_run_in_worker, (units,)))
+            if len(in_flight) >= 2 * self.config.workers:
+                yield in_flight.popleft().get()
+        while in_flight:
+            yield in_flight.popleft().get()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
