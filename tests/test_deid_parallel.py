@@ -61,3 +61,21 @@ def test_the_process_that_hands_out_the_work_does_not_load_the_engine():
     report = json.loads(done.stdout)
     assert "张伟" not in report["text"] and "13812345678" not in report["text"] and "因反复胸痛3天入院" in report["text"]
     assert report["loaded"] == []
+
+
+def test_a_worker_starts_its_engine_without_torch_or_transformers():
+    """A worker process detects with pattern recognizers only: it must not import the NLP stacks presidio's
+    package import would pull in (seconds of CPU per worker), and must still de-identify."""
+    script = ("import json, sys\n"
+              "from cmedins.deid.pool import _init_worker, _run_in_worker\n"
+              "_init_worker({'operator': 'placeholder', 'dates': 'year'})\n"
+              "((result,),) = _run_in_worker([('s', [sys.argv[1]])])\n"
+              "print(json.dumps({'text': result.text, 'presidio': 'presidio_analyzer' in sys.modules, "
+              "'imported': [m for m in ('torch', 'transformers') if sys.modules.get(m) is not None]}, "
+              "ensure_ascii=False))\n")
+    done = subprocess.run([sys.executable, "-c", script, NOTES[1]], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert "王秀英" not in report["text"] and "110101197003072316" not in report["text"]
+    assert report["text"].startswith("主诉：头晕2周。") and report["presidio"] and report["imported"] == []

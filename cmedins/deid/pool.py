@@ -7,6 +7,7 @@ which never detects anything itself when workers do. Each worker builds one engi
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -20,7 +21,15 @@ if TYPE_CHECKING:
 _worker_engine: Deidentifier | None = None
 
 
+# The engine runs presidio's pattern recognizers only, never an NLP model (nothing is downloaded), but
+# presidio's package import pulls in transformers and torch when they are installed: ~2.3 CPU-s a worker.
+# presidio treats both as optional, so a worker (a fresh spawned process) marks them absent before it.
+_UNUSED_IN_WORKERS = ("torch", "transformers")
+
+
 def _init_worker(config: dict) -> None:
+    for name in _UNUSED_IN_WORKERS:
+        sys.modules.setdefault(name, None)  # None: `import name` raises ImportError
     from cmedins.deid.engine import Deidentifier
 
     global _worker_engine
