@@ -49,6 +49,18 @@ def test_names_and_institutions_found(deid_engine, text, expected):
     assert masked(deid_engine, text) == expected
 
 
+# --- only the value is masked: labels, titles and the digits of other text stay ----------------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("住址北京市朝阳区建国路88号，电话13812345678。", "住址<地址>，电话<电话>。"),  # 址 was masked with the value
+    ("家庭住址北京市朝阳区建国路88号。", "家庭住址<地址>。"),
+    ("户籍地址河北省石家庄市长安区。", "户籍地址<地址>。"),
+    ("地址北京市朝阳区建国路88号", "地址<地址>"),  # 地址 was masked whole
+    ("现住址：上海市浦东新区张江路1号。", "现住址：<地址>。"),
+])
+def test_only_the_value_is_masked(deid_engine, text, expected):
+    assert masked(deid_engine, text) == expected
+
+
 def test_a_name_found_once_is_masked_everywhere_in_the_record(deid_engine):
     (header, story), = deid_engine.deidentify_units([("r1", ["患者王建国，男，65岁。", "王建国诉头痛3天，王建国之妻陪同。"])])
     assert story.text == "<姓名>诉头痛3天，<姓名>之妻陪同。"

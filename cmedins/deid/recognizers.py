@@ -37,7 +37,8 @@ SEP = r"\s*(?:为|是|系)?\s*[：:（(]?\s*(?:No\.?|NO\.?|no\.?|[#＃])?\s*"
 LIST_SEP = r"\s*(?:[、,，;；]|和|及|与|或)\s*"
 ITEM_SPLIT = regex.compile(LIST_SEP)
 # Characters that end a place or institution name to the left: verbs and particles that precede places.
-STOP = "患者住现居于在自来是的为了及与并其至到从往入出诊治疗因伴查示经曾向赴回返由去要求好您你可以后或找"
+# 址 ends the labels 住址/地址/户籍地址: an address starting at it masked the label's 址 (住<地址>).
+STOP = "患者住址现居于在自来是的为了及与并其至到从往入出诊治疗因伴查示经曾向赴回返由去要求好您你可以后或找"
 NAME_CH = rf"[\p{{Han}}--[{STOP}]]"  # set difference: needs the regex module's VERSION1 flag
 NAME_START = rf"(?<!{NAME_CH})"  # a place name starts at a boundary, never inside another word
 # Provinces and major cities as written inside hospital names (no 省/市 suffix there).
