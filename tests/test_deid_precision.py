@@ -56,6 +56,13 @@ def test_names_and_institutions_found(deid_engine, text, expected):
     ("户籍地址河北省石家庄市长安区。", "户籍地址<地址>。"),
     ("地址北京市朝阳区建国路88号", "地址<地址>"),  # 地址 was masked whole
     ("现住址：上海市浦东新区张江路1号。", "现住址：<地址>。"),
+    # Arabic-Indic digits after a phone are another number: the labelled phone swallowed them, a bare one leaked
+    ("电话13812345678٣天后复查。", "电话<电话>٣天后复查。"),
+    ("联系电话：13812345678٠١٢", "联系电话：<电话>٠١٢"),
+    ("患者13812345678٣天后复查。", "患者<电话>٣天后复查。"),
+    ("电话021-62345678٣", "电话<电话>٣"),
+    ("电话١٣٨١٢٣٤٥٦٧٨", "电话<电话>"),  # a phone in Arabic-Indic digits, or mixing scripts, is still one
+    ("患者138١٢٣٤٥٦٧٨", "患者<电话>"),
 ])
 def test_only_the_value_is_masked(deid_engine, text, expected):
     assert masked(deid_engine, text) == expected

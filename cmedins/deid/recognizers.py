@@ -52,6 +52,15 @@ KINDS = (r"中医|西医|中西医|儿童|妇幼|妇产|妇女|肿瘤|精神|传
 
 
 
+def _one_script(number: str) -> str:
+    """A number pattern whose digits are of one script: ASCII digits first, then any script's (`\\d` as written,
+    Arabic-Indic ١٣٨... too). The `regex` module's `\\d` is Unicode, so `13812345678٣` read as 12 digits: the
+    labelled phone swallowed the ٣, the bare mobile found nothing. In the ASCII form another script's digit ends
+    the number, as any non-digit does; a number mixing scripts still matches the form as written."""
+    ascii_only = number.replace(r"[\d+]", "[0-9+]").replace(r"\d", "[0-9]")
+    return rf"(?:{ascii_only}|{number})"
+
+
 def _labelled(labels: str, value: str, many: bool = False) -> str:
     """The label anchors the match (fast literal scan); `\\K` drops it from the reported span. With `many`, a
     list of values after one label is matched whole (each item is that type): numbers only, since an address
@@ -396,11 +405,12 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     over89 = r"(?:9\d|1[0-4]\d)"
     return [
         ListRecognizer("CN_PHONE", "ChinesePhoneRecognizer", LANGUAGE, [
-            Pattern("mobile", mobile, 0.9),
-            Pattern("landline", landline, 0.75),
-            Pattern("landline_intl", landline_intl, 0.85),
+            Pattern("mobile", _one_script(mobile), 0.9),
+            Pattern("landline", _one_script(landline), 0.75),
+            Pattern("landline_intl", _one_script(landline_intl), 0.85),
             Pattern("labelled", _labelled(r"联系电话|电话号码|电话|手机号码|手机号|手机|座机|联系方式|拨打|致电|Tel|TEL|tel",
-                                          r"[(（+]?\d(?:[ ./()（）-]{0,2}\d){6,15}(?:\s?转\s?\d{1,5})?(?!\d)", many=True), 0.9),
+                                          _one_script(r"[(（+]?\d(?:[ ./()（）-]{0,2}\d){6,15}(?:\s?转\s?\d{1,5})?(?!\d)"),
+                                          many=True), 0.9),
         ], global_regex_flags=FLAGS),
         # every match holds an @: a batch without one (most record text) is not scanned
         HintedRecognizer("EMAIL", "EmailRecognizer", LANGUAGE, [
