@@ -3,7 +3,8 @@
 jieba's `nr` tag alone is far too loose for medical text: on public consultations it called drug fragments
 (丁啉, 莫沙必), herbs (元胡, 金精粉), words (尤其, 容易) and blessings (祝宝宝) names, while real names there are
 rare. So every rule needs context, strongest first:
-1. partial names: a surname plus a masking mark (张某某, 杨XX) or an honorific (王先生, 李主任);
+1. partial names: a surname plus a masking mark (张某某, 杨XX) or an honorific (王先生, 李主任; the honorific is
+   not masked: 转<姓名>医生);
 2. a header line: the name right before the sex (马淑英，女，84岁 / 姓名 王芳 性别 女);
 3. role context: 患者/家属/医师/姓名/之父/其子 ... then surname + given name, by character rules (no
    segmentation); surnames that are mostly function words (于, 向, 由, 和 ...) must also end at a clear
@@ -171,8 +172,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         """presidio's entry point; `regions` (per pattern of SCANS, from cmedins.deid.prefilter) limits each scan
         of a joined batch to the texts it may match in."""
         where = _Scans(text, regions)
-        results = [self._result(*m, self.partial_score, "partial")
-                   for m in where.spans(PARTIAL, PARTIAL_ANCHOR) if self._partial_ok(text, *m)]
+        results = [self._result(start, _without_honorific(text, start, end), self.partial_score, "partial")
+                   for start, end in where.spans(PARTIAL, PARTIAL_ANCHOR) if self._partial_ok(text, start, end)]
         results += [self._result(m.start(), m.end(), self.context_score, "sex_after")
                     for m in where.finditer(SEX_AFTER) if self._sex_after_ok(text, m.start(), m.end())]
         taken = {i for r in results for i in range(r.start, r.end)}
@@ -430,6 +431,15 @@ class ChineseNameRecognizer(EntityRecognizer):
 def _spans(pattern: re.Pattern, anchor: tuple[re.Pattern, int], text: str) -> list[tuple[int, int]]:
     """`pattern.finditer(text)`'s spans, tried only within reach of the anchor (recognizers.anchored_spans)."""
     return anchored_spans(pattern, *anchor, False, text)
+
+
+def _without_honorific(text: str, start: int, end: int) -> int:
+    """The end of a partial name without its honorific: 王医生 -> <姓名>医生, as a full name's title stays
+    (<姓名>主任医师); a masking mark (张某某, 杨XX) stands for the given name and is masked with the surname."""
+    for honorific in lexicon.NAME_SUFFIX_CONTEXT:
+        if text.startswith(honorific, end - len(honorific), end) and end - len(honorific) > start:
+            return end - len(honorific)
+    return end
 
 
 def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, int]]]:
