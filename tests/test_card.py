@@ -103,6 +103,10 @@ def test_card_without_deid_says_so(tmp_path):
     assert ("**The toolkit did not de-identify this build.** Its recipe declares `sources_already_deidentified: "
             "true`") in text and "cmedins neither de-identified nor checked them" in text
     assert "`cmedins push` refuses it" in text and "De-identification ran" not in text
+    # nothing else in the card claims otherwise
+    assert "read and normalised, not de-identified by cmedins (see Personal and Sensitive Information)," in text
+    assert "cmedins did not de-identify this build: any identifier its sources held is in it." in text
+    assert "de-identified, templated" not in text and "De-identification is automatic" not in text
 
 
 def test_privacy_section_states_what_ran_and_what_was_measured(sft_card):

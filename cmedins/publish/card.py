@@ -294,9 +294,13 @@ def risks(build: Build, rows: list[dict]) -> list[str]:
     else:
         notes.append("Preferences reflect the judgments of a small group of medical annotators under the SPF "
                      "priority (safety > professionalism > fluency); other priorities would rank pairs differently.")
-    notes.append("De-identification is automatic and not perfect (see the measured figures under Personal and "
-                 "Sensitive Information): identifiers in unusual contexts or formats may survive. Report any "
-                 "identifier you find to the maintainers; do not attempt re-identification.")
+    if build.deid is None:
+        notes.append("cmedins did not de-identify this build: any identifier its sources held is in it. Report any "
+                     "identifier you find to the maintainers; do not attempt re-identification.")
+    else:
+        notes.append("De-identification is automatic and not perfect (see the measured figures under Personal and "
+                     "Sensitive Information): identifiers in unusual contexts or formats may survive. Report any "
+                     "identifier you find to the maintainers; do not attempt re-identification.")
     notes.append("Medical knowledge changes and records contain errors; answers are not verified against current "
                  "guidelines.")
     return notes
@@ -350,6 +354,8 @@ def render_card(build: Build, plots: list[Plot], rows: list[dict]) -> DatasetCar
         sources_section=sources_section(build, rows),
         processing_section=processing_section(build),
         privacy_section=privacy_section(build),
+        deid_step="de-identified" if build.deid is not None else "not de-identified by cmedins (see Personal and "
+                  "Sensitive Information)",
         preference_section=preference_section(build, rows) if build.kind == "dpo" else "",
         risks=risks(build, rows),
         reproduction_section=reproduction_section(build),
