@@ -163,6 +163,7 @@ class DedupStage(Stage):
     Report = DedupReport
     takes = frozenset({"sft"})
     task_map: TaskMap = LOCAL  # an executor may hand its own (the Ray executor: signing and shards on workers)
+    tasks_share_files = True  # the shard tasks read signatures and write shards in the work folder by path
 
     def __init__(self, params: dict[str, Any], ctx):
         super().__init__(params, ctx)

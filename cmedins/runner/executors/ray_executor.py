@@ -38,6 +38,7 @@ from typing import Any
 from cmedins.contracts.reports import ReportMergeError, merge_all
 from cmedins.errors import CmedinsError
 from cmedins.runner.executors.ray_sources import DEFAULT_PART_BYTES, read_on_ray
+from cmedins.runner.executors.ray_storage import require_same_files, require_shared_folder
 from cmedins.runner.executors.ray_tasks import attach_task_map, init_ray
 from cmedins.runner.ledger import Ledger, StageCounts
 from cmedins.runner.report import StageReport
@@ -65,6 +66,8 @@ class RayExecutor:
         """The sources read by parts on `workers` (default: the cluster's CPUs) reader actors
         (cmedins.runner.executors.ray_sources), twice as many parts in flight."""
         ray = self._ray()
+        # Reader actors open the files wherever Ray places them: every node must see the same files.
+        require_same_files(ray, {f"source '{source.name}'": path for source, _, path in jobs})
         workers = self._workers(ray)
         return read_on_ray(ray, jobs, convert, readers=workers, window=_IN_FLIGHT_PER_WORKER * workers,
                            part_bytes=self.part_bytes)
@@ -84,6 +87,9 @@ class RayExecutor:
         if type(stage).name not in ROW_LOCAL:
             # A stage with batch functions of its own (dedup, decontaminate) runs them as Ray tasks (ray_tasks)
             attach_task_map(stage, self.address, self.workers)
+            if getattr(stage, "tasks_share_files", False):  # its tasks read and write the work folder by path
+                ctx.work_dir.mkdir(parents=True, exist_ok=True)
+                require_shared_folder(self._ray(), ctx.work_dir, "the build's work folder")
             return run_stages(ledger, rows, [(key, stage)])
         ledger.stage(key)
         return self._on_actors(ledger, rows, [(key, stage)], ctx)
