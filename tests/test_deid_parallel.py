@@ -79,3 +79,27 @@ def test_a_worker_starts_its_engine_without_torch_or_transformers():
     report = json.loads(done.stdout)
     assert "王秀英" not in report["text"] and "110101197003072316" not in report["text"]
     assert report["text"].startswith("主诉：头晕2周。") and report["presidio"] and report["imported"] == []
+
+
+def test_a_ray_stage_actor_reuses_one_engine_and_starts_no_pool_of_its_own(tmp_path, monkeypatch):
+    """An actor makes a fresh deid stage per chunk of rows: it must not build an engine (or, with `workers: 2`
+    in the recipe, spawn a pool of processes) per chunk; the actor is already one process on one CPU."""
+    import multiprocessing
+
+    from cmedins.deid import pool
+    from cmedins.deid.stage import DeidStage
+    from cmedins.runner.executors.ray_executor import _StageWorker
+
+    monkeypatch.setattr(pool, "_one_process_only", False)
+    pool.shared_engine.cache_clear()
+    actor = _StageWorker([("deid", DeidStage, {"operator": "placeholder", "dates": "year", "workers": 2})], 7,
+                         str(tmp_path))
+    chunks = [[{"kind": "conversation", "id": f"chatmed:{i}", "source": "chatmed", "category": "dialogue",
+                "messages": [{"role": "user", "content": NOTES[(i + j) % len(NOTES)]},
+                             {"role": "assistant", "content": "建议尽快就诊。"}]} for j in range(3)] for i in range(4)]
+    results = [actor.run_rows(chunk) for chunk in chunks]
+    assert all("error" not in result for result in results)
+    texts = [message["content"] for result in results for row in result["rows"] for message in row["messages"]]
+    assert len(texts) == 24 and "13812345678" not in "".join(texts) and "王秀英" not in "".join(texts)
+    assert multiprocessing.active_children() == []  # no pool was spawned inside the actor
+    assert pool.shared_engine.cache_info().misses == 1  # one engine for the four chunks' stages

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from cmedins.deid.config import DeidConfig
@@ -19,6 +20,24 @@ if TYPE_CHECKING:
     from cmedins.deid.results import TextResult, Unit
 
 _worker_engine: Deidentifier | None = None
+# True in a process that is itself one of an executor's workers (a Ray actor, cmedins.runner.executors):
+# de-identification runs in it, whatever `workers` says, instead of on a pool of processes of its own.
+_one_process_only = False
+
+
+def run_in_this_process() -> None:
+    """Make every ParallelDeidentifier of this process detect in it (called by a Ray stage actor)."""
+    global _one_process_only
+    _one_process_only = True
+
+
+@lru_cache(maxsize=4)
+def shared_engine(config_json: str) -> Deidentifier:
+    """One engine per configuration and process: building one costs ~0.5 CPU-s after the first (compiling the
+    recognizers and the Hyperscan database), and a Ray actor makes a stage, and so a gate, per chunk of rows."""
+    from cmedins.deid.engine import Deidentifier
+
+    return Deidentifier(DeidConfig.model_validate_json(config_json))
 
 
 # The engine runs presidio's pattern recognizers only, never an NLP model (nothing is downloaded), but
@@ -30,10 +49,8 @@ _UNUSED_IN_WORKERS = ("torch", "transformers")
 def _init_worker(config: dict) -> None:
     for name in _UNUSED_IN_WORKERS:
         sys.modules.setdefault(name, None)  # None: `import name` raises ImportError
-    from cmedins.deid.engine import Deidentifier
-
     global _worker_engine
-    _worker_engine = Deidentifier(DeidConfig(**config))
+    _worker_engine = shared_engine(DeidConfig(**config).model_dump_json())
 
 
 def _run_in_worker(units: list[Unit]) -> list[list[TextResult]]:
@@ -51,15 +68,13 @@ class ParallelDeidentifier:
         self.config = config
         self.pool = None
         self.engine = None
-        if config.workers > 1:
+        if config.workers > 1 and not _one_process_only:
             import multiprocessing
 
             self.pool = multiprocessing.get_context("spawn").Pool(
                 config.workers, initializer=_init_worker, initargs=(config.model_dump(),))
         else:
-            from cmedins.deid.engine import Deidentifier
-
-            self.engine = Deidentifier(config)
+            self.engine = shared_engine(config.model_dump_json())
 
     def map_chunks(self, chunks: Iterable[list[Unit]]) -> Iterator[list[list[TextResult]]]:
         """chunks: iterable of unit lists; yields one result list per chunk, in order."""
