@@ -46,6 +46,14 @@ def test_a_pool_gives_the_in_process_results_in_order_and_works_ahead_of_the_cal
     assert ahead == [3, 3, 3, 3, 3, 3, 2, 1, 0]
 
 
+def _in_a_fresh_process(script: str, text: str) -> dict:
+    """What `script` prints (JSON) when it runs in a new Python process with `text` as its argument."""
+    done = subprocess.run([sys.executable, "-c", script, text], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def test_the_process_that_hands_out_the_work_does_not_load_the_engine():
     """With workers, only they detect: the main process must not pay presidio's import (seconds of CPU)."""
     script = ("import json, sys\n"
@@ -55,10 +63,7 @@ def test_the_process_that_hands_out_the_work_does_not_load_the_engine():
               "    (result,) = next(gate.process([[GateUnit('notes.jsonl, row 1', 's', ['text'], [sys.argv[1]])]]))\n"
               "print(json.dumps({'text': result.texts[0], 'loaded': sorted(m for m in ('presidio_analyzer', "
               "'cmedins.deid.engine', 'torch') if m in sys.modules)}, ensure_ascii=False))\n")
-    done = subprocess.run([sys.executable, "-c", script, NOTES[0]], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = _in_a_fresh_process(script, NOTES[0])
     assert "张伟" not in report["text"] and "13812345678" not in report["text"] and "因反复胸痛3天入院" in report["text"]
     assert report["loaded"] == []
 
@@ -73,10 +78,7 @@ def test_a_worker_starts_its_engine_without_torch_or_transformers():
               "print(json.dumps({'text': result.text, 'presidio': 'presidio_analyzer' in sys.modules, "
               "'imported': [m for m in ('torch', 'transformers') if sys.modules.get(m) is not None]}, "
               "ensure_ascii=False))\n")
-    done = subprocess.run([sys.executable, "-c", script, NOTES[1]], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = _in_a_fresh_process(script, NOTES[1])
     assert "王秀英" not in report["text"] and "110101197003072316" not in report["text"]
     assert report["text"].startswith("主诉：头晕2周。") and report["presidio"] and report["imported"] == []
 
