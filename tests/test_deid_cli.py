@@ -90,3 +90,21 @@ def test_deid_masks_a_phone_spelt_in_enclosed_digits(tmp_path):
     assert result.exit_code == 0, result.output
     rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
     assert rows == ["电话 <电话>", "手机<电话>", "联系电话：<电话>", "既往史：①高血压 ②糖尿病"]
+
+
+def test_deid_masks_numbers_spelt_in_another_scripts_digits(tmp_path):
+    """A phone or ID in Arabic-Indic, Devanagari or mathematical digits read as no number to every detector and
+    the residual scan (an unlabelled phone and a labelled ID reached the output). A run touching ASCII digits
+    stays another number (13812345678٣: the phone is masked, the digit after it kept)."""
+    from cmedins.deid.residual import residual_hits
+
+    texts = ["患者١٣٨١٢٣٤٥٦٧٨，头痛3天", "身份证号١١٠١٠١١٩٧٠٠٣٠٧٢٣١٦", "电话१३८१२३४५६७८", "患者𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖复诊",
+             "患者13812345678٣天后复查。", "血压١٢٠/٨٠mmHg"]
+    assert [kind for text in texts[:4] for kind, _, _ in residual_hits(text)] == ["phone", "id_number", "phone", "phone"]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == ["患者<电话>，头痛3天", "身份证号<身份证号>", "电话<电话>", "患者<电话>复诊", "患者<电话>٣天后复查。",
+                    "血压١٢٠/٨٠mmHg"]

@@ -40,6 +40,28 @@ _WIDE_FOLD |= {"\u24ea": "0", "\u24ff": "0", "\U0001f10b": "0", "\U0001f10c": "0
 _WIDE = re.compile(f"[{''.join(map(re.escape, _WIDE_FOLD))}]")
 
 
+# Every other script's decimal digits (Arabic-Indic ١٣٨, Devanagari १३८, mathematical 𝟏𝟑𝟖, ...): a number spelt in
+# them read as no number to every detector and to the residual scan. A run of them becomes ASCII digits, one for
+# one, unless it touches an ASCII or full-width digit: 13812345678٣ is a phone beside another number, not one
+# 12-digit number (the phone pattern keeps a number's digits to one script and tries the mixed spelling second).
+def _digit_ranges() -> str:
+    codes = [code for code in range(0x80, 0x110000)
+             if unicodedata.category(chr(code)) == "Nd" and not 0xFF10 <= code <= 0xFF19]
+    ranges, start = [], codes[0]
+    for before, code in zip(codes, codes[1:] + [None], strict=True):
+        if code != before + 1:
+            ranges.append(chr(start) if start == before else f"{chr(start)}-{chr(before)}")
+            start = code
+    return "".join(ranges)
+
+
+_OTHER_DIGITS = re.compile(f"(?<![0-9０-９])[{_digit_ranges()}]+(?![0-9０-９])")
+
+
+def _ascii_digits(match: re.Match) -> str:
+    return "".join(str(unicodedata.decimal(ch)) for ch in match.group())
+
+
 # Dashes of every width between two digits (138—1234—5678, 021–6234): a hyphen in the view.
 _DIGIT_DASH = re.compile(r"(?<=[0-9０-９])[\u2010-\u2015\u2212\ufe58\ufe63](?=[0-9０-９])")
 
@@ -59,7 +81,8 @@ _CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}]{{7,}}")
 
 # A text in which none of these occurs is its own folded view (a Hyperscan pass tells it for many texts at once:
 # cmedins.deid.prefilter).
-FOLD_TRIGGERS = (_CN_NUMBER.pattern, _DIGIT_DASH.pattern, _DIGIT_INVISIBLE.pattern, _WIDE.pattern)
+FOLD_TRIGGERS = (_CN_NUMBER.pattern, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _DIGIT_INVISIBLE.pattern,
+                 _WIDE.pattern)
 
 
 def fold(text: str) -> str:
@@ -67,6 +90,8 @@ def fold(text: str) -> str:
     digit characters (module docstring)."""
     if _CN_NUMBER.search(text):
         text = _CN_NUMBER.sub(lambda m: "".join(CN_DIGITS[ch] for ch in m.group()), text)
+    if _OTHER_DIGITS.search(text):
+        text = _OTHER_DIGITS.sub(_ascii_digits, text)
     if _DIGIT_DASH.search(text):
         text = _DIGIT_DASH.sub("-", text)
     if _DIGIT_INVISIBLE.search(text):
