@@ -72,8 +72,9 @@ def test_a_worker_starts_its_engine_without_torch_or_transformers():
     """A worker process detects with pattern recognizers only: it must not import the NLP stacks presidio's
     package import would pull in (seconds of CPU per worker), and must still de-identify."""
     script = ("import json, sys\n"
+              "from cmedins.deid.config import DeidConfig\n"
               "from cmedins.deid.pool import _init_worker, _run_in_worker\n"
-              "_init_worker({'operator': 'placeholder', 'dates': 'year'})\n"
+              "_init_worker(DeidConfig(operator='placeholder', dates='year').model_dump_json())\n"
               "((result,),) = _run_in_worker([('s', [sys.argv[1]])])\n"
               "print(json.dumps({'text': result.text, 'presidio': 'presidio_analyzer' in sys.modules, "
               "'imported': [m for m in ('torch', 'transformers') if sys.modules.get(m) is not None]}, "

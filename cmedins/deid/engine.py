@@ -31,8 +31,6 @@ TITLE = re.compile(r"《[^《》\n]{1,40}》")
 NOT_IN_TITLES = {"PERSON", "CN_ADDRESS", "INSTITUTION"}
 
 
-
-
 def merge_overlaps(findings: list[Finding]) -> list[Finding]:
     """Overlapping findings become one span (masking more is the safe side), typed by the strongest member:
     higher score, then longer, then the more specific type."""

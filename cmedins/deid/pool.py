@@ -46,11 +46,11 @@ def shared_engine(config_json: str) -> Deidentifier:
 _UNUSED_IN_WORKERS = ("torch", "transformers")
 
 
-def _init_worker(config: dict) -> None:
+def _init_worker(config_json: str) -> None:
     for name in _UNUSED_IN_WORKERS:
         sys.modules.setdefault(name, None)  # None: `import name` raises ImportError
     global _worker_engine
-    _worker_engine = shared_engine(DeidConfig(**config).model_dump_json())
+    _worker_engine = shared_engine(config_json)
 
 
 def _run_in_worker(units: list[Unit]) -> list[list[TextResult]]:
@@ -72,7 +72,7 @@ class ParallelDeidentifier:
             import multiprocessing
 
             self.pool = multiprocessing.get_context("spawn").Pool(
-                config.workers, initializer=_init_worker, initargs=(config.model_dump(),))
+                config.workers, initializer=_init_worker, initargs=(config.model_dump_json(),))
         else:
             self.engine = shared_engine(config.model_dump_json())
 

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -101,18 +102,17 @@ def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], s
         key, stage = stages[position]
         out = (_counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows))) if executor is None
                else executor.run_stage(ledger, key, stage, rows, ctx))
-        started = time.perf_counter()
-        # A stage streams on into the mix spool (the last stage) or, locally, into the next stage when it is not
-        # `checkpointed`; timed until its last row is taken, so a streamed stage's seconds overlap the next
-        # one's. Not on Ray: the actor pool of one stage would hold the CPUs the next stage's tasks wait for.
-        if position == len(stages) - 1 or (not stage.checkpointed and executor is None):
-            rows = _timed_stream(out, lambda key=key, started=started: _record_stage(timings, key,
-                                                                                     ledger.stage(key), started))
-            if position == len(stages) - 1:
-                return rows
+        finished = partial(_record_stage, timings, key, ledger.stage(key), time.perf_counter())
+        # The last stage streams on into the mix spool; locally, a stage that is not `checkpointed` streams into
+        # the next one (timed until its last row is taken, so its seconds overlap the next stage's). Not on
+        # Ray: the actor pool of one stage would hold the CPUs the next stage's tasks wait for.
+        if position == len(stages) - 1:
+            return _timed_stream(out, finished)
+        if not stage.checkpointed and executor is None:
+            rows = _timed_stream(out, finished)
             continue
         checkpoints.save(keys[position], out, state, build.out_dir)
-        _record_stage(timings, key, ledger.stage(key), started)
+        finished()
         rows = checkpoints.rows(keys[position])
     return rows
 
