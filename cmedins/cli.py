@@ -70,7 +70,7 @@ def build(
     _offline_hub()
     from cmedins.runner.executors import make_executor
     from cmedins.runner.resources import is_packaged
-    from cmedins.sft.build import run_recipe
+    from cmedins.sft.build import NOT_DEIDENTIFIED_WARNING, run_recipe
 
     recipe = _default_recipe(recipe)
     if out is None and is_packaged(recipe):  # never build into the installed package's own folders
@@ -79,8 +79,7 @@ def build(
                         executor=make_executor(executor, address=address, workers=workers))
     rows, splits = result.stats["rows"], result.stats["splits"]
     if result.manifest["deid"].get("sources_already_deidentified"):
-        typer.echo("warning: the recipe declares sources_already_deidentified: true, so cmedins did not "
-                   "de-identify this build; its card says so and `cmedins push` refuses it", err=True)
+        typer.echo(f"warning: {NOT_DEIDENTIFIED_WARNING}", err=True)
     typer.echo(f"built {result.out_dir}: {rows['kept']} rows ({', '.join(f'{k} {v}' for k, v in splits.items())}); "
                f"input {rows['input']}, created {rows['created']}, dropped {rows['dropped']}, "
                f"quarantined {rows['quarantined']}")

@@ -21,7 +21,7 @@ def test_a_build_writes_its_log_and_stage_timings(tmp_path, capsys):
     log = (out / "build.log").read_text(encoding="utf-8")
     assert "stage dialogues: 13 rows in, 13 out" in log and "stage dedup:" in log and "built " in log
     # write_recipe declares its sources de-identified: the log and stderr say the toolkit did not de-identify.
-    warning = "the recipe declares sources_already_deidentified: true: the toolkit does not de-identify this build"
+    warning = "the recipe declares sources_already_deidentified: true, so cmedins did not de-identify this build"
     assert warning in log
     timings = json.loads((out / "timings.json").read_text(encoding="utf-8"))
     assert set(timings) == {"dialogues", "dedup", "validate", "mix_and_write", "card"}

@@ -61,6 +61,10 @@ class BuildResult:
     manifest: dict[str, Any]
 
 
+# Said in build.log and on the terminal (cmedins.cli) when a recipe declares its sources de-identified.
+NOT_DEIDENTIFIED_WARNING = ("the recipe declares sources_already_deidentified: true, so cmedins did not de-identify "
+                            "this build; its card says so and `cmedins push` refuses it")
+
 def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True,
                resume: bool = True, executor: Any = None) -> BuildResult:
     """Build a recipe. With `resume`, stages whose finished output an earlier run of the same plan on the same
@@ -76,8 +80,7 @@ def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress:
         log.info("build of %s (cmedins %s) into %s: %d source(s), stages %s", recipe_path, cmedins.__version__,
                  build.final_dir, len(recipe.sources), ", ".join(key for key, _ in build.stages))
         if "deid" not in (key for key, _ in build.stages):
-            log.warning("the recipe declares sources_already_deidentified: true: the toolkit does not "
-                        "de-identify this build; its card says so and `cmedins push` refuses it")
+            log.warning(NOT_DEIDENTIFIED_WARNING)
         with Progress(enabled=show_progress) as progress:
             source_stats: dict[str, dict[str, Any]] = {}
             checkpoints = Checkpoints(build_folder.state_dir(build.final_dir) / "checkpoints", resume=resume)
