@@ -53,13 +53,12 @@ def require_same_files(ray: Any, files: dict[str, Path]) -> None:
 
 def require_shared_folder(ray: Any, folder: Path, what: str) -> None:
     """Refuse unless every compute node sees `folder` (it must exist here) as the same folder."""
-    nodes = compute_nodes(ray)
-    if len(nodes) < 2:
-        return
+    if len(compute_nodes(ray)) < 2:
+        return  # no marker to write on one machine
     marker = folder / f".cmedins-shared-{secrets.token_hex(8)}"
     marker.write_text(secrets.token_hex(16), encoding="ascii")
     try:
-        check_nodes(ray, nodes, {what: marker}, {what: fingerprint(str(marker))})
+        require_same_files(ray, {what: marker})
     finally:
         marker.unlink(missing_ok=True)
 
