@@ -81,6 +81,22 @@ def test_deid_masks_a_phone_split_by_invisible_characters(tmp_path):
     assert rows == ["tel <电话>", "电话<电话>。", "手机<电话>"]
 
 
+def test_deid_masks_identities_behind_a_nul_or_an_invisible_character(tmp_path):
+    """A NUL (escaped in JSON), another control character or a zero-width space after a label or inside a number
+    hid the name after 患者/姓名： (kept whole) and left part of a phone or an ID unmasked."""
+    texts = ["患者\u200b张三13812345678", "患者\x01张三", "姓名：\x00张三", "电话1381234\x005678",
+             "身份证号 110105\x0019491231002X", "身份证号 110105\ufeff19491231002X"]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == ["患者\u200b<姓名><电话>", "患者\x01<姓名>", "姓名：\x00<姓名>", "电话<电话>",
+                    "身份证号 <身份证号>", "身份证号 <身份证号>"]
+    written = out.read_text(encoding="utf-8") + (tmp_path / "out.jsonl.audit.jsonl").read_text(encoding="utf-8")
+    assert not any(value in written for value in ("张三", "5678", "110105", "1949"))
+
+
 def test_deid_masks_a_phone_spelt_in_enclosed_digits(tmp_path):
     """Circled digits (①③⑧, ⓪, ❶, ➀) read as no number at all: the raw phone reached the output."""
     texts = ["电话 ①③⑧⓪⓪①③⑧⓪⓪⓪", "手机❶❸❾❶❷❸❹❺❻❼❽", "联系电话：➀➂➈➀➁➂➃➄➅➆➇", "既往史：①高血压 ②糖尿病"]

@@ -2,7 +2,8 @@
 
 `fold(text)`: a same-length view in which full-width ASCII (`１３８`, `＠`, `－`, `．`, `Ｘ`), the
 ideographic space, any dash between two digits (`—`, `–`, `−`) and runs of 7+ Chinese digit characters
-(`一三八一二三四五六七八`) become their ASCII forms, character for character (NFKC of each character where that is one
+(`一三八一二三四五六七八`) become their ASCII forms, and invisible or control characters (zero-width space, NUL) a
+space, character for character (NFKC of each character where that is one
 character; the Chinese punctuation every pattern already knows, `，：；（）！？`, stays as it is). Same length
 means a match in the view has the same offsets in the original: the offset map is the identity.
 
@@ -66,9 +67,12 @@ def _ascii_digits(match: re.Match) -> str:
 _DIGIT_DASH = re.compile(r"(?<=[0-9０-９])[\u2010-\u2015\u2212\ufe58\ufe63](?=[0-9０-９])")
 
 
-# Invisible characters between two digits (zero-width space/joiners, word joiner, soft hyphen: pasted text
-# carries them, 138\u200b0013\u200b8000): a space in the view, so the number reads as a spaced one.
-_DIGIT_INVISIBLE = re.compile(r"(?<=[0-9０-９])[\u00ad\u200b-\u200d\u2060]+(?=[0-9０-９])")
+# Invisible characters (zero-width space/joiners, direction marks, word joiner, soft hyphen, BOM) and control
+# characters other than tab and line breaks (NUL, ...): a space in the view, wherever they are. Pasted text
+# carries them: between digits (138\u200b0013\u200b8000) the number reads as a spaced one; after a label
+# (患者\u200b张三, 姓名：\x00张三) the name reads as the one after a space (it read as no name at all, and a NUL
+# inside a phone or an ID left part of it unmasked).
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2060-\u2064\ufeff]+")
 
 
 # A number spelled in Chinese digit characters (手机一三八一二三四五六七八, 身份证一一〇一〇五…): a run of seven or
@@ -81,7 +85,7 @@ _CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}]{{7,}}")
 
 # A text in which none of these occurs is its own folded view (a Hyperscan pass tells it for many texts at once:
 # cmedins.deid.prefilter).
-FOLD_TRIGGERS = (_CN_NUMBER.pattern, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _DIGIT_INVISIBLE.pattern,
+FOLD_TRIGGERS = (_CN_NUMBER.pattern, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _INVISIBLE.pattern,
                  _WIDE.pattern)
 
 
@@ -94,8 +98,8 @@ def fold(text: str) -> str:
         text = _OTHER_DIGITS.sub(_ascii_digits, text)
     if _DIGIT_DASH.search(text):
         text = _DIGIT_DASH.sub("-", text)
-    if _DIGIT_INVISIBLE.search(text):
-        text = _DIGIT_INVISIBLE.sub(lambda m: " " * len(m.group()), text)
+    if _INVISIBLE.search(text):
+        text = _INVISIBLE.sub(lambda m: " " * len(m.group()), text)
     if not _WIDE.search(text):
         return text  # the common case: nothing to fold, no copy
     return _WIDE.sub(lambda m: _WIDE_FOLD[m.group()], text)
