@@ -97,6 +97,20 @@ def test_deid_masks_identities_behind_a_nul_or_an_invisible_character(tmp_path):
     assert not any(value in written for value in ("张三", "5678", "110105", "1949"))
 
 
+def test_deid_masks_numbers_in_superscript_parenthesised_or_financial_digits(tmp_path):
+    """Superscript/subscript digits (¹³⁸), parenthesised ones (⑴) and those with a full stop (⒈) are no decimal
+    digits to Unicode, and the financial numerals (壹叁捌) were not Chinese digits to the view: phones and an ID
+    spelt in them reached the output. A superscript beside an ASCII digit (10⁹/L, cm²) stays as it is."""
+    texts = ["电话¹³⁸¹²³⁴⁵⁶⁷⁸", "电话₁₃₈₁₂₃₄₅₆₇₈", "电话⑴⑶⑻⑴⑵⑶⑷⑸⑹⑺⑻", "电话⒈⒊⒏⒈⒉⒊⒋⒌⒍⒎⒏",
+             "电话壹叁捌壹贰叁肆伍陆柒捌", "身份证号壹壹零壹零伍壹玖肆玖壹贰叁壹零零贰X", "WBC 5.6×10⁹/L，面积2cm²"]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == ["电话<电话>"] * 5 + ["身份证号<身份证号>", "WBC 5.6×10⁹/L，面积2cm²"]
+
+
 def test_deid_masks_a_phone_spelt_in_enclosed_digits(tmp_path):
     """Circled digits (①③⑧, ⓪, ❶, ➀) read as no number at all: the raw phone reached the output."""
     texts = ["电话 ①③⑧⓪⓪①③⑧⓪⓪⓪", "手机❶❸❾❶❷❸❹❺❻❼❽", "联系电话：➀➂➈➀➁➂➃➄➅➆➇", "既往史：①高血压 ②糖尿病"]

@@ -45,9 +45,15 @@ _WIDE = re.compile(f"[{''.join(map(re.escape, _WIDE_FOLD))}]")
 # them read as no number to every detector and to the residual scan. A run of them becomes ASCII digits, one for
 # one, unless it touches an ASCII or full-width digit: 13812345678٣ is a phone beside another number, not one
 # 12-digit number (the phone pattern keeps a number's digits to one script and tries the mixed spelling second).
+# Digits that are no decimal digits to Unicode (superscripts ¹³⁸, parenthesised ⑴, with a full stop ⒈: category
+# No with a digit value) read as no number either, and fold the same way.
+def _is_digit(code: int) -> bool:
+    category = unicodedata.category(chr(code))
+    return category == "Nd" or (category == "No" and unicodedata.digit(chr(code), None) is not None)
+
+
 def _digit_ranges() -> str:
-    codes = [code for code in range(0x80, 0x110000)
-             if unicodedata.category(chr(code)) == "Nd" and not 0xFF10 <= code <= 0xFF19]
+    codes = [code for code in range(0x80, 0x110000) if _is_digit(code) and not 0xFF10 <= code <= 0xFF19]
     ranges, start = [], codes[0]
     for before, code in zip(codes, codes[1:] + [None], strict=True):
         if code != before + 1:
@@ -60,7 +66,7 @@ _OTHER_DIGITS = re.compile(f"(?<![0-9０-９])[{_digit_ranges()}]+(?![0-9０-９
 
 
 def _ascii_digits(match: re.Match) -> str:
-    return "".join(str(unicodedata.decimal(ch)) for ch in match.group())
+    return "".join(str(unicodedata.digit(ch)) for ch in match.group())
 
 
 # Dashes of every width between two digits (138—1234—5678, 021–6234): a hyphen in the view.
@@ -79,7 +85,10 @@ _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200
 # more is always a phone, an ID or a record number, never a clinical quantity (those use 十/百 or stay short,
 # and a year such as 一九六五 has four), so the view spells it in ASCII digits for every detector and the scan.
 CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5",
-             "六": "6", "七": "7", "八": "8", "九": "9"}
+             "六": "6", "七": "7", "八": "8", "九": "9",
+             # the financial (anti-forgery) numerals, simplified and traditional: 壹叁捌壹贰叁肆伍陆柒捌
+             "壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "叄": "3", "肆": "4", "伍": "5", "陆": "6",
+             "陸": "6", "柒": "7", "捌": "8", "玖": "9"}
 _CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}]{{7,}}")
 
 
