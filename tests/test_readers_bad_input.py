@@ -223,3 +223,16 @@ def test_format_readers_quarantine_an_undecodable_row_and_read_on(tmp_path, make
     [entry] = [json.loads(line) for line in (tmp_path / "out" / "quarantine" / "read.jsonl").read_text(
         encoding="utf-8").splitlines()]
     assert entry["row"] == bad_row and "not valid" in entry["error"] and SECRET not in json.dumps(entry)
+
+
+def test_a_json_file_of_one_object_with_an_empty_list_is_one_row(tmp_path):
+    """One CMtMedQA-style object whose only list (history) is empty was taken for a {"data": []} wrapper: the
+    file read as zero rows, counted nowhere. A real wrapper of no rows is still none."""
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"id": "m1", "instruction": "头痛怎么办？", "output": "多休息。", "history": []},
+                               ensure_ascii=False), encoding="utf-8")
+    assert [(n, row["id"], row["history"]) for n, row in iter_rows(path)] == [(1, "m1", [])]
+    path.write_text(json.dumps({"data": []}), encoding="utf-8")
+    assert list(iter_rows(path)) == []
+    path.write_text(json.dumps({"version": "1", "data": [{"id": "a"}, {"id": "b"}]}), encoding="utf-8")
+    assert [row["id"] for _, row in iter_rows(path)] == ["a", "b"]

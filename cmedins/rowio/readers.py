@@ -298,8 +298,11 @@ def _iter_json(path: Path) -> Iterator[tuple[int, dict]]:
             value = replace_lone_surrogates(value)
         if isinstance(value, dict):
             lists = {key: item for key, item in value.items() if isinstance(item, list)}
-            if len(lists) == 1 and all(isinstance(x, dict) for x in next(iter(lists.values()))):
-                value = next(iter(lists.values()))  # {"data": [...]} wrapper
+            only = next(iter(lists.values()), None)
+            # {"data": [...]} wrapper. A row whose one list is empty ({"id": .., "history": []}) is one row, not
+            # a wrapper of none: it was read as zero rows and counted nowhere.
+            if len(lists) == 1 and all(isinstance(x, dict) for x in only) and (only or len(value) == 1):
+                value = only
             elif len(lists) > 1 and len(lists) == len(value):
                 names = ", ".join(lists)
                 for key, items in lists.items():
