@@ -138,3 +138,17 @@ def test_deid_masks_numbers_spelt_in_another_scripts_digits(tmp_path):
     rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
     assert rows == ["患者<电话>，头痛3天", "身份证号<身份证号>", "电话<电话>", "患者<电话>复诊", "患者<电话>٣天后复查。",
                     "血压١٢٠/٨٠mmHg"]
+
+
+def test_deid_csv_without_a_header_names_no_value_in_its_error(tmp_path, monkeypatch, capsys):
+    """A CSV file without a header line: its first record is read as the header, and the missing-field error
+    listed it as the columns (a name and a phone on the terminal). It counts them instead; JSON keeps the names."""
+    source = tmp_path / "in.csv"
+    source.write_text("张三,13812345678,头痛\n李四,13900001111,发热\n", encoding="utf-8")
+    code, stdout, stderr = run_cli(monkeypatch, capsys, "deid", source, "--out", tmp_path / "o.jsonl", "--field", "text")
+    assert code == 2 and stderr.startswith(f"error: {source}, row 1: no field 'text' (the header has 3 column(s)")
+    assert "\n" not in stderr.strip() and not any(v in stdout + stderr for v in ("张三", "13812345678", "头痛"))
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"note": "头痛"}\n', encoding="utf-8")
+    code, _, stderr = run_cli(monkeypatch, capsys, "deid", source, "--out", tmp_path / "o.jsonl", "--field", "text")
+    assert code == 2 and stderr.strip() == f"error: {source}, row 1: no field 'text' (columns: note)"

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
             texts = []
             for name in field:
                 if name not in row:
-                    raise CmedinsError(f"{input}, row {number}: no field '{name}' (columns: {', '.join(row)})")
+                    raise CmedinsError(f"{input}, row {number}: no field '{name}' ({_columns(input, row)})")
                 value = row[name]
                 if value is not None and not isinstance(value, str):
                     raise CmedinsError(f"{input}, row {number}, field '{name}': {type(value).__name__}, not text")
@@ -97,3 +97,11 @@ def register(app: typer.Typer) -> None:
         summary = ", ".join(f"{entity} {n}" for entity, n in facts["counts"].items()) or "nothing found"
         residual = sum(facts["residual"]["hits"].values())
         typer.echo(f"{written} rows -> {out} ({summary}; residual hits {residual}); audit: {audit_path}")
+
+
+def _columns(path: Path, row: dict) -> str:
+    """The columns a row has, for a missing-field message. A CSV file's are its first line, which in a file
+    without a header is a record (names, phones): counted, not quoted."""
+    if path.suffix.lower() == ".csv":
+        return f"the header has {len(row)} column(s), not shown: is the first line a header?"
+    return f"columns: {', '.join(row)}"
