@@ -236,3 +236,20 @@ def test_a_json_file_of_one_object_with_an_empty_list_is_one_row(tmp_path):
     assert list(iter_rows(path)) == []
     path.write_text(json.dumps({"version": "1", "data": [{"id": "a"}, {"id": "b"}]}), encoding="utf-8")
     assert [row["id"] for _, row in iter_rows(path)] == ["a", "b"]
+
+
+def test_a_csv_without_a_header_line_names_columns_by_position(tmp_path):
+    """Without a header line, a CSV's first record (a name, a phone) is its header: a short row's quarantine
+    named the phone as the column (field and reason, in the build's quarantine, stats and card) and a repeated
+    name was quoted in the duplicate-header error. Such cells are named by position; column names stay."""
+    path = tmp_path / "rows.csv"
+    path.write_text(f"{SECRET},13812345678,头痛\n李四\n", encoding="utf-8")
+    [(_, row)] = list(iter_rows(path))
+    error = row_error(row)
+    assert error.field == "column 2" and "13812345678" not in error.message
+    path.write_text("instruction,input,output\n头痛怎么办\n", encoding="utf-8")
+    assert row_error(next(iter_rows(path))[1]).field == "input"
+    path.write_text(f"{SECRET},{SECRET},x\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(CmedinsError, match="header names column\\(s\\) 'column 1', 'column 2' more than once") as raised:
+        list(iter_rows(path))
+    assert SECRET not in str(raised.value)

@@ -398,12 +398,25 @@ def _iter_csv(path: Path) -> Iterator[tuple[int, dict]]:
         source = itertools.chain(restart, source)
 
 
+# A CSV header is source text that no de-identification reads, and in a file without a header line it is the
+# first record (张三,13812345678,...): messages, quarantine reasons and stats name a column by its header cell
+# only when that reads as a column name (ASCII letters, digits, _ - . and spaces, starting with a letter), by
+# its position otherwise.
+_COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ .-]{0,63}")
+
+
+def column_label(header: list[str], index: int) -> str:
+    name = header[index]
+    return name if _COLUMN_NAME.fullmatch(name) else f"column {index + 1}"
+
+
 def _csv_header(path: Path, cells: list[str]) -> list[str]:
     names = [clean_text(name).strip() for name in cells]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    duplicates = sorted({index for index, name in enumerate(names) if names.count(name) > 1})
     if duplicates:
-        raise CmedinsError(f"{path}: the header names column(s) {', '.join(repr(d) for d in duplicates)} more than "
-                           "once; one would silently replace the other")
+        shown = ", ".join(map(repr, dict.fromkeys(column_label(names, index) for index in duplicates)))
+        raise CmedinsError(f"{path}: the header names column(s) {shown} more than once; one would silently "
+                           "replace the other")
     return names
 
 
@@ -414,7 +427,7 @@ def _csv_row(header: list[str], cells: list[str], encoding: str, line: str, line
     if len(cells) < len(header):
         # Not padded with empty values: a lost delimiter shifts every later cell into the wrong column.
         return _unparsable(f"{len(cells)} cell(s), the header has {len(header)} columns: no cell for this column "
-                           f"(line {line_number})", line, field=header[len(cells)])
+                           f"(line {line_number})", line, field=column_label(header, len(cells)))
     if any("\udc80" <= char <= "\udcff" for cell in cells for char in cell):
         return _unparsable(f"not valid {encoding} text (line {line_number})",
                            line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
