@@ -152,3 +152,14 @@ def test_deid_csv_without_a_header_names_no_value_in_its_error(tmp_path, monkeyp
     source.write_text('{"note": "头痛"}\n', encoding="utf-8")
     code, _, stderr = run_cli(monkeypatch, capsys, "deid", source, "--out", tmp_path / "o.jsonl", "--field", "text")
     assert code == 2 and stderr.strip() == f"error: {source}, row 1: no field 'text' (columns: note)"
+
+
+def test_deid_masks_a_phone_split_by_spaced_dashes(tmp_path):
+    """`138 - 1234 - 5678` (a dash with a space either side, as typed in forms) was not a phone to any detector."""
+    texts = ["患者138 - 1234 - 5678复诊", "手机 138 / 1234 / 5678", "联系电话：021 - 6234 - 5678", "血压120 - 80mmHg"]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == ["患者<电话>复诊", "手机 <电话>", "联系电话：<电话>", "血压120 - 80mmHg"]

@@ -340,10 +340,11 @@ OBFUSCATED_DOT = r"(?:[(\[（【]\s?(?:dot|DOT|点)\s?[)\]）】])"
 def pattern_recognizers() -> list[CompiledRecognizer]:
     """Every regex recognizer (one per entity type, plus a hinted one for e-mail written to dodge scrapers)."""
     # Phones on the folded view (full-width digits and ＋－． are ASCII there): +86 / 0086 / (+86) prefixes,
-    # groups 3-4-4, 4-3-4 or 3-8 split by one space, dash, dot or slash; landlines with the area code bare or in
-    # brackets, the local number whole or split, an extension after 转 / - / 分机.
+    # groups 3-4-4, 4-3-4 or 3-8 split by one space, or by a dash, dot or slash with a space either side or not
+    # (138 - 1234 - 5678); landlines with the area code bare or in brackets, the local number whole or split,
+    # an extension after 转 / - / 分机.
     country = r"(?:(?:\+|00)\s?86\s?[- .]?|[(（]\s?\+?86\s?[)）]\s?)"
-    gsep = r"[- ./]"
+    gsep = r"(?: ?[-./] ?| )"
     mobile = (rf"(?<![\d+]){country}?1[3-9]\d(?:\d{{8}}|{gsep}\d{{4}}{gsep}?\d{{4}}|\d{{4}}{gsep}\d{{4}}"
               rf"|\d{gsep}\d{{3}}{gsep}\d{{4}}|{gsep}\d{{8}})(?!\d)")
     local = rf"[2-9](?:\d{{6,7}}|\d{{3}}{gsep}\d{{3,4}}|\d{{2}}{gsep}\d{{4}})"
@@ -409,7 +410,7 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
             Pattern("landline", _one_script(landline), 0.75),
             Pattern("landline_intl", _one_script(landline_intl), 0.85),
             Pattern("labelled", _labelled(r"联系电话|电话号码|电话|手机号码|手机号|手机|座机|联系方式|拨打|致电|Tel|TEL|tel",
-                                          _one_script(r"[(（+]?\d(?:[ ./()（）-]{0,2}\d){6,15}(?:\s?转\s?\d{1,5})?(?!\d)"),
+                                          _one_script(r"[(（+]?\d(?:[ ./()（）-]{0,3}\d){6,15}(?:\s?转\s?\d{1,5})?(?!\d)"),
                                           many=True), 0.9),
         ], global_regex_flags=FLAGS),
         # every match holds an @: a batch without one (most record text) is not scanned
