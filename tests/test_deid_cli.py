@@ -69,15 +69,21 @@ def test_deid_keeps_a_row_with_a_lone_surrogate_and_masks_its_phone(tmp_path):
         assert "13900139000" not in (tmp_path / f"{out.name}.audit.jsonl").read_text(encoding="utf-8")
 
 
+def _deid_texts(tmp_path, texts: list[str], *, ensure_ascii: bool = False) -> list[str]:
+    """`cmedins deid` over a JSONL file of one `text` field per row (written with `ensure_ascii` as json.dumps
+    takes it): the de-identified texts, in order."""
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=ensure_ascii) + "\n" for t in texts), encoding="utf-8")
+    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+
+
 def test_deid_masks_a_phone_split_by_invisible_characters(tmp_path):
     """Zero-width spaces/joiners, word joiners and soft hyphens between digits (copy-pasted text) hid the phone
     from every detector and the residual scan: the raw number reached the output."""
     texts = ["tel 138\u200b0013\u200b8000", "电话138\u2060\u20600013\u00ad8000。", "手机138\u200d0013\u200c8000"]
-    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
-    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = _deid_texts(tmp_path, texts, ensure_ascii=True)
     assert rows == ["tel <电话>", "电话<电话>。", "手机<电话>"]
 
 
@@ -86,13 +92,10 @@ def test_deid_masks_identities_behind_a_nul_or_an_invisible_character(tmp_path):
     hid the name after 患者/姓名： (kept whole) and left part of a phone or an ID unmasked."""
     texts = ["患者\u200b张三13812345678", "患者\x01张三", "姓名：\x00张三", "电话1381234\x005678",
              "身份证号 110105\x0019491231002X", "身份证号 110105\ufeff19491231002X"]
-    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
-    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = _deid_texts(tmp_path, texts, ensure_ascii=True)
     assert rows == ["患者\u200b<姓名><电话>", "患者\x01<姓名>", "姓名：\x00<姓名>", "电话<电话>",
                     "身份证号 <身份证号>", "身份证号 <身份证号>"]
+    out = tmp_path / "out.jsonl"
     written = out.read_text(encoding="utf-8") + (tmp_path / "out.jsonl.audit.jsonl").read_text(encoding="utf-8")
     assert not any(value in written for value in ("张三", "5678", "110105", "1949"))
 
@@ -103,22 +106,14 @@ def test_deid_masks_numbers_in_superscript_parenthesised_or_financial_digits(tmp
     spelt in them reached the output. A superscript beside an ASCII digit (10⁹/L, cm²) stays as it is."""
     texts = ["电话¹³⁸¹²³⁴⁵⁶⁷⁸", "电话₁₃₈₁₂₃₄₅₆₇₈", "电话⑴⑶⑻⑴⑵⑶⑷⑸⑹⑺⑻", "电话⒈⒊⒏⒈⒉⒊⒋⒌⒍⒎⒏",
              "电话壹叁捌壹贰叁肆伍陆柒捌", "身份证号壹壹零壹零伍壹玖肆玖壹贰叁壹零零贰X", "WBC 5.6×10⁹/L，面积2cm²"]
-    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
-    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = _deid_texts(tmp_path, texts)
     assert rows == ["电话<电话>"] * 5 + ["身份证号<身份证号>", "WBC 5.6×10⁹/L，面积2cm²"]
 
 
 def test_deid_masks_a_phone_spelt_in_enclosed_digits(tmp_path):
     """Circled digits (①③⑧, ⓪, ❶, ➀) read as no number at all: the raw phone reached the output."""
     texts = ["电话 ①③⑧⓪⓪①③⑧⓪⓪⓪", "手机❶❸❾❶❷❸❹❺❻❼❽", "联系电话：➀➂➈➀➁➂➃➄➅➆➇", "既往史：①高血压 ②糖尿病"]
-    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
-    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = _deid_texts(tmp_path, texts)
     assert rows == ["电话 <电话>", "手机<电话>", "联系电话：<电话>", "既往史：①高血压 ②糖尿病"]
 
 
@@ -131,11 +126,7 @@ def test_deid_masks_numbers_spelt_in_another_scripts_digits(tmp_path):
     texts = ["患者١٣٨١٢٣٤٥٦٧٨，头痛3天", "身份证号١١٠١٠١١٩٧٠٠٣٠٧٢٣١٦", "电话१३८१२३४५६७८", "患者𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖复诊",
              "患者13812345678٣天后复查。", "血压١٢٠/٨٠mmHg"]
     assert [kind for text in texts[:4] for kind, _, _ in residual_hits(text)] == ["phone", "id_number", "phone", "phone"]
-    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
-    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = _deid_texts(tmp_path, texts)
     assert rows == ["患者<电话>，头痛3天", "身份证号<身份证号>", "电话<电话>", "患者<电话>复诊", "患者<电话>٣天后复查。",
                     "血压١٢٠/٨٠mmHg"]
 
@@ -157,9 +148,5 @@ def test_deid_csv_without_a_header_names_no_value_in_its_error(tmp_path, monkeyp
 def test_deid_masks_a_phone_split_by_spaced_dashes(tmp_path):
     """`138 - 1234 - 5678` (a dash with a space either side, as typed in forms) was not a phone to any detector."""
     texts = ["患者138 - 1234 - 5678复诊", "手机 138 / 1234 / 5678", "联系电话：021 - 6234 - 5678", "血压120 - 80mmHg"]
-    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
-    result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "text"])
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = _deid_texts(tmp_path, texts)
     assert rows == ["患者<电话>复诊", "手机 <电话>", "联系电话：<电话>", "血压120 - 80mmHg"]
