@@ -175,7 +175,15 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     for cls, (leaked, total) in rate_table(blind_rows, lambda s: s.spelling).items():
         if leaked:
             print(f"    spelling {cls:<28} {leaked:>4}/{total:<4} {leaked / total:.3f}")
-    examples = [(item, span) for item, span, leaked in rows + blind_rows if leaked]
+    attack_corpus = planted_corpus(data_dir, seed=17, rounds=rounds, attack=True)
+    attack_rows = leaks(attack_corpus, engine.analyze_many([item.text for item in attack_corpus]))
+    print(f"--- ATTACK frames/spellings (written on 2026-12-02 before their fixes; first measured on cf43626): "
+          f"{len(attack_rows)} planted")
+    for entity, (leaked, total) in rate_table(attack_rows, lambda s: s.entity_type).items():
+        print(f"  leak {entity:<22} {leaked:>5}/{total:<5} {leaked / total:.4f}")
+    for cls, (leaked, total) in rate_table(attack_rows, lambda s: s.spelling).items():
+        print(f"    spelling {cls:<34} {leaked:>4}/{total:<4} {leaked / total:.3f}")
+    examples = [(item, span) for item, span, leaked in rows + blind_rows + attack_rows if leaked]
     for item, span in examples[:: max(1, len(examples) // 25)][:25]:
         print(f"  left [{span.entity_type}/{span.spelling}] {item.text[max(0, span.start - 10):span.end + 6]!r}")
     kept, total, cut = clinical_words_kept(engine, data_dir)
@@ -189,6 +197,11 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     seen_blind = sum(a for a, _ in residual_blind.values())
     total_blind = sum(b for _, b in residual_blind.values())
     print(f"residual scan on raw BLIND planted text: {seen_blind}/{total_blind} {seen_blind / total_blind:.4f}")
+    residual_attack = residual_recall(attack_corpus)
+    seen_attack = sum(a for a, _ in residual_attack.values())
+    total_attack = sum(b for _, b in residual_attack.values())
+    print(f"residual scan on raw ATTACK planted text: {seen_attack}/{total_attack} {seen_attack / total_attack:.4f} "
+          f"{residual_attack}")
     fp = residual_false_positives(data_dir, public_limit)
     for name, (hits, n, shown) in fp.items():
         print(f"residual false positives {name}: {hits} hits in {n} texts {shown}")
@@ -210,6 +223,12 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
             "leak_rate_blind": {k: round(a / b, 5) for k, (a, b) in rate_table(blind_rows, lambda s: s.entity_type).items()},
             "leak_rate_blind_by_spelling": {k: round(a / b, 5) for k, (a, b) in
                                             rate_table(blind_rows, lambda s: s.spelling).items()},
+            "planted_attack": len(attack_rows),
+            "leak_rate_attack": {k: round(a / b, 5) for k, (a, b) in
+                                 rate_table(attack_rows, lambda s: s.entity_type).items()},
+            "leak_rate_attack_by_spelling": {k: round(a / b, 5) for k, (a, b) in
+                                             rate_table(attack_rows, lambda s: s.spelling).items()},
+            "residual_scan_recall_attack": round(seen_attack / total_attack, 5),
             "clinical_words_kept": round(kept / total, 5),
             "mb_per_s_per_core": round(speeds["full"][0], 3),
             "regex_floor_mb_per_s": round(speeds["full"][1], 1),

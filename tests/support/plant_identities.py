@@ -299,6 +299,78 @@ def blind_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     ]
 
 
+# --- the attack set: written on 2026-12-02, before any fix, from the spellings a new-user attack on cf43626 got
+# through (a space or an invisible character inside a labelled name, traditional characters, a minority name
+# joined by a middle dot, Chinese digits in groups or mixed with ASCII ones, the letter O for a zero) and more of
+# the same kind no attack tried. Its first measurement (on cf43626) is the blind figure for these classes.
+TRADITIONAL_SURNAMES = "張陳劉黃趙吳鄭馮蔣鄧葉蘇盧錢楊許謝韓龔賴羅蕭魏葉譚陸萬嚴閻龍"
+TRADITIONAL_GIVEN = "偉華麗強軍紅玲國鵬輝濤龍鳳蘭靜傑潔東興順貴艷美芳明志文雲飛"
+MINORITY_PARTS = ("买买提", "吐尔逊", "阿依古丽", "艾力", "热依拉", "阿不都", "古丽米热", "吾守尔", "努尔", "艾合买提",
+                  "迪丽热巴", "帕提古丽", "阿卜杜拉", "依明", "托合提", "巴图", "孟和", "其木格")
+NAME_JOINS = ("·", "•", "・", "‧", "．")
+
+
+def traditional_person(r: random.Random) -> str:
+    return r.choice(TRADITIONAL_SURNAMES) + "".join(r.choice(TRADITIONAL_GIVEN) for _ in range(r.choice((1, 2, 2))))
+
+
+def minority_person(r: random.Random) -> str:
+    first, second = r.sample(MINORITY_PARTS, 2)
+    return f"{first}{r.choice(NAME_JOINS)}{second}"
+
+
+def spaced_person(r: random.Random) -> str:
+    name = person(r)
+    cut = 2 if name[:2] in DOUBLE_SURNAMES else 1
+    return name[:cut] + r.choice((" ", "\u3000", "\u200b", "\x00", "  ")) + name[cut:]
+
+
+def _cn(digits: str) -> str:
+    return "".join(CN_NUM[int(d)] if d.isdigit() else d for d in digits)
+
+
+def _o_for_zero(digits: str) -> str:
+    return digits[:3] + digits[3:].replace("0", "O") if "0" in digits[3:] else digits[:3] + "O" + digits[4:]
+
+
+MOBILE_ATTACK: list[Spelling] = [
+    ("attack_mobile_cn_groups_space", True, lambda r: _cn(_groups(mobile_digits(r), (3, 4, 4), " "))),
+    ("attack_mobile_cn_groups_dash", True, lambda r: _cn(_groups(mobile_digits(r), (3, 4, 4), "-"))),
+    ("attack_mobile_cn_mixed_middle", True, lambda r: (lambda d: d[:3] + _cn(d[3:7]) + d[7:])(mobile_digits(r))),
+    ("attack_mobile_cn_mixed_head", True, lambda r: (lambda d: _cn(d[:3]) + d[3:])(mobile_digits(r))),
+    ("attack_mobile_letter_o", True, lambda r: _o_for_zero(mobile_digits(r))),
+    ("attack_mobile_spaced_dash", True, lambda r: _groups(mobile_digits(r), (3, 4, 4), " - ")),
+]
+ID_ATTACK: list[Spelling] = [
+    ("attack_id_letter_o", True, lambda r: (lambda d: d[:14] + "O" + d[15:17].replace("0", "O") + d[17])(
+        id_digits(r))),
+    ("attack_id_cn_digits_spaced", True, lambda r: _cn(_groups(id_digits(r), (6, 8, 4), " "))),
+    ("attack_id_cn_mixed", True, lambda r: (lambda d: d[:6] + _cn(d[6:14]) + d[14:])(id_digits(r))),
+]
+ATTACK_NAME_FRAMES = [
+    Frame("attack_name_label_spaced", True, "姓名：{v}", "PERSON", spaced_person),
+    Frame("attack_name_patient_spaced", True, "患者{v}，男，52岁", "PERSON", spaced_person),
+    Frame("attack_name_traditional_patient", True, "患者{v}，男，45歲", "PERSON", traditional_person),
+    Frame("attack_name_traditional_label", True, "姓名：{v}　性別：女", "PERSON", traditional_person),
+    Frame("attack_name_traditional_doctor", True, "主治醫師：{v}", "PERSON", traditional_person),
+    Frame("attack_name_traditional_family", True, "家屬{v}陪同就診", "PERSON", traditional_person),
+    Frame("attack_name_minority_patient", True, "患者{v}，男，38岁", "PERSON", minority_person),
+    Frame("attack_name_minority_label", True, "姓名：{v}", "PERSON", minority_person),
+    Frame("attack_name_minority_family", True, "家属{v}陪同", "PERSON", minority_person),
+    Frame("attack_name_minority_kin", True, "{v}（患者之子）签字", "PERSON", minority_person),
+]
+
+
+def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
+    labels = [("手机：{v}", True), ("联系电话为{v}", True)]
+    return [
+        _label_frames(labels, "CN_PHONE", MOBILE_ATTACK, "attack_phone_label"),
+        _label_frames([("身份证号：{v}", True), ("身份证{v}", True)], "CN_ID_CARD", ID_ATTACK, "attack_id_label"),
+        names, names,
+    ]
+
+
 def _label_frames(pairs, entity_type: str, spellings: list[Spelling], prefix: str) -> list[tuple[Frame, Spelling]]:
     """Every label frame crossed with every spelling; held out when either part is."""
     out = []
@@ -414,10 +486,11 @@ def host_texts(data_dir: Path, limit: int | None = None) -> list[tuple[str, str]
 
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
-                   blind: bool = False) -> list[PlantedText]:
-    """Every host planted `rounds` times (different identities each round); `blind` plants the blind set."""
+                   blind: bool = False, attack: bool = False) -> list[PlantedText]:
+    """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
+    `attack` the attack set."""
     rng = random.Random(seed)
-    menu = blind_menu() if blind else planting_menu()
+    menu = attack_menu() if attack else blind_menu() if blind else planting_menu()
     hosts = host_texts(data_dir, limit)
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
