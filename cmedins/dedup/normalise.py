@@ -10,8 +10,8 @@ is replaced by its own normal form, looked up in code-point tables learnt as cha
 per-text `str.translate` and NFKC calls were a third of dedup's time, and most clinical texts need NFKC: ℃,
 full-width digits). Texts with a character whose normal form depends on its neighbours take the per-text path.
 
-Traditional -> simplified (`t2s=True`) is a hook: it needs the `opencc` package, which is not a dependency;
-without it a clear error says so.
+Traditional -> simplified (`t2s=True`): OpenCC's phrase-aware `t2s` conversion (de-identification reads
+traditional text through OpenCC's character table too: cmedins.deid.simplified).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
-
-from cmedins.errors import CmedinsError
 
 _DROPPED_CATEGORIES = ("P", "Z", "Cc", "Cf")
 
@@ -40,12 +38,8 @@ def _deletion_table() -> dict[int, None]:
 
 @lru_cache(maxsize=1)
 def _traditional_to_simplified() -> Callable[[str], str]:
-    try:
-        import opencc
-    except ImportError:
-        raise CmedinsError(
-            "dedup option t2s (traditional -> simplified) needs the 'opencc' package: pip install opencc"
-        ) from None
+    import opencc
+
     return opencc.OpenCC("t2s").convert
 
 

@@ -10,6 +10,12 @@ rare. So every rule needs context, strongest first:
    segmentation); surnames that are mostly function words (于, 向, 由, 和 ...) must also end at a clear
    boundary (患者于强，男 is a name, 患者于今日 is not);
 4. a cue after the name (教授, 博士, 研究认为, 医生 ...), confirmed by jieba's POS tagger on that clause only.
+5-10. structure (lists, brackets, verbs of saying or contacting, titles, names joined to a name);
+11. a transliterated name whose parts a middle dot joins (买买提·吐尔逊, 阿依古丽•艾力: Uyghur, Kazakh and
+   foreign names), where a role word precedes it or a sex, age, kinship, verb of saying or title follows.
+A space inside a name after a role word (姓名：汤 琳雨, 患者申　千春; an invisible character reads as one in the
+folded view) is part of the name. Traditional characters (患者張偉) are read in the folded view, where they
+are simplified (cmedins.deid.normalise).
 The engine then masks every other occurrence of a name found this way in the same record (names.propagate).
 """
 
@@ -69,6 +75,9 @@ SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,
                        rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|\s*性别)")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 SEX_WORD = re.compile(r"[，,、\s]*(?:男|女)性?")
+SPACED_GAP = re.compile(r" {1,2}(?=[\u4e00-\u9fff])")  # inside a name (invisible characters read as spaces)
+HEADER_WORD = re.compile(r"性别|年龄|民族|籍贯|职业|婚姻|婚否|住址|地址|出生|科室|床号|病区|电话|手机|身份")
+SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
 ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*$")
 
 
@@ -106,10 +115,25 @@ NR_WORD_FREQ = 500  # a dictionary "name" this frequent is a word (谢谢 1089);
 NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*")
 
 
+# --- 11. names joined by a middle dot -------------------------------------------------------------------------
+# The dots transliterated names are written with (· U+00B7 and its look-alikes); the full stop (a full-width ．
+# folds to it) only right after a role word: sloppy text ends sentences with it (头晕.恶心).
+NAME_DOTS = "·•・‧･∙⋅\u0387\u2219"
+DOTTED = re.compile(rf"[\u4e00-\u9fff][{NAME_DOTS}.]\s?(?=[\u4e00-\u9fff])")
+DOTTED_PART = 7  # characters in one part at most (努尔艾合买提, 阿卜杜热合曼)
+PREFIX_WORDS = re.compile("|".join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True)))
+# What follows a dotted name and says a person is meant (陪同, 诉, 医师, a sex/age/kinship bracket, a sex); not any
+# bracket: 艾伦·瓦茨（Alan Watts） in general text is a public figure with the original spelling.
+DOTTED_CUE_AFTER = re.compile(rf"{NAME_END_WORD.pattern}|{SPEECH_AFTER.pattern}|{TITLE_AFTER.pattern}|"
+                              rf"[，,、\s]*(?:男|女)(?:[，,、\s\d]|性|$)|{KIN_PAREN.pattern}")
+# Where a dotted name's last part ends: a word that commonly follows a name.
+DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近日|于|因|在|已|等|的|是|说|称|入院|来院|就诊|病情")
+
+
 # The scans the rules run over a whole batch (an anchored rule: its anchor), in the order of the `regions` that
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
-         CONTACT, TITLE_AFTER)
+         CONTACT, TITLE_AFTER, DOTTED)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -167,6 +191,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         self.protected_by_char: dict[str, list[str]] = {}
         for term in lexicon.protected_terms():
             self.protected_by_char.setdefault(term[0], []).append(term)
+        self.protected = set(lexicon.protected_terms())
 
     def analyze(self, text, entities, nlp_artifacts=None, regions=None):
         """presidio's entry point; `regions` (per pattern of SCANS, from cmedins.deid.prefilter) limits each scan
@@ -183,6 +208,7 @@ class ChineseNameRecognizer(EntityRecognizer):
                 if end:
                     results.append(self._result(match.end(), end, self.context_score, "role_context"))
                     taken.update(range(match.end(), end))
+        results += [self._result(start, end, self.context_score, "dotted") for start, end in self._dotted(text, where)]
         # The structural rules run before the cue rule: the POS tagger (the costly step) is then only asked about
         # cue matches no cheaper rule has decided.
         structural = self._structural(text, taken, where)
@@ -351,6 +377,9 @@ class ChineseNameRecognizer(EntityRecognizer):
     def _name_after_role(self, text: str, start: int) -> int | None:
         """End of the name right after a role word, or None. Character rules, no segmentation: the given name
         is two characters unless the second one starts the next word (王芳代诉, 陈明陪同)."""
+        spaced = SPACED_SURNAME.match(text, start)  # 姓名：汤 琳雨, 姓名：欧阳  英梓
+        if spaced and (end := self._spaced_name(text, start, spaced.end("surname"))):
+            return end
         match = SURNAME.match(text, start)
         if match is None:
             return None  # the role word ends the text
@@ -374,6 +403,89 @@ class ChineseNameRecognizer(EntityRecognizer):
                 and (self.tags.get(head) in GIVEN_TAGS or end > first + 1 or NAME_END_WORD.match(text, end))):
             return None  # ... and 其子高欢陪同 (a verb in the dictionary) are
         return end
+
+    def _spaced_name(self, text: str, start: int, first: int) -> int | None:
+        """End of a name with one or two spaces between surname and given name, after a role word (姓名：汤 琳雨,
+        患者申　千春，男): the name must end at a clear boundary, and surname + given name, read without the
+        space, must be a plausible name (患者高 热，体温39℃ is not one: 高热 is a clinical term)."""
+        gap = SPACED_GAP.match(text, first)
+        if gap is None:
+            return None
+        for end in (gap.end() + 2, gap.end() + 1):
+            given = text[gap.end():end]
+            if len(given) != end - gap.end() or not NAME_END.match(text, end):
+                continue
+            compact = text[start:first] + given
+            if HEADER_WORD.match(given):
+                return None  # 姓名：张 性别：男
+            label = start > 0 and text[start - 1] in "：: "  # 姓名：祝 文颖: a label's name may be an ordinary word
+            if self._plausible(compact, 0, len(compact), label) and (len(given) == 1 or self._may_be_given(given)):
+                return end
+        return None
+
+    def _dotted(self, text: str, where: _Scans) -> list[tuple[int, int]]:
+        """Names whose parts a middle dot joins (rule 11): each part 1-7 Han characters, none an ordinary word
+        or a clinical term; a role word right before the name, or a cue right after it (DOTTED_CUE_AFTER)."""
+        spans: list[tuple[int, int]] = []
+        for match in where.finditer(DOTTED):
+            dot = match.start() + 1
+            if spans and spans[-1][1] > dot:
+                continue  # a later dot of a name already found
+            start, role, at_boundary = self._dotted_start(text, dot)
+            end, parts = match.end(), [text[start:dot]]
+            while True:
+                stop = self._dotted_part_end(text, end)
+                parts.append(text[end:stop])
+                follow = DOTTED.match(text, stop - 1) if stop < len(text) and text[stop] in NAME_DOTS else None
+                if follow is None:
+                    break
+                end = follow.end()
+            if any(not self._dotted_part_ok(part) for part in parts):
+                continue
+            if self._dotted_context(text, start, stop, role, at_boundary, text[dot] == "."):
+                spans.append((start, stop))
+        return spans
+
+    @staticmethod
+    def _dotted_context(text: str, start: int, stop: int, role: bool, at_boundary: bool, full_stop: bool) -> bool:
+        """A middle dot needs a role word before the name or a cue after it. A full stop (．, .) also ends
+        sentences (医院都正常．主治医生告诉我, 患者头晕.恶心), so it needs more: a label right before the name
+        (姓名：热依拉．阿不都), a role word and a cue (患者努尔．吾守尔，男), or a kinship, sex or age bracket after
+        a name that starts its clause (托合提．艾力（患者之子）)."""
+        cue = DOTTED_CUE_AFTER.match(text, stop) is not None
+        if not full_stop:
+            return role or cue
+        label = role and start > 0 and not HAN.match(text[start - 1])
+        return label or (role and cue) or (at_boundary and not role and KIN_PAREN.match(text, stop) is not None)
+
+    def _dotted_start(self, text: str, dot: int) -> tuple[int, bool, bool]:
+        """Where the first part of a dotted name starts, whether a role word precedes it, and whether it starts
+        its run of Han characters: after the last role word in the run before the dot (家属热依拉·吐尔逊), else at
+        the run's start (at most 7 characters)."""
+        lo = dot
+        while lo > 0 and HAN.match(text[lo - 1]) and dot - lo < 12:
+            lo -= 1
+        role_end = max((m.end() for m in PREFIX_WORDS.finditer(text, lo, dot) if m.end() < dot), default=None)
+        if role_end is not None:
+            return role_end, True, False
+        start = max(lo, dot - DOTTED_PART)
+        return start, bool(ROLE_BEFORE.search(text, max(0, start - 8), start)), start == lo and not (
+            start > 0 and HAN.match(text[start - 1]))
+
+    def _dotted_part_end(self, text: str, start: int) -> int:
+        """End of a dotted name's part starting at `start`: before the first word that follows a name, at the first
+        non-Han character, or after 7 characters."""
+        end = start + 1
+        while end < len(text) and end - start < DOTTED_PART and HAN.match(text[end]) and not DOTTED_END.match(text, end):
+            end += 1
+        return end
+
+    def _dotted_part_ok(self, part: str) -> bool:
+        """A part may be a rare dictionary noun (买买提 is one), not a frequent word, a clinical term or a word
+        that ends a name."""
+        frequent = self.freq.get(part, 0) >= COMMON_NOUN_FREQ and self.tags.get(part, "n") not in NAME_TAGS
+        return (bool(part) and not frequent and part not in self.protected and part not in STOP_AFTER_NAME
+                and not any(part.startswith(term) for term in self.protected_by_char.get(part[0], ())))
 
     def _may_be_given(self, given: str) -> bool:
         """Can this two-character word be a given name (建国, 海燕, 浩然: yes; 帮助, 细胞, 医生: no)?"""
@@ -445,9 +557,14 @@ def _without_honorific(text: str, start: int, end: int) -> int:
 def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, int]]]:
     """Spans of further occurrences, in any of `texts` (one record), of the full names found in them: a name
     found once with context (患者王建国) is masked where it stands alone too (王建国诉头痛)."""
-    names = {text[f.start:f.end] for text, found in zip(texts, findings, strict=True) for f in found
-             if f.entity_type == "PERSON" and 2 <= f.end - f.start <= 4}
-    names = {name for name in names if not PARTIAL_MARK.search(name)}
+    found_names = {text[f.start:f.end] for text, found in zip(texts, findings, strict=True) for f in found
+                   if f.entity_type == "PERSON"}
+    names = {name for name in found_names if 2 <= len(name) <= 4 and not PARTIAL_MARK.search(name)}
+    # A dotted name, and each part of it: 买买提·吐尔逊 is 买买提 later in the record.
+    for name in found_names:
+        if any(dot in name for dot in NAME_DOTS):
+            names.add(name)
+            names.update(part for part in re.split(f"[{NAME_DOTS}.\\s]+", name) if len(part) >= 2)
     if not names:
         return [[] for _ in texts]
     extra: list[list[tuple[int, int]]] = []

@@ -18,6 +18,8 @@ import re
 import unicodedata
 from functools import cache
 
+from cmedins.deid import simplified
+
 KEEP = set("，：；（）！？")  # full-width punctuation native to Chinese text: the patterns match it as is
 
 
@@ -92,8 +94,9 @@ CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "幺": "1", "一": "1", "二": 
 _CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}]{{7,}}")
 
 
-# A text in which none of these occurs is its own folded view (a Hyperscan pass tells it for many texts at once:
-# cmedins.deid.prefilter).
+# A text in which none of these occurs, and no traditional character (simplified.holds_traditional: a class of
+# 4,221 characters is too long for Hyperscan), is its own folded view (a Hyperscan pass tells it for many texts
+# at once: cmedins.deid.prefilter).
 FOLD_TRIGGERS = (_CN_NUMBER.pattern, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _INVISIBLE.pattern,
                  _WIDE.pattern)
 
@@ -109,6 +112,7 @@ def fold(text: str) -> str:
         text = _DIGIT_DASH.sub("-", text)
     if _INVISIBLE.search(text):
         text = _INVISIBLE.sub(lambda m: " " * len(m.group()), text)
+    text = simplified.simplify(text)  # 張偉 -> 张伟: the name rules and word lists are simplified
     if not _WIDE.search(text):
         return text  # the common case: nothing to fold, no copy
     return _WIDE.sub(lambda m: _WIDE_FOLD[m.group()], text)

@@ -28,6 +28,7 @@ from functools import cache
 import regex
 
 from cmedins.deid.normalise import FOLD_TRIGGERS, fold
+from cmedins.deid.simplified import holds_traditional
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class Prefilter:
     def folded(self, text: str) -> tuple[str, set[int] | range]:
         """`fold(text)` and the ids of the patterns that may match in it."""
         found = self.possible(text)
-        if any(i in found for i in self.fold_ids):
+        if any(i in found for i in self.fold_ids) or holds_traditional(text):
             folded = fold(text)
             if folded != text:
                 found = self.possible(folded)

@@ -40,6 +40,9 @@ ITEM_SPLIT = regex.compile(LIST_SEP)
 # 址 ends the labels 住址/地址/户籍地址: an address starting at it masked the label's 址 (住<地址>).
 STOP = "患者住址现居于在自来是的为了及与并其至到从往入出诊治疗因伴查示经曾向赴回返由去要求好您你可以后或找"
 NAME_CH = rf"[\p{{Han}}--[{STOP}]]"  # set difference: needs the regex module's VERSION1 flag
+# After a level suffix (区, 县 ...) the name goes on to its facility word: 回 may sit there (龟山区回龙诊所; before
+# one it is the verb of 回当地医院).
+NAME_TAIL_CH = rf"[\p{{Han}}--[{STOP.replace('回', '')}]]"
 NAME_START = rf"(?<!{NAME_CH})"  # a place name starts at a boundary, never inside another word
 # Provinces and major cities as written inside hospital names (no 省/市 suffix there).
 PLACES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|"
@@ -392,7 +395,7 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     # such as 自治区 hold characters NAME_CH excludes): a cheap lookahead first.
     facility = r"医院|卫生|诊所|门诊部|医务室|保健院|疾控|疾病预防|急救中心|血站|体检中心|医学院|医科大学"
     institution = (
-        rf"{NAME_START}(?=\p{{Han}}{{1,{reach_institution}}}?(?:{facility}))(?!{generic})(?:{NAME_CH}{{1,8}}?(?:自治区|自治州|自治县|[省市县区州旗镇乡]){NAME_CH}{{0,10}}?"
+        rf"{NAME_START}(?=\p{{Han}}{{1,{reach_institution}}}?(?:{facility}))(?!{generic})(?:{NAME_CH}{{1,8}}?(?:自治区|自治州|自治县|[省市县区州旗镇乡]){NAME_TAIL_CH}{{0,10}}?"
         rf"|{NAME_CH}{{2,8}}?(?:医学院|医科大学|大学)(?:附属|第[一二三四五六七八九])?{NAME_CH}{{0,4}}?)"
         r"(?:医院|卫生院|卫生所|卫生室|诊所|门诊部|医务室|保健院|疾控中心|疾病预防控制中心|卫生服务中心|卫生服务站|"
         r"医学院|医科大学|急救中心|血站|体检中心)"

@@ -1,0 +1,89 @@
+"""Names written the way real records write them, which read as no name before (the 2026-12-02 attack set,
+tests/support/plant_identities.attack_menu): a space or an invisible character inside a labelled name,
+traditional characters, transliterated (Uyghur, Kazakh, Mongolian, foreign) names joined by a middle dot; and
+the text that must stay as it is beside them. The real-text check skips without ../shared/data."""
+
+from __future__ import annotations
+
+import pytest
+
+from cmedins.deid.normalise import fold
+from cmedins.deid.simplified import holds_traditional, simplify
+from tests.support.plant_identities import planted_corpus
+from tests.test_deid_real import uncovered
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a space, an ideographic space, a zero-width space or a NUL between surname and given name
+    ("姓名：翟 博涛。为进一步治疗收入院。", "姓名：<姓名>。为进一步治疗收入院。"),
+    ("患者申\u3000千春，男，52岁，因咳嗽3天入院。", "患者<姓名>，男，52岁，因咳嗽3天入院。"),
+    ("既往体健。姓名：汤\u200b琳雨。", "既往体健。姓名：<姓名>。"),
+    ("姓名：张\x00三，男，45岁。", "姓名：<姓名>，男，45岁。"),
+    ("姓名：欧阳  英梓。", "姓名：<姓名>。"),
+    ("姓名：祝 文颖。", "姓名：<姓名>。"),  # a surname that is mostly a function word, after a label
+    # traditional characters (Hong Kong, Taiwan, older records)
+    ("患者張偉，男，45歲，因胸痛2小時入院。", "患者<姓名>，男，45歲，因胸痛2小時入院。"),
+    ("主治醫師：羅蘭興。", "主治醫師：<姓名>。"),
+    ("家屬萬志玲陪同就診。", "家屬<姓名>陪同就診。"),
+    ("姓名：鄧靜華　性別：女　年齡：63歲", "姓名：<姓名>　性別：女　年齡：63歲"),
+    # transliterated names joined by a middle dot or its look-alikes
+    ("患者买买提·吐尔逊，男，38岁，主因发热入院。", "患者<姓名>，男，38岁，主因发热入院。"),
+    ("家属努尔•古丽米热陪同。心界不大。", "家属<姓名>陪同。心界不大。"),
+    ("家属吾守尔‧其木格陪同。", "家属<姓名>陪同。"),
+    ("阿依古丽・买买提（患者之女）签字。", "<姓名>（患者之女）签字。"),
+    ("姓名：热依拉．阿不都", "姓名：<姓名>"),
+    ("患者努尔．吾守尔，男，38岁。", "患者<姓名>，男，38岁。"),
+    ("托合提．艾力（患者之子）签字。", "<姓名>（患者之子）签字。"),
+    # a part of a found dotted name is the same person later in the record
+    ("患者买买提·吐尔逊，男，38岁。买买提诉头痛3天。", "患者<姓名>，男，38岁。<姓名>诉头痛3天。"),
+])
+def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
+    assert deid_engine.deidentify(text)[0] == expected
+
+
+@pytest.mark.parametrize("text", [
+    "患者高 热，体温39℃。",  # spaced clinical words after a role word
+    "患者周 身乏力，纳差。",
+    "患者于 今日入院。",
+    "姓名：张 性别：男",  # the header word after the space is no given name
+    "患者头晕.恶心，伴呕吐。",  # a full stop ending a sentence between Han characters
+    "医院都正常．主治医生告诉我没事",
+    "如今脚麻·疼，怎么办",
+    "酒吧·鸡尾酒",
+    "抗菌消炎·调理脾胃吸收功能",
+    "是埃隆·马斯克的公司",  # a public figure with no person context
+    "艾伦·瓦茨（Alan Watts）是一位哲学家",  # a bracket with the original spelling is no kinship bracket
+    "乾燥綜合征患者應注意口腔衛生。",  # traditional clinical text: nothing to mask
+])
+def test_text_beside_those_spellings_stays(deid_engine, text):
+    assert deid_engine.deidentify(text)[0] == text
+
+
+def test_traditional_view_keeps_length_and_offsets():
+    text = "患者張偉，男，45歲。主治醫師：羅蘭興。\u200b"
+    view = fold(text)
+    assert len(view) == len(text)
+    assert view.startswith("患者张伟，男，45岁。主治医师：罗兰兴。")
+    assert holds_traditional(text) and not holds_traditional(view)
+    assert simplify("高血压3年") == "高血压3年"  # simplified text is its own view
+
+
+def test_prefilter_folds_traditional_text(deid_engine):
+    # A text holding no other fold trigger must still be read in its simplified view (the Hyperscan pass cannot
+    # hold the traditional class, so the prefilter asks simplified.holds_traditional).
+    from cmedins.deid.prefilter import Prefilter
+
+    folded, _ = Prefilter([]).folded("家屬萬志玲陪同就診")
+    assert folded == "家属万志玲陪同就诊"
+
+
+def test_attack_names_rarely_leak_on_planted_real_text(deid_engine, shared_data):
+    corpus = planted_corpus(shared_data, seed=23, limit=700, attack=True)
+    findings = deid_engine.analyze_many([item.text for item in corpus])
+    leaked = total = 0
+    for item, found in zip(corpus, findings, strict=True):
+        for span in item.planted:
+            if span.entity_type == "PERSON":
+                total += 1
+                leaked += bool(uncovered(item.text, span.start, span.end, found))
+    assert total > 300 and leaked / total <= 0.02, (leaked, total)  # 99% leaked before (cf43626)
