@@ -361,6 +361,43 @@ ATTACK_NAME_FRAMES = [
 ]
 
 
+# Added the same day (14:20 UTC), before their fixes, from a second attack on 95d4d05: names written in pinyin
+# (records kept in English, passports, overseas patients) and names after 叫 in patients' own words.
+SURNAME_PINYIN = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma",
+                  "Zhu", "Hu", "Guo", "He", "Gao", "Lin", "Luo", "Zheng", "Liang", "Xie", "Song", "Tang", "Han",
+                  "Feng", "Deng", "Cao", "Peng", "Zeng", "Xiao", "Tian", "Dong", "Pan", "Yuan", "Cai", "Jiang", "Yu",
+                  "Du", "Ye", "Cheng", "Wei", "Su", "Ding", "Ren", "Lu", "Yao", "Shen", "Zhong", "Cui", "Tan", "Fan",
+                  "Jin", "Shi", "Liao", "Jia", "Xia", "Fu", "Fang", "Bai", "Zou", "Meng", "Xiong", "Qin", "Qiu",
+                  "Hou", "Duan", "Lei", "Long", "Tao", "Hao", "Gu", "Mao", "Gong", "Shao", "Wan", "Qian", "Yan",
+                  "Dai", "Kong", "Xiang", "Ouyang")
+GIVEN_PINYIN = ("Wei", "Fang", "Na", "Min", "Jing", "Qiang", "Lei", "Jun", "Yong", "Jie", "Juan", "Tao", "Ming",
+                "Chao", "Xiuying", "Ping", "Gang", "Guiying", "Jianguo", "Zhiqiang", "Haiyan", "Xiaoming", "Hongmei",
+                "Yufei", "Zihan", "Haoran", "Yuxuan", "Meiling", "Dongmei", "Jianhua", "Lihua", "Shuzhen", "Guohua")
+
+
+def pinyin_person(r: random.Random) -> str:
+    surname, given = r.choice(SURNAME_PINYIN), r.choice(GIVEN_PINYIN)
+    form = r.randrange(4)
+    if form == 0:
+        return f"{surname} {given}"
+    if form == 1:
+        return f"{given} {surname}"  # the Western order
+    if form == 2:
+        return f"{surname.upper()} {given}"  # a passport's order and case
+    return f"{surname.upper()} {given.upper()}"
+
+
+ATTACK_NAME_FRAMES += [
+    Frame("attack2_name_pinyin_patient", True, "患者{v}，男，45岁", "PERSON", pinyin_person),
+    Frame("attack2_name_pinyin_label", True, "姓名：{v}", "PERSON", pinyin_person),
+    Frame("attack2_name_pinyin_english", True, "Patient: {v}, female, 52y", "PERSON", pinyin_person),
+    Frame("attack2_name_pinyin_doctor", True, "主治医师：Dr. {v}", "PERSON", lambda r: r.choice(SURNAME_PINYIN)),
+    Frame("attack2_name_kin_called", True, "我老公叫{v}，", "PERSON", person),
+    Frame("attack2_name_child_called", True, "我女儿叫{v}，今年8岁", "PERSON", person),
+    Frame("attack2_name_called", True, "病人名字叫{v}，今年45岁", "PERSON", person),
+]
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
