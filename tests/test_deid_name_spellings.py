@@ -34,6 +34,16 @@ from tests.test_deid_real import uncovered
     ("姓名：热依拉．阿不都", "姓名：<姓名>"),
     ("患者努尔．吾守尔，男，38岁。", "患者<姓名>，男，38岁。"),
     ("托合提．艾力（患者之子）签字。", "<姓名>（患者之子）签字。"),
+    # names in Latin letters: pinyin in either order and case, Cantonese spellings, a title
+    ("患者Zhang Wei，男，45岁，因胸痛入院。", "患者<姓名>，男，45岁，因胸痛入院。"),
+    ("姓名：LIU Xiaoming　性别：男", "姓名：<姓名>　性别：男"),
+    ("Patient: Wei Zhang, female, 52y, chest pain for 2 days.", "Patient: <姓名>, female, 52y, chest pain for 2 days."),
+    ("Name: Chan Tai Man", "Name: <姓名>"),
+    ("主治医师：Dr. Sun。", "主治医师：Dr. <姓名>。"),
+    ("患者Zhang Wei，男，45岁。Zhang Wei诉胸痛。", "患者<姓名>，男，45岁。<姓名>诉胸痛。"),
+    # names after 叫 in patients' own words
+    ("我老公叫刘强，今年45岁，最近总是头晕。", "我老公叫<姓名>，今年45岁，最近总是头晕。"),
+    ("病人名字叫李小龙，今年45岁", "病人名字叫<姓名>，今年45岁"),
     # a part of a found dotted name is the same person later in the record
     ("患者买买提·吐尔逊，男，38岁。买买提诉头痛3天。", "患者<姓名>，男，38岁。<姓名>诉头痛3天。"),
 ])
@@ -54,6 +64,10 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "是埃隆·马斯克的公司",  # a public figure with no person context
     "艾伦·瓦茨（Alan Watts）是一位哲学家",  # a bracket with the original spelling is no kinship bracket
     "乾燥綜合征患者應注意口腔衛生。",  # traditional clinical text: nothing to mask
+    "建议行MRCP检查，MSTN基因突变，iptables -j DROP",  # capitals glued to a title are no title
+    "Patient: Female, 45 years old",  # no name after the label
+    "患者CT示右肺结节，MRI未见异常。",
+    "叫醒患者后测血压。",
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

@@ -146,9 +146,11 @@ def recognizers_for(entities: Sequence[str]) -> list:
     from cmedins.deid.institutions import ProperNameHospitalRecognizer
     from cmedins.deid.names import ChineseNameRecognizer
     from cmedins.deid.recognizers import pattern_recognizers
+    from cmedins.deid.romanized import RomanizedNameRecognizer
 
     wanted = set(entities)
-    chosen = [r for r in [*pattern_recognizers(), ChineseNameRecognizer(), ProperNameHospitalRecognizer()]
+    chosen = [r for r in [*pattern_recognizers(), ChineseNameRecognizer(), RomanizedNameRecognizer(),
+                          ProperNameHospitalRecognizer()]
               if wanted & set(r.supported_entities)]
     for recognizer in chosen:
         recognizer.load()

@@ -75,6 +75,7 @@ SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,
                        rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|\s*性别)")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 SEX_WORD = re.compile(r"[，,、\s]*(?:男|女)性?")
+ROMANIZED_NAME = re.compile(r"[A-Za-z][A-Za-z-]+(?: [A-Za-z][A-Za-z-]+){1,2}")  # cmedins.deid.romanized's
 SPACED_GAP = re.compile(r" {1,2}(?=[\u4e00-\u9fff])")  # inside a name (invisible characters read as spaces)
 HEADER_WORD = re.compile(r"性别|年龄|民族|籍贯|职业|婚姻|婚否|住址|地址|出生|科室|床号|病区|电话|手机|身份")
 SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
@@ -203,7 +204,8 @@ class ChineseNameRecognizer(EntityRecognizer):
                     for m in where.finditer(SEX_AFTER) if self._sex_after_ok(text, m.start(), m.end())]
         taken = {i for r in results for i in range(r.start, r.end)}
         for match in where.finditer(ROLE):
-            if match.end() not in taken and not self._inside_word(text, match.start()):
+            role_end = match.start() + len(match.group().rstrip("：: \t\n"))
+            if match.end() not in taken and not self._inside_word(text, match.start(), role_end):
                 end = self._name_after_role(text, match.end())
                 if end:
                     results.append(self._result(match.end(), end, self.context_score, "role_context"))
@@ -369,9 +371,11 @@ class ChineseNameRecognizer(EntityRecognizer):
             return True
         return not any(self.freq.get(text[start:start + n], 0) >= COMMON_FREQ for n in range(2, end - start + 1))
 
-    def _inside_word(self, text: str, start: int) -> bool:
+    def _inside_word(self, text: str, start: int, end: int) -> bool:
         """Is this role word the tail of a longer word (辅助手段 holds 助手)? Only the left side is checked: on
         the right, role and name often make a word by chance (之女王鑫, 家属于明, 其子孙冬梅)."""
+        if end - start >= 3:
+            return False  # 病人名字叫李小龙: 人名 is a word, but a role of three characters is no word's tail
         return start > 0 and self.freq.get(text[start - 1:start + 1], 0) >= COMMON_FREQ
 
     def _name_after_role(self, text: str, start: int) -> int | None:
@@ -560,6 +564,7 @@ def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, in
     found_names = {text[f.start:f.end] for text, found in zip(texts, findings, strict=True) for f in found
                    if f.entity_type == "PERSON"}
     names = {name for name in found_names if 2 <= len(name) <= 4 and not PARTIAL_MARK.search(name)}
+    names |= {name for name in found_names if ROMANIZED_NAME.fullmatch(name)}  # Zhang Wei, later in the record
     # A dotted name, and each part of it: 买买提·吐尔逊 is 买买提 later in the record.
     for name in found_names:
         if any(dot in name for dot in NAME_DOTS):
