@@ -41,6 +41,13 @@ from tests.test_deid_real import uncovered
     ("Name: Chan Tai Man", "Name: <姓名>"),
     ("主治医师：Dr. Sun。", "主治医师：Dr. <姓名>。"),
     ("患者Zhang Wei，男，45岁。Zhang Wei诉胸痛。", "患者<姓名>，男，45岁。<姓名>诉胸痛。"),
+    # quotes and brackets after a label, a slash-separated header, surgery-record labels, a split name
+    ("姓名【王芳】，性别【女】", "姓名【<姓名>】，性别【女】"),
+    ("姓名：『王芳』", "姓名：『<姓名>』"),
+    ("王芳/女/45岁/农民", "<姓名>/女/45岁/农民"),
+    ("主刀：李明 助手：王芳 麻醉：张伟", "主刀：<姓名> 助手：<姓名> 麻醉：<姓名>"),
+    ("患者姓王，名建国，男，60岁。", "患者姓<姓名>，名<姓名>，男，60岁。"),
+    ("患者王-芳，女，45岁", "患者<姓名>，女，45岁"),
     # names after 叫 in patients' own words
     ("我老公叫刘强，今年45岁，最近总是头晕。", "我老公叫<姓名>，今年45岁，最近总是头晕。"),
     ("病人名字叫李小龙，今年45岁", "病人名字叫<姓名>，今年45岁"),
@@ -68,6 +75,9 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "Patient: Female, 45 years old",  # no name after the label
     "患者CT示右肺结节，MRI未见异常。",
     "叫醒患者后测血压。",
+    "在局部麻醉下行清创术，麻醉满意，手术顺利。",
+    "患者姓名不详。",
+    "血压120/80mmHg，男/女比例1:1",
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

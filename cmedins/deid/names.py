@@ -46,6 +46,9 @@ PARTIAL = re.compile(
 # or two characters before one (anchored_spans), not at every position.
 PARTIAL_ANCHOR = (re.compile(rf"{_marks}|{'|'.join(lexicon.NAME_SUFFIX_CONTEXT)}"), 2)
 ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*(?={_surnames})")
+# A patient's label, then the name in quotes or brackets (姓名【王芳】, 姓名：『王芳』, 患者"王芳"); not after any role
+# word: 叫做“金鱼草” names a plant.
+ROLE_QUOTED = re.compile(rf"(?:姓名|患者|病人|患儿|家属|签名|联系人)[：:\s]?\s*[【『「“\"<]\s*(?={_surnames})")
 SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
 # Surname characters that are mostly function words (于今日, 向医生, 由家属, 祝宝宝): a name starting with one
 # needs a clear boundary after it.
@@ -72,11 +75,11 @@ DOSAGE_FORM = re.compile(r"颗粒|胶囊|口服液|注射液|注射剂|冲剂|�
 SURNAME_SET = set(lexicon.SURNAMES) | set(lexicon.COMPOUND_SURNAMES)
 # A header line names the patient right before the sex: "马淑英，女，84岁", "姓名 王芳 性别 女".
 SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}"
-                       rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|\s*性别)")
+                       rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|/(?:男|女)/\d|\s*性别)")  # 王芳/女/45岁 too
 HAN = re.compile(r"[\u4e00-\u9fff]")
-SEX_WORD = re.compile(r"[，,、\s]*(?:男|女)性?")
+SEX_WORD = re.compile(r"[，,、/\s]*(?:男|女)性?")
 ROMANIZED_NAME = re.compile(r"[A-Za-z][A-Za-z-]+(?: [A-Za-z][A-Za-z-]+){1,2}")  # cmedins.deid.romanized's
-SPACED_GAP = re.compile(r" {1,2}(?=[\u4e00-\u9fff])")  # inside a name (invisible characters read as spaces)
+SPACED_GAP = re.compile(r"[ _-]{1,2}(?=[\u4e00-\u9fff])")  # inside a name (invisible characters read as spaces)
 HEADER_WORD = re.compile(r"性别|年龄|民族|籍贯|职业|婚姻|婚否|住址|地址|出生|科室|床号|病区|电话|手机|身份")
 SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
 ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*$")
@@ -93,10 +96,10 @@ ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key
 # A label of people: a word ending in a person word (人员, 者, 人, 医师, 医生, 护士 ...) or a signing/addressing
 # word, then a colon (参加讨论人员：, 主刀医生：, 联系人：, 抄送：).
 LIST_LABEL = re.compile(r"(?:[\u4e00-\u9fff]{0,5}(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助)"
-                        r"|签名|签字|抄送|收件|经办|审核|审批|小组)\s*[：:]\s*")
+                        r"|签名|签字|抄送|收件|经办|审核|审批|小组|主刀|麻醉|巡回|器械|洗手|记录)\s*[：:]\s*")
 # The label's last word and its colon: a label starts at most 5 characters before that word.
 LIST_LABEL_ANCHOR = (re.compile(r"(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助|签名|签字|抄送|收件|经办|审核|"
-                                r"审批|小组)\s*[：:]"), 5)
+                                r"审批|小组|主刀|麻醉|巡回|器械|洗手|记录)\s*[：:]"), 5)
 LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*")
 ITEM_END = re.compile(r"\s*(?:[、，,;；。！？!?\s/）)]|和|及|与|等|$|(?:副)?主任|医师|护士|教授|老师)")
 ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})\s*[（(]\s*")
@@ -116,6 +119,10 @@ NR_WORD_FREQ = 500  # a dictionary "name" this frequent is a word (谢谢 1089);
 NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*")
 
 
+# --- 12. a surname and a given name told apart: 患者姓王，名建国 / 我姓李，名字叫小龙
+SURNAME_GIVEN = re.compile(rf"姓(?P<surname>{_surnames})[，,、\s]*(?:名字|名)(?:叫|是|为)?[：:]?\s*"
+                           rf"(?P<given>[\u4e00-\u9fff]{{1,2}}?)(?=[^\u4e00-\u9fff]|$|{NAME_END_WORD.pattern}|男|女)")
+
 # --- 11. names joined by a middle dot -------------------------------------------------------------------------
 # The dots transliterated names are written with (· U+00B7 and its look-alikes); the full stop (a full-width ．
 # folds to it) only right after a role word: sloppy text ends sentences with it (头晕.恶心).
@@ -134,7 +141,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # The scans the rules run over a whole batch (an anchored rule: its anchor), in the order of the `regions` that
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
-         CONTACT, TITLE_AFTER, DOTTED)
+         CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -203,7 +210,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         results += [self._result(m.start(), m.end(), self.context_score, "sex_after")
                     for m in where.finditer(SEX_AFTER) if self._sex_after_ok(text, m.start(), m.end())]
         taken = {i for r in results for i in range(r.start, r.end)}
-        for match in where.finditer(ROLE):
+        for match in [*where.finditer(ROLE), *where.finditer(ROLE_QUOTED)]:
             role_end = match.start() + len(match.group().rstrip("：: \t\n"))
             if match.end() not in taken and not self._inside_word(text, match.start(), role_end):
                 end = self._name_after_role(text, match.end())
@@ -211,6 +218,9 @@ class ChineseNameRecognizer(EntityRecognizer):
                     results.append(self._result(match.end(), end, self.context_score, "role_context"))
                     taken.update(range(match.end(), end))
         results += [self._result(start, end, self.context_score, "dotted") for start, end in self._dotted(text, where)]
+        results += [self._result(match.start(group), match.end(group), self.context_score, "surname_given")
+                    for match in where.finditer(SURNAME_GIVEN) for group in ("surname", "given")
+                    if not any(ch in STOP_AFTER_NAME for ch in match.group("given"))]
         # The structural rules run before the cue rule: the POS tagger (the costly step) is then only asked about
         # cue matches no cheaper rule has decided.
         structural = self._structural(text, taken, where)
