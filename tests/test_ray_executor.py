@@ -152,3 +152,22 @@ def test_a_row_local_stage_given_no_rows_reports_on_ray_as_it_does_locally(local
                          {key: report.model_dump() for key, report in ctx.reports.items()}))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == [] and outcomes[0][3]  # the stage did report, over no rows
+
+
+def test_an_actor_running_cmedins_stages_de_identifies_without_torch(local_ray, tmp_path):
+    # presidio's import pulls in torch and transformers when installed (~2.3 CPU-s and ~0.3 GB per actor); the
+    # build's own stages use no model, so an actor running only them marks both absent first.
+    from cmedins.deid.stage import DeidStage
+    from cmedins.runner.executors.ray_executor import _StageWorker
+
+    actor = ray.remote(num_cpus=1)(_StageWorker).remote([("deid", DeidStage, {})], 0, str(tmp_path))
+    try:
+        out = actor.run_rows.remote([{"id": "r1", "source": "s", "kind": "record",
+                                      "present_illness": "患者王建国，男，45岁，手机13812345678，咳嗽3天。"}])
+        result = ray.get(out)
+        imported = ray.get(actor.__ray_call__.remote(
+            lambda self: [m for m in ("torch", "transformers") if sys.modules.get(m) is not None]))
+    finally:
+        ray.kill(actor)
+    assert imported == []
+    assert result["rows"][0]["present_illness"] == "患者<姓名>，男，45岁，手机<电话>，咳嗽3天。"

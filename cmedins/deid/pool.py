@@ -46,9 +46,15 @@ def shared_engine(config_json: str) -> Deidentifier:
 _UNUSED_IN_WORKERS = ("torch", "transformers")
 
 
-def _init_worker(config_json: str) -> None:
+def without_model_packages() -> None:
+    """Mark torch and transformers absent in this process (unless already imported): a process that only
+    de-identifies (a pool worker, a Ray actor running cmedins' own stages) then skips their import."""
     for name in _UNUSED_IN_WORKERS:
         sys.modules.setdefault(name, None)  # None: `import name` raises ImportError
+
+
+def _init_worker(config_json: str) -> None:
+    without_model_packages()
     global _worker_engine
     _worker_engine = shared_engine(config_json)
 

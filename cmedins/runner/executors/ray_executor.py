@@ -126,9 +126,11 @@ class _StageWorker:
     """A Ray actor: runs its stage(s) over one chunk of rows at a time in a scratch folder."""
 
     def __init__(self, specs: list[tuple[str, type[Stage], dict[str, Any]]], seed: int, recipe_dir: str):
-        from cmedins.deid.pool import run_in_this_process
+        from cmedins.deid.pool import run_in_this_process, without_model_packages
         from cmedins.runner.registry import load_plugins
 
+        if all(cls.__module__.startswith("cmedins.") for _, cls, _ in specs):
+            without_model_packages()  # cmedins' build stages use no model: presidio's import then skips torch
         load_plugins()
         run_in_this_process()  # the actor is one process on one CPU: no pool of its own (recipe `workers`)
         self.specs, self.seed, self.recipe_dir = specs, seed, Path(recipe_dir)
