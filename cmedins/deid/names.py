@@ -230,7 +230,9 @@ class ChineseNameRecognizer(EntityRecognizer):
                     and text[start] != text[start + 1]):  # 谢谢
                 end = self._tagged_name_at(text, start)
                 if end == stop:
-                    results.append(self._result(start, end, self.cue_score, "cue"))
+                    # 李教授认为: jieba reads surname + title as one name; the title stays (<姓名>教授认为)
+                    title = TITLE_AFTER.fullmatch(text, start + 1, end)
+                    results.append(self._result(start, start + 1 if title else end, self.cue_score, "cue"))
         results += self._list_neighbours(text, results)
         return [r for r in results if not DOSAGE_FORM.match(text, r.end)]
 
@@ -341,8 +343,10 @@ class ChineseNameRecognizer(EntityRecognizer):
         """王先生 and 张某某 are names; 向医生, 谢谢医生, 检查医生 and 但爷爷 are not. After an ambiguous surname a
         doubled mark is a name (患者于某某半年前), a single one needs a role word before or a boundary after."""
         before = text[start - 1] if start else ""
-        if before == text[start] or self._common_word(before + text[start]):
-            return False
+        if before and (before == text[start] or self._common_word(before + text[start])):
+            return False  # 谢谢医生, 检查医生; at the text's start the surname alone (张, a measure word) is no word
+        if start >= 2 and self._common_word(text[start - 2:start + 1]):
+            return False  # 人类史教授: the surname character ends a word
         if text[start + 1:end] not in lexicon.PARTIAL_NAME_MARKS and self._full_name_ends_here(text, start):
             return False  # 翟玉海主任: 海 ends a full name, not a surname before an honorific
         if text[start] not in FUNCTION_SURNAMES:
