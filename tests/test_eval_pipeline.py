@@ -196,6 +196,21 @@ def test_guard_refuses_builds_not_decontaminated_against_the_eval_set(tmp_path):
         check_training_build(write_stats(tmp_path / "legacy2", legacy), **check)
 
 
+@pytest.mark.parametrize(("stats", "field"), [
+    ({"decontaminate": "yes"}, "field 'decontaminate' is not an object"),
+    ({"decontaminate": {"eval_sets": ["eval_sample"]}}, "field 'decontaminate.eval_sets'"),
+    ({"decontaminate": {"eval_sets": {"eval_sample": {"sha256": 12}}}}, "decontaminate.eval_sets.eval_sample.sha256"),
+    ({"decontaminate": {"eval_sets": {"eval_sample": {"format": "huatuo26m", "rows": "12"}}}},
+     "decontaminate.eval_sets.eval_sample.rows"),
+])
+def test_guard_names_the_damaged_field_of_an_edited_stats_file(tmp_path, stats, field):
+    build = tmp_path / "edited"
+    build.mkdir()
+    (build / "stats.json").write_text(json.dumps(stats), encoding="utf-8")
+    with pytest.raises(CmedinsError, match=re.escape(field)):
+        check_training_build(build, eval_name="eval_sample", eval_path=EVAL_FILE, eval_format="huatuo26m")
+
+
 def test_eval_checks_the_real_sample_build(sample_build, answers, tmp_path, monkeypatch, capsys):
     stats = json.loads((sample_build / "stats.json").read_text(encoding="utf-8"))
     assert stats["decontaminate"]["eval_sets"]["eval_sample"]["sha256"] == input_fingerprint(EVAL_FILE)["sha256"]

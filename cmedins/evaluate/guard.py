@@ -10,8 +10,39 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
 from cmedins.errors import CmedinsError
 from cmedins.runner.manifest import input_fingerprint
+
+
+class CheckedEvalSet(BaseModel):
+    """One eval set as stats.json records it (cmedins.dedup.stage.EvalSetFacts; older builds lack sha256 and
+    unreadable_rows). Read typed: an edited or damaged stats.json is a clear error, not a traceback."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    path: str | None = None
+    format: str | None = None
+    rows: int = 0
+    unreadable_rows: int = 0
+    sha256: str | None = None
+
+
+_CHECKED = TypeAdapter(dict[str, CheckedEvalSet])
+
+
+def _checked_eval_sets(build: Path, stats: object) -> dict[str, CheckedEvalSet]:
+    section = stats.get("decontaminate") if isinstance(stats, dict) else None
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise CmedinsError(f"{build}/stats.json: field 'decontaminate' is not an object")
+    try:
+        return _CHECKED.validate_python(section.get("eval_sets") or {})
+    except ValidationError as error:
+        first = error.errors()[0]  # its message names the expected type, never the value
+        where = ".".join(["decontaminate", "eval_sets", *(str(part) for part in first["loc"])])
+        raise CmedinsError(f"{build}/stats.json: field '{where}': {first['msg']}") from None
 
 
 def check_training_build(build: Path, *, eval_name: str, eval_path: Path, eval_format: str) -> dict:
@@ -21,17 +52,17 @@ def check_training_build(build: Path, *, eval_name: str, eval_path: Path, eval_f
         stats = json.loads(stats_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         raise CmedinsError(f"{build}: not a build folder (no readable stats.json)") from None
-    checked = (stats.get("decontaminate") or {}).get("eval_sets") or {}
+    checked = _checked_eval_sets(build, stats)
     if not checked:
         raise CmedinsError(f"{build}: refused: this training build has no decontaminate stage, so eval set "
                            f"'{eval_name}' may be in its training data")
     sha = input_fingerprint(Path(eval_path))["sha256"]
     for name, facts in sorted(checked.items()):
-        if facts.get("sha256"):
-            if facts["sha256"] == sha:
+        if facts.sha256:
+            if facts.sha256 == sha:
                 return {"build": str(build), "decontaminated_as": name, "matched_by": "sha256"}
-        elif (facts.get("format") == eval_format and Path(str(facts.get("path"))).name == Path(eval_path).name
-              and facts.get("rows", 0) + facts.get("unreadable_rows", 0) == _row_count(eval_path, eval_format)):
+        elif (facts.format == eval_format and Path(str(facts.path)).name == Path(eval_path).name
+              and facts.rows + facts.unreadable_rows == _row_count(eval_path, eval_format)):
             return {"build": str(build), "decontaminated_as": name, "matched_by": "format, file name and rows"}
     raise CmedinsError(f"{build}: refused: not decontaminated against eval set '{eval_name}' ({Path(eval_path).name}); "
                        f"its decontaminate stage checked {', '.join(sorted(checked))}")
