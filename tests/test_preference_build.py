@@ -109,6 +109,26 @@ def test_build_stats_and_accounting(build):
     assert "SPF" in (build / "README.md").read_text(encoding="utf-8")
 
 
+def test_pairs_below_min_annotators_are_counted_in_stats_and_card(tmp_path):
+    recipe = write_inputs(tmp_path)
+    text = recipe.read_text(encoding="utf-8")
+    recipe.write_text(text.replace("arbitrate_on: any}", "arbitrate_on: any, min_annotators: 3}"), encoding="utf-8")
+    judged = [json.loads(line) for line in (DATA / "annotations.jsonl").read_text(encoding="utf-8").splitlines()
+              if line.strip()]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["prefs", "build", str(recipe), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    held = stats["stages"]["spf_resolve"]["dropped"].get("below_min_annotators", 0)
+    pref = stats["preference"]
+    assert pref["min_annotators"] == 3 and pref["annotators"] == len({row["annotator"] for row in judged})
+    # pairs of two annotators are held back with both judgments; the build keeps only pairs judged by three
+    assert pref["held_back_below_min_annotators"] >= 5 and held == 2 * pref["held_back_below_min_annotators"]
+    assert all(row["annotator_count"] >= 3 for row in rows_of(out) if row["source"] == "cmedins")
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert f"{pref['held_back_below_min_annotators']:,} pair(s) judged by fewer were held back" in card
+
+
 def test_every_stage_report_reads_back_by_its_model(build):
     from cmedins.preference.stage import RmVoteReport
     from cmedins.runner.registry import load_plugins

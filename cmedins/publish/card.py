@@ -398,6 +398,11 @@ def preference_section(build: Build, rows: list[dict]) -> str:
                      f"{arbitration['disputed']:,} disputed pairs, {arbitration['applied']:,} settled by the expert, "
                      f"{arbitration['pending']:,} still pending (left out of this build; listed in the build's "
                      "`arbitration_queue.jsonl`).")
+    if figures.get("min_annotators") is not None:
+        held = figures.get("held_back_below_min_annotators") or 0
+        parts.append(f"Annotators: {figures.get('annotators') or 0:,} (pseudonymous ids). A pair needs at least "
+                     f"{figures['min_annotators']} annotator(s): {held:,} pair(s) judged by fewer were held back "
+                     "from this build.")
     if figures:
         outcomes = figures.get("outcomes") or {}
         if outcomes:
