@@ -26,6 +26,7 @@ from tests.support.privacy_corpus import (
     sft_corpus,
     spf_corpus,
 )
+from tests.test_cli import cmedins
 
 
 def _refusal(result) -> str:
@@ -114,6 +115,21 @@ def test_a_recipe_narrowing_the_strict_types_is_refused_before_reading(tmp_path,
     with pytest.raises(CmedinsError, match="must never be published.*allow_unsafe: true"):
         run_recipe(corpus.recipe, show_progress=False)
     assert not (tmp_path / "out" / "data").exists()
+
+
+@pytest.mark.parametrize(("field", "name"), [("sources.0.name", "zhang_13812345678"),
+                                             ("sources.0.name", "id110101194912310021"), ("name", "ward3_6234567")])
+def test_a_name_with_an_identifier_shape_is_refused_before_reading(tmp_path, field, name):
+    # Names reach every row (`source`), stats.json, the manifest and the card as they are, never de-identified.
+    corpus = sft_corpus(tmp_path)
+    recipe = corpus.recipe.read_text(encoding="utf-8")
+    recipe = recipe.replace("name: privacy-tiny" if field == "name" else "name: ward_records", f"name: {name}", 1)
+    assert name in recipe
+    corpus.recipe.write_text(recipe, encoding="utf-8")
+    result = cmedins("build", str(corpus.recipe), "--out", str(tmp_path / "refused"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"field '{field}'" in result.stderr and "identifier's shape" in result.stderr
+    assert name not in result.stderr + result.stdout and not (tmp_path / "refused").exists()
 
 
 def test_spf_recipe_with_narrowed_entities_is_refused(tmp_path):

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,8 +34,23 @@ class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _no_identifier(name: str) -> str:
+    """A recipe or source name is written into every row (`source`), stats, manifest and card, never
+    de-identified: one that holds an identifier's shape (zhang_13812345678, a 7+ digit run) is refused."""
+    from cmedins.deid.residual import residual_hits
+
+    if re.search(r"\d{7}", name) or residual_hits(name):
+        raise ValueError("holds a run of 7 or more digits, an identifier's shape (a phone, ID or record number): "
+                         "names are published as they are, so choose one that names the data, not a person")
+    return name
+
+
+# Names are written as they are into the build (a row's `source`, stats.json, the card): ASCII, no identifier.
+PlainName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$"), AfterValidator(_no_identifier)]
+
+
 class SourceConfig(_Config):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: PlainName
     path: str
     format: str
     category: Literal["dialogue", "general"] | None = None  # conversations only; default from the format
@@ -65,7 +82,7 @@ class SplitConfig(_Config):
 
 
 class Recipe(_Config):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: PlainName
     description: str = ""
     seed: int = 42
     output: str = "build/out"
