@@ -84,6 +84,22 @@ def regex_floor(texts: list[str]) -> float:
     return time.process_time() - start
 
 
+def print_set(label: str, rows, every_spelling: bool) -> None:
+    """Leak rates of one planted set, per type and per spelling class (those that leaked, or every one)."""
+    print(f"--- {label}: {len(rows)} planted")
+    for entity, (leaked, total) in rate_table(rows, lambda s: s.entity_type).items():
+        print(f"  leak {entity:<22} {leaked:>5}/{total:<5} {leaked / total:.4f}")
+    for cls, (leaked, total) in rate_table(rows, lambda s: s.spelling).items():
+        if leaked or every_spelling:
+            print(f"    spelling {cls:<34} {leaked:>4}/{total:<4} {leaked / total:.3f}")
+
+
+def print_residual(label: str, residual: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    seen, total = sum(a for a, _ in residual.values()), sum(b for _, b in residual.values())
+    print(f"residual scan on raw {label} planted text: {seen}/{total} {seen / total:.4f} {residual}")
+    return seen, total
+
+
 def residual_recall(corpus: list[PlantedText]) -> dict[str, tuple[int, int]]:
     """Residual scan on the planted texts with no de-identification at all: the strict-type spans it sees."""
     from cmedins.deid.residual import residual_hits
@@ -159,30 +175,16 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     planted = len(rows)
     print(f"planted: {planted} identities in {len(corpus)} real paragraphs ({megabytes:.2f} MB)")
     for held in (False, True):
-        part = [r for r in rows if r[1].held_out == held]
-        print(f"--- {'HELD-OUT' if held else 'tuned'} frames/spellings: {len(part)} planted")
-        for entity, (leaked, total) in rate_table(part, lambda s: s.entity_type).items():
-            print(f"  leak {entity:<22} {leaked:>5}/{total:<5} {leaked / total:.4f}")
-        for cls, (leaked, total) in rate_table(part, lambda s: s.spelling).items():
-            if leaked:
-                print(f"    spelling {cls:<28} {leaked:>4}/{total:<4} {leaked / total:.3f}")
+        print_set(f"{'HELD-OUT' if held else 'tuned'} frames/spellings", [r for r in rows if r[1].held_out == held],
+                  every_spelling=False)
     blind_corpus = planted_corpus(data_dir, seed=13, rounds=rounds, blind=True)
     blind_rows = leaks(blind_corpus, engine.analyze_many([item.text for item in blind_corpus]))
-    print(f"--- BLIND frames/spellings (written after the first landing; first measured on e934688, its classes were "
-          f"fixed after that): {len(blind_rows)} planted")
-    for entity, (leaked, total) in rate_table(blind_rows, lambda s: s.entity_type).items():
-        print(f"  leak {entity:<22} {leaked:>5}/{total:<5} {leaked / total:.4f}")
-    for cls, (leaked, total) in rate_table(blind_rows, lambda s: s.spelling).items():
-        if leaked:
-            print(f"    spelling {cls:<28} {leaked:>4}/{total:<4} {leaked / total:.3f}")
+    print_set("BLIND frames/spellings (written after the first landing; first measured on e934688, its classes were "
+              "fixed after that)", blind_rows, every_spelling=False)
     attack_corpus = planted_corpus(data_dir, seed=17, rounds=rounds, attack=True)
     attack_rows = leaks(attack_corpus, engine.analyze_many([item.text for item in attack_corpus]))
-    print(f"--- ATTACK frames/spellings (written on 2026-12-02 before their fixes; first measured on cf43626): "
-          f"{len(attack_rows)} planted")
-    for entity, (leaked, total) in rate_table(attack_rows, lambda s: s.entity_type).items():
-        print(f"  leak {entity:<22} {leaked:>5}/{total:<5} {leaked / total:.4f}")
-    for cls, (leaked, total) in rate_table(attack_rows, lambda s: s.spelling).items():
-        print(f"    spelling {cls:<34} {leaked:>4}/{total:<4} {leaked / total:.3f}")
+    print_set("ATTACK frames/spellings (written on 2026-12-02 before their fixes; first measured on cf43626)",
+              attack_rows, every_spelling=True)
     examples = [(item, span) for item, span, leaked in rows + blind_rows + attack_rows if leaked]
     for item, span in examples[:: max(1, len(examples) // 25)][:25]:
         print(f"  left [{span.entity_type}/{span.spelling}] {item.text[max(0, span.start - 10):span.end + 6]!r}")
@@ -193,15 +195,8 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     seen = sum(a for a, _ in residual.values())
     strict_total = sum(b for _, b in residual.values())
     print(f"residual scan on raw planted text (detectors off): {seen}/{strict_total} {seen / strict_total:.4f} {residual}")
-    residual_blind = residual_recall(blind_corpus)
-    seen_blind = sum(a for a, _ in residual_blind.values())
-    total_blind = sum(b for _, b in residual_blind.values())
-    print(f"residual scan on raw BLIND planted text: {seen_blind}/{total_blind} {seen_blind / total_blind:.4f}")
-    residual_attack = residual_recall(attack_corpus)
-    seen_attack = sum(a for a, _ in residual_attack.values())
-    total_attack = sum(b for _, b in residual_attack.values())
-    print(f"residual scan on raw ATTACK planted text: {seen_attack}/{total_attack} {seen_attack / total_attack:.4f} "
-          f"{residual_attack}")
+    seen_blind, total_blind = print_residual("BLIND", residual_recall(blind_corpus))
+    seen_attack, total_attack = print_residual("ATTACK", residual_recall(attack_corpus))
     fp = residual_false_positives(data_dir, public_limit)
     for name, (hits, n, shown) in fp.items():
         print(f"residual false positives {name}: {hits} hits in {n} texts {shown}")
