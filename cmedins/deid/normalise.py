@@ -1,8 +1,9 @@
 """Normalised views of a text for detection, with offsets that lead back to the original.
 
 `fold(text)`: a same-length view in which full-width ASCII (`１３８`, `＠`, `－`, `．`, `Ｘ`), the
-ideographic space, any dash between two digits (`—`, `–`, `−`) and runs of 7+ Chinese digit characters
-(`一三八一二三四五六七八`) become their ASCII forms, and invisible or control characters (zero-width space, NUL) a
+ideographic space, any dash between two digits (`—`, `–`, `−`), the Chinese digit characters of a number of 7+
+digits (`一三八一二三四五六七八`, `一三八 一二三四 五六七八`, `138一二三四5678`) and the letters O / l of one
+(`140O5667148`) become their ASCII forms, and invisible or control characters (zero-width space, NUL) a
 space, character for character (NFKC of each character where that is one
 character; the Chinese punctuation every pattern already knows, `，：；（）！？`, stays as it is). Same length
 means a match in the view has the same offsets in the original: the offset map is the identity.
@@ -83,29 +84,100 @@ _DIGIT_DASH = re.compile(r"(?<=[0-9０-９])[\u2010-\u2015\u2212\ufe58\ufe63](?=
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2060-\u2064\ufeff]+")
 
 
-# A number spelled in Chinese digit characters (手机一三八一二三四五六七八, 身份证一一〇一〇五…): a run of seven or
-# more is always a phone, an ID or a record number, never a clinical quantity (those use 十/百 or stay short,
-# and a year such as 一九六五 has four), so the view spells it in ASCII digits for every detector and the scan.
+# A number spelled in Chinese digit characters (手机一三八一二三四五六七八, 身份证一一〇一〇五…), in short groups
+# (一三八 一二三四 五六七八, 一六九-一二九〇-五三四四) or mixed with ASCII / full-width digits (一六六18805397,
+# 138一二三四5678): a run of digits of either kind, split by short separators as a phone or an ID is (one or two
+# spaces, one dash, dot or slash with a space either side or not), of seven or more digits in all and one Chinese
+# digit at least, is always a phone, an ID or a record number, never a clinical quantity (those use 十/百 or stay
+# short: a year such as 一九六五 has four digits, 三四天, 第一二三), so the view spells its Chinese digits in
+# ASCII digits (what is not a Chinese digit stays) for every detector and the scan.
 CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5",
              "六": "6", "七": "7", "八": "8", "九": "9",
              # the financial (anti-forgery) numerals, simplified and traditional: 壹叁捌壹贰叁肆伍陆柒捌
              "壹": "1", "贰": "2", "貳": "2", "叁": "3", "參": "3", "叄": "3", "肆": "4", "伍": "5", "陆": "6",
              "陸": "6", "柒": "7", "捌": "8", "玖": "9"}
-_CN_NUMBER = re.compile(f"[{''.join(CN_DIGITS)}]{{7,}}")
+_CN = "".join(CN_DIGITS)
+_CN_OR_DIGIT = f"[0-9０-９{_CN}]"
+_GROUP_SEP = r"(?:[ \u3000]?[-./－．／\u2010-\u2015\u2212][ \u3000]?|[ \u3000]{1,2})"
+# A run of seven digits or more (a digit, then each next to the one before or one separator away), whole.
+_CN_RUN = re.compile(f"{_CN_OR_DIGIT}(?:{_GROUP_SEP}?{_CN_OR_DIGIT}){{6,}}")
+
+
+def _repeat(piece: str, times: int) -> str:
+    return "" if times == 0 else f"(?:{piece}){{{times}}}"
+
+
+# Seven digits of a run, one of them Chinese: every run the view folds holds such a window (the trigger; for
+# Hyperscan, not for `re`, which tries its seven branches at every position and is slower than _CN_RUN).
+_CN_WINDOW = "|".join(_repeat(f"{_CN_OR_DIGIT}{_GROUP_SEP}?", k) + f"[{_CN}]"
+                      + _repeat(f"{_GROUP_SEP}?{_CN_OR_DIGIT}", 6 - k) for k in range(7))
+_CN_TABLE = str.maketrans(CN_DIGITS)
+
+
+# 一 alone between two ASCII or full-width digits is a dash (每日10460一11715千焦, 蛋白质100一120克 in real
+# text): it splits the run, each side judged on its own, and stays as it is.
+_RANGE_DASH = re.compile("(?<=[0-9０-９])一(?=[0-9０-９])")
+
+
+# One Chinese digit at either end of a run, beside the ASCII or full-width digits (or a separator): a name's last
+# character (患者张三13812345678, 王五 13812345678) or a word's (第一, 三楼), not a digit of the number after it.
+_LONE_EDGE = re.compile(f"^[{_CN}](?=[0-9０-９]|{_GROUP_SEP})"
+                        rf"|(?<=[0-9０-９ \u3000./／．\-－\u2010-\u2015\u2212])[{_CN}]$")
+
+
+def _cn_part(part: str) -> str:
+    head = tail = ""
+    if _LONE_EDGE.search(part):
+        if _LONE_EDGE.match(part):
+            head, part = part[0], part[1:]
+        if _LONE_EDGE.search(part):
+            part, tail = part[:-1], part[-1]
+    digits = sum(ch.isdigit() or ch in CN_DIGITS for ch in part)
+    if digits >= 7 and any(ch in CN_DIGITS for ch in part):
+        part = part.translate(_CN_TABLE)
+    return head + part + tail
+
+
+def _cn_run(match: re.Match) -> str:
+    run = match.group()
+    if run.isascii() or not any(ch in CN_DIGITS for ch in run):
+        return run
+    if "一" in run and _RANGE_DASH.search(run):
+        return "一".join(map(_cn_part, _RANGE_DASH.split(run)))
+    return _cn_part(run)
+
+
+# The letter O (o) for a zero and l (I) for a one inside a number (手机：140O5667148, 身份证号：32010219380821O117,
+# 138l2345678): a run of ASCII digits and these letters that starts with a digit, holds seven characters or more,
+# and touches no other letter or digit (an X may follow: an ID's check character) reads as that number.
+# A word stays: CO2, SpO2, IO, HbA1c, T1DM (a letter before the run, or the run starts with one), 10IU, 2000IU (a
+# letter after it), 1OO (too short to be an identifier).
+_LETTERS = "OoIl"
+_LETTER_NUMBER = re.compile(rf"(?<![A-Za-z0-9])[0-9]+[{_LETTERS}][0-9{_LETTERS}]*(?![A-WYZa-wyz0-9])")
+# Its trigger: a digit, then a letter among the next six characters of such a run, seven characters in all.
+_LETTER_TRIGGER = "[0-9](?:" + "|".join(_repeat("[0-9]", k) + f"[{_LETTERS}]" + _repeat(f"[0-9{_LETTERS}]", 5 - k)
+                                        for k in range(6)) + ")"
+_LETTER_TABLE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1"})
+
+
+def _letter_number(match: re.Match) -> str:
+    run = match.group()
+    return run.translate(_LETTER_TABLE) if len(run) >= 7 else run
 
 
 # A text in which none of these occurs, and no traditional character (simplified.holds_traditional: a class of
 # 4,221 characters is too long for Hyperscan), is its own folded view (a Hyperscan pass tells it for many texts
-# at once: cmedins.deid.prefilter).
-FOLD_TRIGGERS = (_CN_NUMBER.pattern, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _INVISIBLE.pattern,
-                 _WIDE.pattern)
+# at once: cmedins.deid.prefilter). A full-width letter or digit (１３８Ｏ…) triggers the wide fold, after which
+# the letters are read.
+FOLD_TRIGGERS = (_CN_WINDOW, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _INVISIBLE.pattern,
+                 _WIDE.pattern, _LETTER_TRIGGER)
 
 
 def fold(text: str) -> str:
-    """Same-length ASCII view of full-width characters, of dashes between digits and of long runs of Chinese
-    digit characters (module docstring)."""
-    if _CN_NUMBER.search(text):
-        text = _CN_NUMBER.sub(lambda m: "".join(CN_DIGITS[ch] for ch in m.group()), text)
+    """Same-length ASCII view of full-width characters, of dashes between digits, of numbers spelt with Chinese
+    digit characters and of the letters O / l inside a number (module docstring)."""
+    if _CN_RUN.search(text):
+        text = _CN_RUN.sub(_cn_run, text)
     if _OTHER_DIGITS.search(text):
         text = _OTHER_DIGITS.sub(_ascii_digits, text)
     if _DIGIT_DASH.search(text):
@@ -113,9 +185,11 @@ def fold(text: str) -> str:
     if _INVISIBLE.search(text):
         text = _INVISIBLE.sub(lambda m: " " * len(m.group()), text)
     text = simplified.simplify(text)  # 張偉 -> 张伟: the name rules and word lists are simplified
-    if not _WIDE.search(text):
-        return text  # the common case: nothing to fold, no copy
-    return _WIDE.sub(lambda m: _WIDE_FOLD[m.group()], text)
+    if _WIDE.search(text):
+        text = _WIDE.sub(lambda m: _WIDE_FOLD[m.group()], text)
+    if _LETTER_NUMBER.search(text):
+        text = _LETTER_NUMBER.sub(_letter_number, text)
+    return text  # the common case: nothing folded, no copy
 
 
 # Characters that may sit inside a written number: spaces, dashes, dots, slashes, brackets around an area code.
