@@ -1,6 +1,7 @@
 """Phones and IDs written the way real records write them, which read as no number before (the 2026-12-02 attack
 set, tests/support/plant_identities.attack_menu): Chinese digit characters in short groups or mixed with ASCII
-digits, the letter O (or l) for a digit; and the clinical quantities beside them that must stay as they are."""
+digits, the letter O (or l) for a digit, a dash with a space either side, another script's digit right after a
+mobile; and the clinical quantities beside them that must stay as they are."""
 
 from __future__ import annotations
 
@@ -74,6 +75,19 @@ def test_the_view_reads_the_number_and_keeps_the_clinical_spellings_beside_it(de
     label = "手机：" if "手机：" in text else "联系电话为"
     before = text[:text.index(label)]
     assert deid_engine.deidentify(text)[0] == deid_engine.deidentify(before)[0] + label + "<电话>。"
+
+
+def test_residual_scan_joins_groups_across_a_spaced_dash_and_reads_one_script_per_group():
+    """The detectors mask `138 - 1234 - 5678` and a mobile with another script's digit right after it; the
+    independent scan saw neither (a 3-character separator; the ٣ made the group 12 digits long)."""
+    text = "患者女，40岁。联系电话：138 - 1234 - 5678，备用13912345678٣号，家属电话021 / 6234 / 5678。"
+    hits = residual_hits(text)
+    spans = [text[lo:hi] for _, lo, hi in hits]
+    assert spans == ["138 - 1234 - 5678", "13912345678", "021 / 6234 / 5678"]
+    assert hits == residual_hits(text, prechecked=False)
+    assert residual_hits("随访：١٣٨١٢٣٤٥٦٧٨ 电话") == [("phone", 3, 14)]  # one script throughout: one group
+    assert residual_hits("身份证号١١٠١٠١١٩٨٠٠١٠١١٢٣٤") == [("id_number", 4, 22)]
+    assert residual_hits("体温36.5 - 37.2 ℃，血压120 / 80 mmHg，3 - 5 天，2016 - 10 - 29复查") == []
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -2,8 +2,9 @@
 independent of the detectors.
 
 The detectors are presidio regex recognizers over the text. This scan instead reads the text's *digit groups*
-(maximal digit runs on a full-width-folded view, cmedins.deid.normalise.fold) and joins neighbouring groups
-across short separators (space, dash, dot, slash, brackets) into candidate numbers, then judges each by its
+(maximal digit runs of one script on a folded view, cmedins.deid.normalise.fold: full-width, Chinese digits and
+the letter O for a zero read as ASCII digits there) and joins neighbouring groups across short separators (1-2 of
+space, dash, dot, slash, brackets, or spaces around one dash) into candidate numbers, then judges each by its
 shape and arithmetic: an 18-digit resident ID by its birth date (a wrong check digit still identifies), a
 15-digit legacy ID by its birth date, a mobile by its 1[3-9] prefix (+86 / 0086 allowed), a landline by its
 0-area code and length, a bare 7-8 digit local number only after a phone label. Groups of one or two digits
@@ -20,6 +21,7 @@ Hits are (kind, start, end) in the ORIGINAL text. Kinds: id_number, phone, email
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from functools import lru_cache
 
@@ -29,9 +31,12 @@ KINDS = ("id_number", "phone", "email", "record_number", "contact_id")
 GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z0-9]))?")  # greedy digits, never backed off (hex ids stay whole)
 SEPARATORS = " -./()+（）—–"  # between digit groups, on the folded view (other full-width forms fold to these)
 _SEP_CLASS = "[" + SEPARATORS.replace("-", "\\-") + "]"
-# A run of groups: maximal digit runs (\d+ is never backed off: what may follow is optional), 1-2 separators
-# between them, an X only at the run's end (after one, no group joins).
-RUN = re.compile(rf"\d+(?:{_SEP_CLASS}{{1,2}}\d+)*(?:[Xx](?![A-Za-z0-9]))?")
+# Between two groups: 1-2 separator characters, or one dash, dot or slash with a space either side
+# (138 - 1234 - 5678: the phone pattern's separator too).
+GAP = rf"(?:{_SEP_CLASS}{{1,2}}| [-./—–] )"
+# A run of groups: maximal digit runs (\d+ is never backed off: what may follow is optional), a gap between
+# them, an X only at the run's end (after one, no group joins).
+RUN = re.compile(rf"\d+(?:{GAP}\d+)*(?:[Xx](?![A-Za-z0-9]))?")
 MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
 LANDLINE = re.compile(r"(?:0086|86)?0?(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
 PHONE_LABEL = re.compile(r"(?:电话|手机|座机|联系方式|联系电话|拨打|致电|Tel|TEL|tel|Phone|phone)(?:号码|号)?\s*(?:为|是)?\s*[：:]?\s*$")
@@ -70,10 +75,10 @@ RECORD_WORDS = ("号", "ID", "id", "病案")
 
 # One Hyperscan pass per text (cmedins.deid.prefilter) tells which of the costly steps can find anything: each
 # expression is a superset of its step's matches. A number shape needs 7 characters of digit groups (6 digits and
-# a digit or X at least, 0-2 separators between); a messaging label is matched without case, and a text holding a
+# a digit or X at least, 0-3 separators between); a messaging label is matched without case, and a text holding a
 # character that lower() or case-insensitive matching maps to an ASCII letter (İ, ı, ſ, the Kelvin sign) always
 # passes, as in _may_hold_contact.
-NUMBER_SHAPE = rf"\d(?:{_SEP_CLASS}{{0,2}}\d){{5}}{_SEP_CLASS}{{0,2}}[\dXx]"
+NUMBER_SHAPE = rf"\d(?:{_SEP_CLASS}{{0,3}}\d){{5}}{_SEP_CLASS}{{0,3}}[\dXx]"
 CONTACT_LABEL = "|".join("".join(f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() and ch.isascii() else ch
                                  for ch in word) for word in CONTACT_WORDS) + "|[İıſ\u212a]"
 BRACKETED_AT_SHAPE = BRACKETED.format("(?:[aA][tT]|艾特)")
@@ -121,19 +126,40 @@ def _phone_shape(digits: str, folded: str, start: int) -> bool:
     return 7 <= len(digits) <= 8 and PHONE_LABEL.search(folded, max(0, start - 12), start) is not None
 
 
+def _script_groups(group: str, start: int):
+    """A digit group (GROUP) cut where its digits change script, each part in ASCII digits (an X stays with the
+    last): 13812345678٣ (the fold leaves another script's digit that touches an ASCII one as it is) is the mobile
+    and a one-digit group after it, joined as groups across a separator are, not one 12-digit number."""
+    if group.isascii():
+        yield group, start, start + len(group)
+        return
+    i = 0
+    while i < len(group):
+        j = i + 1
+        zero = ord(group[i]) - unicodedata.digit(group[i], 0)  # a script's digits are 0-9 in a row from its zero
+        while j < len(group) and group[j] not in "Xx" and ord(group[j]) - unicodedata.digit(group[j], 0) == zero:
+            j += 1
+        if j < len(group) and group[j] in "Xx":
+            j += 1
+        yield "".join(ch if ch in "Xx" else str(unicodedata.digit(ch)) for ch in group[i:j]), start + i, start + j
+        i = j
+
+
 def _runs(folded: str):
-    """Runs of digit groups (GROUP) joined by 1-2 separator characters, a group ending in X ending its run."""
+    """Runs of digit groups (GROUP, one script each) joined by a gap (GAP), a group ending in X ending its run."""
     for run in RUN.finditer(folded):
         if run.end() - run.start() < 7:
             continue  # too few digits for any identifier shape (most runs: a dose, a time, a date)
-        groups = [(m.group(), m.start(), m.end()) for m in GROUP.finditer(folded, run.start(), run.end())]
+        groups = [part for m in GROUP.finditer(folded, run.start(), run.end())
+                  for part in _script_groups(m.group(), m.start())]
         if sum(len(group[0]) for group in groups) >= 7:
             yield groups
 
 
 def _numbers(folded: str):
     """Candidate numbers: (digits, start, end) for every window of neighbouring digit groups in which every
-    group but the last has 3+ digits (or is the country code 86 / 0086), separated by 1-2 separator chars."""
+    group but the last has 3+ digits (or is the country code 86 / 0086), separated by a gap (GAP) or, between
+    two scripts' digits, by nothing. The digits are ASCII."""
     for run in _runs(folded):
         for i in range(len(run)):
             digits = ""
@@ -151,7 +177,7 @@ def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool =
     """(kind, start, end) of every identifier-shaped string left in `text`, except `allowed` values. Without
     `prechecked` every step runs (the reference the pre-checks are tested against)."""
     folded, may = prechecks().folded(text) if prechecked else (fold(text), range(len(PRECHECKS)))
-    allowed_digits = {re.sub(r"\D", "", value) for value in allowed} - {""}
+    allowed_digits = {"".join(str(unicodedata.digit(ch)) for ch in re.findall(r"\d", value)) for value in allowed} - {""}
     hits: list[tuple[str, int, int]] = []
     for digits, start, end in _numbers(folded) if NUMBERS in may else ():
         if digits in allowed_digits or text[start:end] in allowed:
