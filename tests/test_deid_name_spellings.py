@@ -81,6 +81,7 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "在局部麻醉下行清创术，麻醉满意，手术顺利。",
     "患者姓名不详。",
     "血压120/80mmHg，男/女比例1:1",
+    "患者现住院治疗，病情平稳。",  # 现 + 住院: not the address label 现住
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

@@ -8,9 +8,7 @@ space, character for character (NFKC of each character where that is one
 character; the Chinese punctuation every pattern already knows, `，：；（）！？`, stays as it is). Same length
 means a match in the view has the same offsets in the original: the offset map is the identity.
 
-`digit_view(text)`: the folded text with separators between digits removed (`138 1234-5678` ->
-`13812345678`), plus `positions[i]` = the original offset of view character i: the residual scan reads numbers
-here whatever their spelling, and maps every hit back to the original span.
+The residual scan (cmedins.deid.residual) reads its digit groups on this view too.
 """
 
 from __future__ import annotations
@@ -190,30 +188,3 @@ def fold(text: str) -> str:
     if _LETTER_NUMBER.search(text):
         text = _LETTER_NUMBER.sub(_letter_number, text)
     return text  # the common case: nothing folded, no copy
-
-
-# Characters that may sit inside a written number: spaces, dashes, dots, slashes, brackets around an area code.
-NUMBER_SEPARATORS = " \t-.－—–/()（）"
-
-
-def digit_view(text: str) -> tuple[str, list[int]]:
-    """The folded text with separators between two digits dropped, and each view character's original offset.
-    A separator run is dropped only when it is short (at most 2 characters) and sits between digits, so
-    `2016-10-29` becomes `20161029` and `(+86)138` becomes `(+86138`: the residual checks read shapes there."""
-    folded = fold(text)
-    out: list[str] = []
-    positions: list[int] = []
-    i, n = 0, len(folded)
-    while i < n:
-        ch = folded[i]
-        if ch in NUMBER_SEPARATORS and out and out[-1].isdigit():
-            j = i
-            while j < n and j - i < 3 and folded[j] in NUMBER_SEPARATORS:
-                j += 1
-            if j - i <= 2 and j < n and folded[j].isdigit():
-                i = j
-                continue
-        out.append(ch)
-        positions.append(i)
-        i += 1
-    return "".join(out), positions

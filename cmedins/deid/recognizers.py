@@ -468,7 +468,8 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
             AnchoredPattern("address", address, 0.8, anchor=level, reach=reach_address, word_start=True, run=NAME_CH),
             AnchoredPattern("village", rf"{NAME_START}{NAME_CH}{{2,8}}?(?:村|屯|庄|镇|乡)(?=人)", 0.7,
                             anchor="[村屯庄镇乡]人", reach=8, word_start=True, run=NAME_CH),
-            Pattern("labelled", _labelled(address_labels, rf"(?!{generic_place}){value}"), 0.95),
+            # 现住院治疗: 现 + 住院, not the label 现住
+            Pattern("labelled", _labelled(address_labels, rf"(?!院)(?!{generic_place}){value}"), 0.95),
         ], global_regex_flags=FLAGS),
         CompiledRecognizer("INSTITUTION", "InstitutionRecognizer", LANGUAGE, [
             AnchoredPattern("institution", institution, 0.75, anchor=facility, reach=reach_institution, word_start=True,
