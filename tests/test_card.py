@@ -124,11 +124,16 @@ def test_privacy_section_states_what_ran_and_what_was_measured(sft_card):
                 "measured_on": "2026-12-01", "planted": 1200, "leak_rate": {"CN_PHONE": 0.0, "PERSON": 0.031},
                 "leak_rate_held_out": {"CN_PHONE": 0.0, "PERSON": 0.05}, "planted_held_out": 300,
                 "leak_rate_by_spelling": {"mobile_plain": 0.0, "name_kin_paren": 0.25},
-                "clinical_words_kept": 0.994, "mb_per_s_per_core": 1.9, "residual_scan_recall": 1.0}
+                "clinical_words_kept": 0.994, "mb_per_s_per_core": 1.9, "residual_scan_recall": 1.0,
+                "planted_attack": 700, "leak_rate_attack": {"CN_PHONE": 0.0, "PERSON": 0.012},
+                "residual_scan_recall_attack": 0.98}
     section = measured_section(measured)
     assert "`python bench/bench_deid.py --real`" in section and "`ccks2017_emr/data_origin`, `cmb/x.json`" in section
     assert "| PERSON | 3.10% | 5.00% |" in section and "| clinical_words_kept | 0.994 |" in section
     assert "Spellings measured: 2; 1 leaked nothing; these leaked:" in section and "| name_kin_paren | 25.00% |" in section
+    assert "| written from a new user's attack, before its fixes | 700 | CN_PHONE 0.00%, PERSON 1.20% |" in section
+    assert "written after the first fixes" not in section  # no blind figures given: no row for them
+    assert "| residual_scan_recall_attack | 0.98 |" in section
 
 
 def test_spf_card_reports_preference_figures(spf_sample_build, tmp_path):

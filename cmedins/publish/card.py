@@ -234,8 +234,19 @@ def measured_section(measured: dict[str, Any] | None) -> str:
         lines.append(f"Spellings measured: {len(spellings)}; {len(spellings) - len(leaking)} leaked nothing"
                      + ("." if not leaking else "; these leaked:\n\n" + table(
                          ["spelling", "leak rate"], [[name, _rate(rate)] for name, rate in sorted(leaking.items())])))
+    later = [(label, measured.get(f"planted_{key}"), measured.get(f"leak_rate_{key}") or {}) for key, label in (
+        ("blind", "written after the first fixes"), ("attack", "written from a new user's attack, before its fixes"))]
+    later = [entry for entry in later if entry[2]]
+    if later:
+        rows = [[label, planted or "?", ", ".join(f"{name} {_rate(rate)}" for name, rate in sorted(rates.items()))]
+                for label, planted, rates in later]
+        lines.append("Later sets of spellings and frames, measured the same way (their classes were fixed after "
+                     "their first measurement, so these are not blind figures):\n\n"
+                     + table(["set", "planted", "leak rate by type"], rows))
     figures = [[key, measured[key]] for key in ("clinical_words_kept", "mb_per_s_per_core", "regex_floor_mb_per_s",
-                                                "residual_scan_recall", "residual_false_positives") if key in measured]
+                                                "residual_scan_recall", "residual_scan_recall_blind",
+                                                "residual_scan_recall_attack", "residual_false_positives")
+               if key in measured]
     if figures:
         lines.append(table(["figure", "value"], [[k, f"{v:.4g}" if isinstance(v, float) else v] for k, v in figures]))
     return "\n\n".join(lines)
