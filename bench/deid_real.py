@@ -185,7 +185,11 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     attack_rows = leaks(attack_corpus, engine.analyze_many([item.text for item in attack_corpus]))
     print_set("ATTACK frames/spellings (written on 2026-12-02 before their fixes; first measured on cf43626)",
               attack_rows, every_spelling=True)
-    examples = [(item, span) for item, span, leaked in rows + blind_rows + attack_rows if leaked]
+    blind2_corpus = planted_corpus(data_dir, seed=19, rounds=rounds, blind2=True)
+    blind2_rows = leaks(blind2_corpus, engine.analyze_many([item.text for item in blind2_corpus]))
+    print_set("SECOND BLIND frames/spellings (written on 2026-12-02 15:12 UTC after the attack fixes)", blind2_rows,
+              every_spelling=True)
+    examples = [(item, span) for item, span, leaked in rows + blind_rows + attack_rows + blind2_rows if leaked]
     for item, span in examples[:: max(1, len(examples) // 25)][:25]:
         print(f"  left [{span.entity_type}/{span.spelling}] {item.text[max(0, span.start - 10):span.end + 6]!r}")
     kept, total, cut = clinical_words_kept(engine, data_dir)

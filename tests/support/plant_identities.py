@@ -398,6 +398,54 @@ ATTACK_NAME_FRAMES += [
 ]
 
 
+# --- the second blind set: written on 2026-12-02 at 15:12 UTC after the attack set's fixes, measured once on
+# main as it stood then, without any change made for it (bench/deid_real.py prints it as SECOND BLIND).
+def _pinyin_hyphen(r: random.Random) -> str:
+    given = r.choice(GIVEN_PINYIN)
+    return f"{given[:2].capitalize()}-{given[2:].capitalize() or 'Ming'} {r.choice(SURNAME_PINYIN)}"
+
+
+def _spaced_traditional(r: random.Random) -> str:
+    name = traditional_person(r)
+    return name[0] + " " + name[1:]
+
+
+BLIND2_NAME_FRAMES = [
+    Frame("blind2_name_signer", True, "签字人：{v}", "PERSON", person),
+    Frame("blind2_name_treating", True, "经治医生{v}", "PERSON", person),
+    Frame("blind2_name_daughter_history", True, "病史由其女儿{v}代诉", "PERSON", person),
+    Frame("blind2_name_family_paren_note", True, "患者家属{v}（电话略）", "PERSON", person),
+    Frame("blind2_name_header_retired", True, "{v}，女，67岁，退休", "PERSON", person),
+    Frame("blind2_name_referring", True, "转诊医师 {v}", "PERSON", person),
+    Frame("blind2_name_patient_visit", True, "病人{v}因腹痛就诊", "PERSON", person),
+    Frame("blind2_name_escort", True, "陪诊人{v}", "PERSON", person),
+    Frame("blind2_name_pinyin_hyphen", True, "Name: {v}", "PERSON", _pinyin_hyphen),
+    Frame("blind2_name_pinyin_paren", True, "患者（{v}）", "PERSON", pinyin_person),
+    Frame("blind2_name_traditional_spaced", True, "姓名：{v}", "PERSON", _spaced_traditional),
+    Frame("blind2_name_minority_doctor", True, "主治医师：{v}", "PERSON", minority_person),
+]
+MOBILE_BLIND2: list[Spelling] = [
+    ("blind2_mobile_wechat_same", True, lambda r: _groups(mobile_digits(r), (3, 4, 4), " ") + "（微信同号）"),
+    ("blind2_mobile_plus86_dashes", True, lambda r: "+86 " + _groups(mobile_digits(r), (3, 4, 4), "-")),
+    ("blind2_mobile_full_width_dashes", True, lambda r: full_width(_groups(mobile_digits(r), (3, 4, 4), "-"))),
+    ("blind2_mobile_mixed_width_tail", True, lambda r: (lambda d: d[:7] + full_width(d[7:]))(mobile_digits(r))),
+]
+ID_BLIND2: list[Spelling] = [
+    ("blind2_id_dashes_6_8_4", True, lambda r: _groups(id_digits(r), (6, 8, 4), "-")),
+    ("blind2_id_full_width", True, lambda r: full_width(id_digits(r))),
+    ("blind2_id_spaced_6_4_4_4", True, lambda r: _groups(id_digits(r), (6, 4, 4, 4), " ")),
+]
+
+
+def blind2_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    names = [(frame, None) for frame in BLIND2_NAME_FRAMES]
+    return [
+        _label_frames([("手机号码 {v}", True), ("联系方式：{v}", True)], "CN_PHONE", MOBILE_BLIND2, "blind2_phone"),
+        _label_frames([("身份证号 {v}", True), ("证件号：{v}", True)], "CN_ID_CARD", ID_BLIND2, "blind2_id"),
+        names, names,
+    ]
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -523,11 +571,11 @@ def host_texts(data_dir: Path, limit: int | None = None) -> list[tuple[str, str]
 
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
-                   blind: bool = False, attack: bool = False) -> list[PlantedText]:
+                   blind: bool = False, attack: bool = False, blind2: bool = False) -> list[PlantedText]:
     """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
-    `attack` the attack set."""
+    `attack` the attack set, `blind2` the second blind set."""
     rng = random.Random(seed)
-    menu = attack_menu() if attack else blind_menu() if blind else planting_menu()
+    menu = (blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind else planting_menu())
     hosts = host_texts(data_dir, limit)
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
