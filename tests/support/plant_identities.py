@@ -425,7 +425,7 @@ BLIND2_NAME_FRAMES = [
     Frame("blind2_name_minority_doctor", True, "主治医师：{v}", "PERSON", minority_person),
 ]
 MOBILE_BLIND2: list[Spelling] = [
-    ("blind2_mobile_wechat_same", True, lambda r: _groups(mobile_digits(r), (3, 4, 4), " ") + "（微信同号）"),
+    ("blind2_mobile_spaced", True, lambda r: _groups(mobile_digits(r), (3, 4, 4), " ")),
     ("blind2_mobile_plus86_dashes", True, lambda r: "+86 " + _groups(mobile_digits(r), (3, 4, 4), "-")),
     ("blind2_mobile_full_width_dashes", True, lambda r: full_width(_groups(mobile_digits(r), (3, 4, 4), "-"))),
     ("blind2_mobile_mixed_width_tail", True, lambda r: (lambda d: d[:7] + full_width(d[7:]))(mobile_digits(r))),
@@ -440,7 +440,8 @@ ID_BLIND2: list[Spelling] = [
 def blind2_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in BLIND2_NAME_FRAMES]
     return [
-        _label_frames([("手机号码 {v}", True), ("联系方式：{v}", True)], "CN_PHONE", MOBILE_BLIND2, "blind2_phone"),
+        _label_frames([("手机号码 {v}（微信同号）", True), ("联系方式：{v}", True)], "CN_PHONE", MOBILE_BLIND2,
+                      "blind2_phone"),
         _label_frames([("身份证号 {v}", True), ("证件号：{v}", True)], "CN_ID_CARD", ID_BLIND2, "blind2_id"),
         names, names,
     ]
