@@ -51,6 +51,10 @@ from tests.test_deid_real import uncovered
     # a surname with a title: the title stays, as after a full name (<姓名>主任医师)
     ("李教授认为应手术治疗。", "<姓名>教授认为应手术治疗。"),
     ("张主任查房后指出切口愈合好。", "<姓名>主任查房后指出切口愈合好。"),  # 张 at the text's start
+    # the second blind set's leaks (tests/support/plant_identities.blind2_menu)
+    ("陪诊人邵琳。查体：BP 120/80mmHg", "陪诊人<姓名>。查体：BP 120/80mmHg"),
+    ("患者（Meng Zhiqiang）。现主症：发热", "患者（<姓名>）。现主症：发热"),
+    ("Name: Le-I Zeng", "Name: <姓名>"),
     # names after 叫 in patients' own words
     ("我老公叫刘强，今年45岁，最近总是头晕。", "我老公叫<姓名>，今年45岁，最近总是头晕。"),
     ("病人名字叫李小龙，今年45岁", "病人名字叫<姓名>，今年45岁"),
@@ -82,6 +86,8 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "患者姓名不详。",
     "血压120/80mmHg，男/女比例1:1",
     "患者现住院治疗，病情平稳。",  # 现 + 住院: not the address label 现住
+    "医院提供陪诊服务，护工费用另计。",
+    "患者（COPD）急性加重期",  # capitals in brackets after a role word: no romanised surname
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

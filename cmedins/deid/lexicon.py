@@ -39,6 +39,8 @@ NAME_PREFIX_CONTEXT = (
     # a patient's own words: 我老公叫刘强, 病人名字叫李小龙
     "名字叫", "名字是", "老公叫", "老婆叫", "丈夫叫", "妻子叫", "爱人叫", "儿子叫", "女儿叫", "孩子叫", "宝宝叫", "爸爸叫",
     "妈妈叫", "父亲叫", "母亲叫", "朋友叫", "同事叫",
+    # who came with the patient (陪诊人邵琳)
+    "陪诊人", "陪诊", "陪护人", "看护人", "护工",
 )
 # Words right after a name ("王建国之子", "刘先生").
 NAME_SUFFIX_CONTEXT = (

@@ -31,15 +31,16 @@ chan wong cheung lee ho leung lau ng chow tsang yeung lam kwok hui chu tse fung 
 tsai hsu chang hsieh tseng kuo chou chien hsiao chiang teng pai kao chao yeh tsao fong kung kong choi choy
 """
 SURNAMES = frozenset(_SURNAME_LIST.split())
-_WORD = r"(?:[A-Z][a-z]+|[A-Z]{2,})(?:-[A-Za-z][a-z]+)?"  # Zhang, ZHANG, Xiao-ming
+_WORD = r"(?:[A-Z][a-z]+|[A-Z]{2,})(?:-[A-Za-z][a-z]*)?"  # Zhang, ZHANG, Xiao-ming, Le-I
 _NAME = rf"(?P<name>{_WORD}(?: {_WORD}){{1,2}})(?![A-Za-z])"
 NAME_LABEL = (r"姓名|签名|签字|[Pp]atient [Nn]ame|[Ff]ull [Nn]ame|[Nn]ame of [Pp]atient|NAME|Name")
 ROLE = (r"患者|病人|患儿|家属|联系人|医生|医师|主治医师|经治医师|主任|护士|记录者|术者|"
         r"[Pp]atient|PATIENT|[Pp]t\.?|[Dd]octor|[Pp]hysician|[Ss]urgeon|[Nn]urse|[Cc]ontact|[Ss]igned by|[Aa]ttending")
 TITLE = r"(?<![A-Za-z])(?:Dr|Mr|Mrs|Ms|Miss|Prof|DR|MR|MRS|MS)(?:\. ?| )"  # a dot or a space: MRCP, MSTN are no titles
 SEX = r"\s*[，,]\s*(?:男|女|[Mm]ale|[Ff]emale|M|F)(?![A-Za-z])"
-LABELLED = re.compile(rf"(?:{NAME_LABEL})\s*[：:]?\s*{_NAME}")
-ROLE_NAMED = re.compile(rf"(?:{ROLE})\s*[：:]?\s*{_NAME}")
+_OPEN = r"[（(【\[『「“\"]?\s*"  # 患者（Zhang Wei）, 姓名【LI Ming】
+LABELLED = re.compile(rf"(?:{NAME_LABEL})\s*[：:]?\s*{_OPEN}{_NAME}")
+ROLE_NAMED = re.compile(rf"(?:{ROLE})\s*[：:]?\s*{_OPEN}{_NAME}")
 TITLED = re.compile(rf"{TITLE}(?P<name>{_WORD}(?: {_WORD}){{0,2}})(?![A-Za-z])")
 SEX_AFTER = re.compile(rf"(?<![A-Za-z]){_NAME}(?={SEX})")
 # Capitalised words that are no name after a label (Patient: Female Adult, Name: Not Available).
