@@ -228,6 +228,9 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
             "leak_rate_attack_by_spelling": {k: round(a / b, 5) for k, (a, b) in
                                              rate_table(attack_rows, lambda s: s.spelling).items()},
             "residual_scan_recall_attack": round(seen_attack / total_attack, 5),
+            "planted_blind2": len(blind2_rows),
+            "leak_rate_blind2": {k: round(a / b, 5) for k, (a, b) in
+                                 rate_table(blind2_rows, lambda s: s.entity_type).items()},
             "clinical_words_kept": round(kept / total, 5),
             "mb_per_s_per_core": round(speeds["full"][0], 3),
             "regex_floor_mb_per_s": round(speeds["full"][1], 1),

@@ -235,7 +235,8 @@ def measured_section(measured: dict[str, Any] | None) -> str:
                      + ("." if not leaking else "; these leaked:\n\n" + table(
                          ["spelling", "leak rate"], [[name, _rate(rate)] for name, rate in sorted(leaking.items())])))
     later = [(label, measured.get(f"planted_{key}"), measured.get(f"leak_rate_{key}") or {}) for key, label in (
-        ("blind", "written after the first fixes"), ("attack", "written from a new user's attack, before its fixes"))]
+        ("blind", "written after the first fixes"), ("attack", "written from a new user's attack, before its fixes"),
+        ("blind2", "a second blind set, written after the attack fixes"))]
     later = [entry for entry in later if entry[2]]
     if later:
         rows = [[label, planted or "?", ", ".join(f"{name} {_rate(rate)}" for name, rate in sorted(rates.items()))]
