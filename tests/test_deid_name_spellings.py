@@ -51,6 +51,8 @@ from tests.test_deid_real import uncovered
     # a surname with a title: the title stays, as after a full name (<姓名>主任医师)
     ("李教授认为应手术治疗。", "<姓名>教授认为应手术治疗。"),
     ("张主任查房后指出切口愈合好。", "<姓名>主任查房后指出切口愈合好。"),  # 张 at the text's start
+    ("经李院长同意后手术。", "经<姓名>院长同意后手术。"),
+    ("张教授和李主任会诊。", "<姓名>教授和<姓名>主任会诊。"),
     # the second blind set's leaks (tests/support/plant_identities.blind2_menu)
     ("陪诊人邵琳。查体：BP 120/80mmHg", "陪诊人<姓名>。查体：BP 120/80mmHg"),
     ("患者（Meng Zhiqiang）。现主症：发热", "患者（<姓名>）。现主症：发热"),
@@ -87,6 +89,8 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "血压120/80mmHg，男/女比例1:1",
     "患者现住院治疗，病情平稳。",  # 现 + 住院: not the address label 现住
     "医院提供陪诊服务，护工费用另计。",
+    "北京大学医学部教授指出，医学院院长致辞。",  # a title after an institution, not after a surname
+    "清华教授认为",  # 清华: the surname character ends a word
     "患者（COPD）急性加重期",  # capitals in brackets after a role word: no romanised surname
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):

@@ -45,7 +45,7 @@ NAME_PREFIX_CONTEXT = (
 # Words right after a name ("王建国之子", "刘先生").
 NAME_SUFFIX_CONTEXT = (
     "之子", "之女", "之妻", "之夫", "之父", "之母", "先生", "女士", "小姐", "医生", "医师", "大夫", "主任", "护士",
-    "老师", "同志", "阿姨", "大爷", "大妈", "奶奶", "爷爷", "老人", "师傅",
+    "老师", "同志", "阿姨", "大爷", "大妈", "奶奶", "爷爷", "老人", "师傅", "教授", "院长",
 )
 # Placeholder given names that mark a partially masked name: 张某某, 杨XX, 李**.
 PARTIAL_NAME_MARKS = ("某某", "某", "XX", "xx", "××", "ⅩⅩ", "ＸＸ", "**", "＊＊", "○○", "〇〇", "X", "×", "*")
