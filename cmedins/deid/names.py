@@ -28,6 +28,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from cmedins.deid import lexicon
 from cmedins.deid.recognizers import LANGUAGE, anchored_spans
+from cmedins.deid.romanized import FULL_NAME
 
 NAME_TAGS = {"nr", "nrfg", "nrt"}
 COMMON_FREQ = 20  # jieba dictionary frequency above which a word is a real word, not a rare proper noun
@@ -78,7 +79,6 @@ SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,
                        rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|/(?:男|女)/\d|\s*性别)")  # 王芳/女/45岁 too
 HAN = re.compile(r"[\u4e00-\u9fff]")
 SEX_WORD = re.compile(r"[，,、/\s]*(?:男|女)性?")
-ROMANIZED_NAME = re.compile(r"[A-Za-z][A-Za-z-]+(?: [A-Za-z][A-Za-z-]+){1,2}")  # cmedins.deid.romanized's
 SPACED_GAP = re.compile(r"[ _-]{1,2}(?=[\u4e00-\u9fff])")  # inside a name (invisible characters read as spaces)
 HEADER_WORD = re.compile(r"性别|年龄|民族|籍贯|职业|婚姻|婚否|住址|地址|出生|科室|床号|病区|电话|手机|身份")
 SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
@@ -199,7 +199,6 @@ class ChineseNameRecognizer(EntityRecognizer):
         self.protected_by_char: dict[str, list[str]] = {}
         for term in lexicon.protected_terms():
             self.protected_by_char.setdefault(term[0], []).append(term)
-        self.protected = set(lexicon.protected_terms())
 
     def analyze(self, text, entities, nlp_artifacts=None, regions=None):
         """presidio's entry point; `regions` (per pattern of SCANS, from cmedins.deid.prefilter) limits each scan
@@ -502,7 +501,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         """A part may be a rare dictionary noun (买买提 is one), not a frequent word, a clinical term or a word
         that ends a name."""
         frequent = self.freq.get(part, 0) >= COMMON_NOUN_FREQ and self.tags.get(part, "n") not in NAME_TAGS
-        return (bool(part) and not frequent and part not in self.protected and part not in STOP_AFTER_NAME
+        return (bool(part) and not frequent and part not in STOP_AFTER_NAME
                 and not any(part.startswith(term) for term in self.protected_by_char.get(part[0], ())))
 
     def _may_be_given(self, given: str) -> bool:
@@ -578,7 +577,7 @@ def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, in
     found_names = {text[f.start:f.end] for text, found in zip(texts, findings, strict=True) for f in found
                    if f.entity_type == "PERSON"}
     names = {name for name in found_names if 2 <= len(name) <= 4 and not PARTIAL_MARK.search(name)}
-    names |= {name for name in found_names if ROMANIZED_NAME.fullmatch(name)}  # Zhang Wei, later in the record
+    names |= {name for name in found_names if FULL_NAME.fullmatch(name)}  # Zhang Wei, later in the record
     # A dotted name, and each part of it: 买买提·吐尔逊 is 买买提 later in the record.
     for name in found_names:
         if any(dot in name for dot in NAME_DOTS):

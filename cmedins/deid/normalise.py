@@ -17,7 +17,7 @@ import re
 import unicodedata
 from functools import cache
 
-from cmedins.deid import simplified
+from cmedins.deid import charclass, simplified
 
 KEEP = set("，：；（）！？")  # full-width punctuation native to Chinese text: the patterns match it as is
 
@@ -53,17 +53,9 @@ def _is_digit(code: int) -> bool:
     return category == "Nd" or (category == "No" and unicodedata.digit(chr(code), None) is not None)
 
 
-def _digit_ranges() -> str:
-    codes = [code for code in range(0x80, 0x110000) if _is_digit(code) and not 0xFF10 <= code <= 0xFF19]
-    ranges, start = [], codes[0]
-    for before, code in zip(codes, codes[1:] + [None], strict=True):
-        if code != before + 1:
-            ranges.append(chr(start) if start == before else f"{chr(start)}-{chr(before)}")
-            start = code
-    return "".join(ranges)
-
-
-_OTHER_DIGITS = re.compile(f"(?<![0-9０-９])[{_digit_ranges()}]+(?![0-9０-９])")
+_OTHER_DIGIT_CLASS = charclass.ranges(code for code in range(0x80, 0x110000)
+                                     if _is_digit(code) and not 0xFF10 <= code <= 0xFF19)
+_OTHER_DIGITS = re.compile(f"(?<![0-9０-９])[{_OTHER_DIGIT_CLASS}]+(?![0-9０-９])")
 
 
 def _ascii_digits(match: re.Match) -> str:

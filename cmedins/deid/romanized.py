@@ -33,6 +33,7 @@ tsai hsu chang hsieh tseng kuo chou chien hsiao chiang teng pai kao chao yeh tsa
 SURNAMES = frozenset(_SURNAME_LIST.split())
 _WORD = r"(?:[A-Z][a-z]+|[A-Z]{2,})(?:-[A-Za-z][a-z]*)?"  # Zhang, ZHANG, Xiao-ming, Le-I
 _NAME = rf"(?P<name>{_WORD}(?: {_WORD}){{1,2}})(?![A-Za-z])"
+FULL_NAME = re.compile(rf"{_WORD}(?: {_WORD}){{1,2}}")  # what the rules but `title` find: names.propagate spreads it
 NAME_LABEL = (r"姓名|签名|签字|[Pp]atient [Nn]ame|[Ff]ull [Nn]ame|[Nn]ame of [Pp]atient|NAME|Name")
 ROLE = (r"患者|病人|患儿|家属|联系人|医生|医师|主治医师|经治医师|主任|护士|记录者|术者|"
         r"[Pp]atient|PATIENT|[Pp]t\.?|[Dd]octor|[Pp]hysician|[Ss]urgeon|[Nn]urse|[Cc]ontact|[Ss]igned by|[Aa]ttending")

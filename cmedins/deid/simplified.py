@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from cmedins.deid import charclass
+
 # CJK Unified Ideographs, Extension A and the compatibility block: where traditional forms live.
 _BLOCKS = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
@@ -35,13 +37,7 @@ def table() -> dict[int, int]:
 @cache
 def pattern() -> str:
     """A regex class of every character the table changes, as ranges (a text with none is its own view)."""
-    codes = sorted(table())
-    ranges, start = [], codes[0]
-    for before, code in zip(codes, [*codes[1:], None], strict=True):
-        if code != before + 1:
-            ranges.append(chr(start) if start == before else f"{chr(start)}-{chr(before)}")
-            start = code
-    return f"[{''.join(ranges)}]"
+    return f"[{charclass.ranges(table())}]"
 
 
 @cache

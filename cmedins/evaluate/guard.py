@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from cmedins.contracts.reports import first_error
 from cmedins.errors import CmedinsError
 from cmedins.runner.manifest import input_fingerprint
 
@@ -40,9 +41,9 @@ def _checked_eval_sets(build: Path, stats: object) -> dict[str, CheckedEvalSet]:
     try:
         return _CHECKED.validate_python(section.get("eval_sets") or {})
     except ValidationError as error:
-        first = error.errors()[0]  # its message names the expected type, never the value
-        where = ".".join(["decontaminate", "eval_sets", *(str(part) for part in first["loc"])])
-        raise CmedinsError(f"{build}/stats.json: field '{where}': {first['msg']}") from None
+        field, message = first_error(error)
+        where = ".".join(part for part in ("decontaminate.eval_sets", field) if part)
+        raise CmedinsError(f"{build}/stats.json: field '{where}': {message}") from None
 
 
 def check_training_build(build: Path, *, eval_name: str, eval_path: Path, eval_format: str) -> dict:

@@ -40,8 +40,8 @@ def _no_identifier(name: str) -> str:
     from cmedins.deid.residual import residual_hits
 
     if re.search(r"\d{7}", name) or residual_hits(name):
-        raise ValueError("holds a run of 7 or more digits, an identifier's shape (a phone, ID or record number): "
-                         "names are published as they are, so choose one that names the data, not a person")
+        raise ValueError("holds an identifier's shape (a phone, ID or record number: 7 or more digits): names are "
+                         "published as they are, so choose one that names the data, not a person")
     return name
 
 
