@@ -57,6 +57,11 @@ from tests.test_deid_real import uncovered
     ("陪诊人邵琳。查体：BP 120/80mmHg", "陪诊人<姓名>。查体：BP 120/80mmHg"),
     ("患者（Meng Zhiqiang）。现主症：发热", "患者（<姓名>）。现主症：发热"),
     ("Name: Le-I Zeng", "Name: <姓名>"),
+    # a name found once is masked where the record writes it again, in any spelling the rules read
+    ("患者努尔．吾守尔，男，38岁。吾守尔诉头痛3天。", "患者<姓名>，男，38岁。<姓名>诉头痛3天。"),
+    ("患者張偉，男，45岁。张伟诉胸痛。", "患者<姓名>，男，45岁。<姓名>诉胸痛。"),
+    ("患者Zhang Wei，男，45岁。ZHANG WEI诉胸痛。", "患者<姓名>，男，45岁。<姓名>诉胸痛。"),
+    ("主治医师：Dr. Sun。Sunday复查。", "主治医师：Dr. <姓名>。Sunday复查。"),  # one Latin word is not spread
     # names after 叫 in patients' own words
     ("我老公叫刘强，今年45岁，最近总是头晕。", "我老公叫<姓名>，今年45岁，最近总是头晕。"),
     ("病人名字叫李小龙，今年45岁", "病人名字叫<姓名>，今年45岁"),

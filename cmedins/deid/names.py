@@ -27,6 +27,7 @@ from functools import lru_cache
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from cmedins.deid import lexicon
+from cmedins.deid.normalise import fold
 from cmedins.deid.recognizers import LANGUAGE, anchored_spans
 from cmedins.deid.romanized import FULL_NAME
 
@@ -79,6 +80,7 @@ SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,
                        rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|/(?:男|女)/\d|\s*性别)")  # 王芳/女/45岁 too
 HAN = re.compile(r"[\u4e00-\u9fff]")
 SEX_WORD = re.compile(r"[，,、/\s]*(?:男|女)性?")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # same length
 SPACED_GAP = re.compile(r"[ _-]{1,2}(?=[\u4e00-\u9fff])")  # inside a name (invisible characters read as spaces)
 HEADER_WORD = re.compile(r"性别|年龄|民族|籍贯|职业|婚姻|婚否|住址|地址|出生|科室|床号|病区|电话|手机|身份")
 SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
@@ -573,26 +575,32 @@ def _without_honorific(text: str, start: int, end: int) -> int:
 
 def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, int]]]:
     """Spans of further occurrences, in any of `texts` (one record), of the full names found in them: a name
-    found once with context (患者王建国) is masked where it stands alone too (王建国诉头痛)."""
-    found_names = {text[f.start:f.end] for text, found in zip(texts, findings, strict=True) for f in found
+    found once with context (患者王建国) is masked where it stands alone too (王建国诉头痛). Names are compared in
+    the view the rules read them in (cmedins.deid.normalise.fold, same offsets), with ASCII letters in lower
+    case: 患者張偉 is 张伟 later, 努尔．吾守尔 is 吾守尔, Zhang Wei is ZHANG WEI."""
+    views = [fold(text).translate(_ASCII_LOWER) for text in texts]
+    found_names = {view[f.start:f.end] for view, found in zip(views, findings, strict=True) for f in found
                    if f.entity_type == "PERSON"}
-    names = {name for name in found_names if 2 <= len(name) <= 4 and not PARTIAL_MARK.search(name)}
-    names |= {name for name in found_names if FULL_NAME.fullmatch(name)}  # Zhang Wei, later in the record
+    # Han names of 2-4 characters; a name in Latin letters only whole (Zhang Wei), never one word (Dr. Sun's Sun
+    # is in Sunday)
+    names = {name for name in found_names if 2 <= len(name) <= 4 and not name.isascii()
+             and not PARTIAL_MARK.search(name)}
+    names |= {name for name in found_names if FULL_NAME.fullmatch(name.title())}
     # A dotted name, and each part of it: 买买提·吐尔逊 is 买买提 later in the record.
     for name in found_names:
-        if any(dot in name for dot in NAME_DOTS):
+        if any(dot in name for dot in f"{NAME_DOTS}."):
             names.add(name)
             names.update(part for part in re.split(f"[{NAME_DOTS}.\\s]+", name) if len(part) >= 2)
     if not names:
         return [[] for _ in texts]
     extra: list[list[tuple[int, int]]] = []
-    for text, found in zip(texts, findings, strict=True):
+    for view, found in zip(views, findings, strict=True):
         spans = []
         for name in names:
-            position = text.find(name)
+            position = view.find(name)
             while position >= 0:
                 if not any(f.start <= position < f.end for f in found):  # not covered by a finding
                     spans.append((position, position + len(name)))
-                position = text.find(name, position + len(name))
+                position = view.find(name, position + len(name))
         extra.append(spans)
     return extra
