@@ -62,6 +62,10 @@ from tests.test_deid_real import uncovered
     ("患者張偉，男，45岁。张伟诉胸痛。", "患者<姓名>，男，45岁。<姓名>诉胸痛。"),
     ("患者Zhang Wei，男，45岁。ZHANG WEI诉胸痛。", "患者<姓名>，男，45岁。<姓名>诉胸痛。"),
     ("主治医师：Dr. Sun。Sunday复查。", "主治医师：Dr. <姓名>。Sunday复查。"),  # one Latin word is not spread
+    # a new user's spellings after the session's fixes
+    ("姓名：zhang wei，男", "姓名：<姓名>，男"),
+    ("患者 Zhang  Wei，男，45岁", "患者 <姓名>，男，45岁"),
+    ("患者：买买提 · 吐尔逊，男，38岁", "患者：<姓名>，男，38岁"),
     # names after 叫 in patients' own words
     ("我老公叫刘强，今年45岁，最近总是头晕。", "我老公叫<姓名>，今年45岁，最近总是头晕。"),
     ("病人名字叫李小龙，今年45岁", "病人名字叫<姓名>，今年45岁"),
@@ -89,6 +93,7 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "Patient: Female, 45 years old",  # no name after the label
     "患者CT示右肺结节，MRI未见异常。",
     "叫醒患者后测血压。",
+    "姓名：not available",  # lower case after a label needs a romanised surname
     "在局部麻醉下行清创术，麻醉满意，手术顺利。",
     "患者姓名不详。",
     "血压120/80mmHg，男/女比例1:1",

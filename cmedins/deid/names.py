@@ -129,7 +129,7 @@ SURNAME_GIVEN = re.compile(rf"姓(?P<surname>{_surnames})[，,、\s]*(?:名字|�
 # The dots transliterated names are written with (· U+00B7 and its look-alikes); the full stop (a full-width ．
 # folds to it) only right after a role word: sloppy text ends sentences with it (头晕.恶心).
 NAME_DOTS = "·•・‧･∙⋅\u0387\u2219"
-DOTTED = re.compile(rf"[\u4e00-\u9fff][{NAME_DOTS}.]\s?(?=[\u4e00-\u9fff])")
+DOTTED = re.compile(rf"[\u4e00-\u9fff] ?(?P<dot>[{NAME_DOTS}.]) ?(?=[\u4e00-\u9fff])")  # 买买提 · 吐尔逊 too
 DOTTED_PART = 7  # characters in one part at most (努尔艾合买提, 阿卜杜热合曼)
 PREFIX_WORDS = re.compile("|".join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True)))
 # What follows a dotted name and says a person is meant (陪同, 诉, 医师, a sex/age/kinship bracket, a sex); not any
@@ -447,17 +447,17 @@ class ChineseNameRecognizer(EntityRecognizer):
         or a clinical term; a role word right before the name, or a cue right after it (DOTTED_CUE_AFTER)."""
         spans: list[tuple[int, int]] = []
         for match in where.finditer(DOTTED):
-            dot = match.start() + 1
-            if spans and spans[-1][1] > dot:
+            first_end, dot = match.start() + 1, match.start("dot")
+            if spans and spans[-1][1] > first_end:
                 continue  # a later dot of a name already found
-            start, role, at_boundary = self._dotted_start(text, dot)
-            end, parts = match.end(), [text[start:dot]]
+            start, role, at_boundary = self._dotted_start(text, first_end)
+            end, parts = match.end(), [text[start:first_end]]
             while True:
                 stop = self._dotted_part_end(text, end)
                 parts.append(text[end:stop])
-                follow = DOTTED.match(text, stop - 1) if stop < len(text) and text[stop] in NAME_DOTS else None
-                if follow is None:
-                    break
+                follow = DOTTED.match(text, stop - 1)
+                if follow is None or (follow.group("dot") == ".") != (text[dot] == "."):
+                    break  # one kind of join throughout
                 end = follow.end()
             if any(not self._dotted_part_ok(part) for part in parts):
                 continue

@@ -32,8 +32,8 @@ tsai hsu chang hsieh tseng kuo chou chien hsiao chiang teng pai kao chao yeh tsa
 """
 SURNAMES = frozenset(_SURNAME_LIST.split())
 _WORD = r"(?:[A-Z][a-z]+|[A-Z]{2,})(?:-[A-Za-z][a-z]*)?"  # Zhang, ZHANG, Xiao-ming, Le-I
-_NAME = rf"(?P<name>{_WORD}(?: {_WORD}){{1,2}})(?![A-Za-z])"
-FULL_NAME = re.compile(rf"{_WORD}(?: {_WORD}){{1,2}}")  # what the rules but `title` find: names.propagate spreads it
+_NAME = rf"(?P<name>{_WORD}(?: {{1,2}}{_WORD}){{1,2}})(?![A-Za-z])"  # Zhang  Wei: a doubled space too
+FULL_NAME = re.compile(rf"{_WORD}(?: {{1,2}}{_WORD}){{1,2}}")  # what the rules but `title` find: names.propagate spreads it
 NAME_LABEL = (r"姓名|签名|签字|[Pp]atient [Nn]ame|[Ff]ull [Nn]ame|[Nn]ame of [Pp]atient|NAME|Name")
 ROLE = (r"患者|病人|患儿|家属|联系人|医生|医师|主治医师|经治医师|主任|护士|记录者|术者|"
         r"[Pp]atient|PATIENT|[Pp]t\.?|[Dd]octor|[Pp]hysician|[Ss]urgeon|[Nn]urse|[Cc]ontact|[Ss]igned by|[Aa]ttending")
@@ -41,6 +41,9 @@ TITLE = r"(?<![A-Za-z])(?:Dr|Mr|Mrs|Ms|Miss|Prof|DR|MR|MRS|MS)(?:\. ?| )"  # a d
 SEX = r"\s*[，,]\s*(?:男|女|[Mm]ale|[Ff]emale|M|F)(?![A-Za-z])"
 _OPEN = r"[（(【\[『「“\"]?\s*"  # 患者（Zhang Wei）, 姓名【LI Ming】
 LABELLED = re.compile(rf"(?:{NAME_LABEL})\s*[：:]?\s*{_OPEN}{_NAME}")
+# After a name label, pinyin in lower case (姓名：zhang wei) with a romanised surname first or last.
+_LOWER = r"[a-z]+(?:-[a-z]+)?"
+LABELLED_LOWER = re.compile(rf"(?:{NAME_LABEL})\s*[：:]?\s*{_OPEN}(?P<name>{_LOWER}(?: {{1,2}}{_LOWER}){{1,2}})(?![A-Za-z])")
 ROLE_NAMED = re.compile(rf"(?:{ROLE})\s*[：:]?\s*{_OPEN}{_NAME}")
 TITLED = re.compile(rf"{TITLE}(?P<name>{_WORD}(?: {_WORD}){{0,2}})(?![A-Za-z])")
 SEX_AFTER = re.compile(rf"(?<![A-Za-z]){_NAME}(?={SEX})")
@@ -49,10 +52,13 @@ NOT_NAMES = frozenset(("the", "a", "an", "not", "no", "none", "unknown", "male",
                        "age", "sex", "available", "n/a"))
 
 
+RULES = ("label", "role", "title", "sex_after", "label_lower")  # one per scan, in order
+
+
 class RomanizedNameRecognizer(EntityRecognizer):
     """PERSON entities written in Latin letters (see the module docstring)."""
 
-    scans = (LABELLED, ROLE_NAMED, TITLED, SEX_AFTER)  # what cmedins.deid.prefilter flags texts for
+    scans = (LABELLED, ROLE_NAMED, TITLED, SEX_AFTER, LABELLED_LOWER)  # what cmedins.deid.prefilter flags texts for
 
     def __init__(self, score: float = 0.9):
         super().__init__(supported_entities=["PERSON"], name="RomanizedNameRecognizer", supported_language=LANGUAGE)
@@ -72,13 +78,13 @@ class RomanizedNameRecognizer(EntityRecognizer):
 
     def spans(self, text: str, regions=None) -> list[tuple[int, int, str]]:
         out = []
-        for index, (pattern, rule) in enumerate(zip(self.scans, ("label", "role", "title", "sex_after"), strict=True)):
+        for index, (pattern, rule) in enumerate(zip(self.scans, RULES, strict=True)):
             for lo, hi in [(0, len(text))] if regions is None else regions[index]:
                 for match in pattern.finditer(text, lo, hi):
-                    words = match.group("name").split(" ")
+                    words = match.group("name").split()
                     if any(word.lower() in NOT_NAMES for word in words):
                         continue
-                    if rule in ("role", "sex_after") and not (_surname(words[0]) or _surname(words[-1])):
+                    if rule in ("role", "sex_after", "label_lower") and not (_surname(words[0]) or _surname(words[-1])):
                         continue
                     out.append((match.start("name"), match.end("name"), rule))
         return out
