@@ -33,6 +33,12 @@ SPELLINGS = [
     ("电话：1381234567O。", "电话：<电话>。", "1381234567O"),
     ("手机：138OO1l8OOO，家属知情。", "手机：<电话>，家属知情。", "138OO1l8OOO"),
     ("随访电话13812345l78。", "随访电话<电话>。", "13812345l78"),
+    # 一 typed for the dash of a mobile (or of a landline after its area code), in a phone's group shape
+    ("患者电话：1381234一5678，主诉头痛3天。", "患者电话：<电话>，主诉头痛3天。", "1381234一5678"),
+    ("联系电话为138一1234一5678，家属陪同。", "联系电话为<电话>，家属陪同。", "138一1234一5678"),
+    ("手机：139一12345678。", "手机：<电话>。", "139一12345678"),
+    ("随访电话１３８一１２３４一５６７８。", "随访电话<电话>。", "１３８一１２３４一５６７８"),
+    ("家属电话：021一62345678，夜间可联系。", "家属电话：<电话>，夜间可联系。", "021一62345678"),
 ]
 
 
@@ -66,6 +72,9 @@ def test_cmedins_deid_masks_chinese_digit_and_letter_o_numbers(tmp_path):
      "SpO2 98%，PaCO2 35mmHg，PO2 80，HbA1c 7.2%，T1DM病史，IO 1OO，胰岛素10IU、维生素D 2000000IU。手机：14005667148。"),
     ("CA19-9 35U/ml，ICD O80.0O1，编码Z3801O5，手机：138O0138000。",
      "CA19-9 35U/ml，ICD O80.0O1，编码Z3801O5，手机：13800138000。"),
+    # 一 between digits that make no phone in a phone's groups is a range's dash (7-5 digits, a 12 prefix, 2-9)
+    ("蛋白1381234一56789，1281234一5678，13一812345678。手机：138一1234一5678。",
+     "蛋白1381234一56789，1281234一5678，13一812345678。手机：138-1234-5678。"),
 ])
 def test_the_view_reads_the_number_and_keeps_the_clinical_spellings_beside_it(deid_engine, text, folded):
     assert fold(text) == folded

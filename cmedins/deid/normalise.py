@@ -107,6 +107,26 @@ _CN_TABLE = str.maketrans(CN_DIGITS)
 # 一 alone between two ASCII or full-width digits is a dash (每日10460一11715千焦, 蛋白质100一120克 in real
 # text): it splits the run, each side judged on its own, and stays as it is.
 _RANGE_DASH = re.compile("(?<=[0-9０-９])一(?=[0-9０-９])")
+# ... unless the digits around it make a mobile in a phone's groups (3-4-4, 3-8, 7-4: 1381234一5678,
+# 138一1234一5678) or a landline after its area code (021一62345678): a range never runs from such a number, so
+# the 一 is the phone's dash typed in Chinese and reads as one ("-") in the view. Other separators may stand
+# between the other groups (138一1234 5678).
+_D = "[0-9０-９]"
+_PHONE_SEP = f"(?:一|{_GROUP_SEP})"
+_DASHED_PHONE = re.compile(
+    rf"(?<![0-9０-９])(?:(?P<mobile>{_D}{{3}}{_PHONE_SEP}{_D}{{4}}{_PHONE_SEP}{_D}{{4}}|{_D}{{3}}{_PHONE_SEP}{_D}{{8}}"
+    rf"|{_D}{{7}}{_PHONE_SEP}{_D}{{4}})|(?P<landline>{_D}{{3,4}}一{_D}{{7,8}}))(?![0-9０-９])")
+_MOBILE_DIGITS = re.compile(r"1[3-9]\d{9}")
+_LANDLINE_DIGITS = re.compile(r"0(?:10|2\d|[3-9]\d{2})一[2-9]\d{6,7}")  # the area code, 一, the local number
+_WIDE_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def _dashed_phone(match: re.Match) -> str:
+    number = match.group()
+    ascii_number = number.translate(_WIDE_DIGITS)
+    mobile = match.group("mobile") and _MOBILE_DIGITS.fullmatch("".join(filter(str.isdigit, ascii_number)))
+    phone = "一" in number and (mobile or _LANDLINE_DIGITS.fullmatch(ascii_number))  # 021一62345678 is 3-8 too
+    return number.replace("一", "-") if phone else number
 
 
 # One Chinese digit at either end of a run, beside the ASCII or full-width digits (or a separator): a name's last
@@ -132,6 +152,8 @@ def _cn_run(match: re.Match) -> str:
     run = match.group()
     if run.isascii() or not any(ch in CN_DIGITS for ch in run):
         return run
+    if "一" in run and _RANGE_DASH.search(run):
+        run = _DASHED_PHONE.sub(_dashed_phone, run)
     if "一" in run and _RANGE_DASH.search(run):
         return "一".join(map(_cn_part, _RANGE_DASH.split(run)))
     return _cn_part(run)
