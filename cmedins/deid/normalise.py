@@ -3,8 +3,9 @@
 `fold(text)`: a same-length view in which full-width ASCII (`１３８`, `＠`, `－`, `．`, `Ｘ`), the
 ideographic space, any dash between two digits (`—`, `–`, `−`), the Chinese digit characters of a number of 7+
 digits (`一三八一二三四五六七八`, `一三八 一二三四 五六七八`, `138一二三四5678`) and the letters O / l of one
-(`140O5667148`) become their ASCII forms, and invisible or control characters (zero-width space, NUL) a
-space, character for character (NFKC of each character where that is one
+(`140O5667148`; at its start or a group's only where they make a phone or an ID: `l3812345678`, `O1O-62345678`)
+become their ASCII forms, a 一 typed for a phone's dash (`1381234一5678`) a hyphen, and invisible or control
+characters (zero-width space, NUL) a space, character for character (NFKC of each character where that is one
 character; the Chinese punctuation every pattern already knows, `，：；（）！？`, stays as it is). Same length
 means a match in the view has the same offsets in the original: the offset map is the identity.
 
@@ -177,12 +178,49 @@ def _letter_number(match: re.Match) -> str:
     return run.translate(_LETTER_TABLE) if len(run) >= 7 else run
 
 
+# The same letters at the start of a number (电话：l3812345678, 身份证号：l10101…, O1O-62345678) or of one of its
+# groups (手机 l38 1234 5678, 138 l234 5678, 11O1O1 198OO1O1 123X): a letter starts a word as often (I131,
+# O157, IL 6, l 10 mg), so these are read only where they make a number: groups of ASCII digits and these
+# letters (each holding a digit, split as a phone's or an ID's are), touching no other letter or digit, of which
+# some neighbouring ones, read as digits and joined, are a mobile, a landline with its area code or a resident ID
+# with its birth date. Those groups' letters become digits; the rest of the run stays as it is.
+_LETTER_GROUP = f"[{_LETTERS}]*[0-9][0-9{_LETTERS}]*"
+_LETTER_GROUPS = re.compile(rf"(?<![A-Za-z0-9]){_LETTER_GROUP}(?:{_GROUP_SEP}{_LETTER_GROUP})*[Xx]?"
+                            r"(?![A-WYZa-wyz0-9])")
+_ONE_GROUP = re.compile(f"[0-9{_LETTERS}]+[Xx]?")
+_BIRTH = r"(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_NUMBER_SHAPE = re.compile(rf"(?:0086|86)?1[3-9]\d{{9}}|0(?:10|2\d|[3-9]\d{{2}})[2-9]\d{{6,7}}"
+                           rf"|[1-8]\d{{5}}{_BIRTH}\d{{3}}[0-9Xx]|[1-8]\d{{7}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{{3}}")
+# Its trigger: ten characters of such groups (the shortest number shape, a landline), the first letter at any of
+# them, digits before it.
+_LETTER_GROUPS_TRIGGER = "|".join(_repeat(f"[0-9](?:{_GROUP_SEP})?", k) + f"[{_LETTERS}]"
+                                  + _repeat(f"(?:{_GROUP_SEP})?[0-9{_LETTERS}]", 9 - k) for k in range(10))
+
+
+def _letter_groups(match: re.Match) -> str:
+    run = match.group()
+    if not any(ch in _LETTERS for ch in run):
+        return run
+    groups = [(m.start(), m.end(), m.group().translate(_LETTER_TABLE)) for m in _ONE_GROUP.finditer(run)]
+    read = list(run)
+    for i in range(len(groups)):
+        digits = ""
+        for j in range(i, len(groups)):
+            digits += groups[j][2]
+            if len(digits) > 20:
+                break
+            if _NUMBER_SHAPE.fullmatch(digits):
+                for start, end, group in groups[i:j + 1]:
+                    read[start:end] = group
+    return "".join(read)
+
+
 # A text in which none of these occurs, and no traditional character (simplified.holds_traditional: a class of
 # 4,221 characters is too long for Hyperscan), is its own folded view (a Hyperscan pass tells it for many texts
 # at once: cmedins.deid.prefilter). A full-width letter or digit (１３８Ｏ…) triggers the wide fold, after which
 # the letters are read.
 FOLD_TRIGGERS = (_CN_WINDOW, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _INVISIBLE.pattern,
-                 _WIDE.pattern, _LETTER_TRIGGER)
+                 _WIDE.pattern, _LETTER_TRIGGER, _LETTER_GROUPS_TRIGGER)
 
 
 def fold(text: str) -> str:
@@ -201,4 +239,6 @@ def fold(text: str) -> str:
         text = _WIDE.sub(lambda m: _WIDE_FOLD[m.group()], text)
     if _LETTER_NUMBER.search(text):
         text = _LETTER_NUMBER.sub(_letter_number, text)
+    if _LETTER_GROUPS.search(text):
+        text = _LETTER_GROUPS.sub(_letter_groups, text)
     return text  # the common case: nothing folded, no copy
