@@ -183,14 +183,15 @@ def _letter_number(match: re.Match) -> str:
 # O157, IL 6, l 10 mg), so these are read only where they make a number: groups of ASCII digits and these
 # letters (each holding a digit, split as a phone's or an ID's are), touching no other letter or digit, of which
 # some neighbouring ones, read as digits and joined, are a mobile, a landline with its area code or a resident ID
-# with its birth date. Those groups' letters become digits; the rest of the run stays as it is.
+# with its region's first digit and birth date (the residual scan's shapes). Those groups' letters become digits;
+# the rest of the run stays as it is.
 _LETTER_GROUP = f"[{_LETTERS}]*[0-9][0-9{_LETTERS}]*"
 _LETTER_GROUPS = re.compile(rf"(?<![A-Za-z0-9]){_LETTER_GROUP}(?:{_GROUP_SEP}{_LETTER_GROUP})*[Xx]?"
                             r"(?![A-WYZa-wyz0-9])")
 _ONE_GROUP = re.compile(f"[0-9{_LETTERS}]+[Xx]?")
-_BIRTH = r"(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_MONTH_DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _NUMBER_SHAPE = re.compile(rf"(?:0086|86)?1[3-9]\d{{9}}|0(?:10|2\d|[3-9]\d{{2}})[2-9]\d{{6,7}}"
-                           rf"|[1-8]\d{{5}}{_BIRTH}\d{{3}}[0-9Xx]|[1-8]\d{{7}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{{3}}")
+                           rf"|[1-68]\d{{5}}(?:18|19|20)\d{{2}}{_MONTH_DAY}\d{{3}}[0-9Xx]|[1-68]\d{{7}}{_MONTH_DAY}\d{{3}}")
 # Its trigger: ten characters of such groups (the shortest number shape, a landline), the first letter at any of
 # them, digits before it.
 _LETTER_GROUPS_TRIGGER = "|".join(_repeat(f"[0-9](?:{_GROUP_SEP})?", k) + f"[{_LETTERS}]"
