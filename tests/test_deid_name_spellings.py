@@ -71,6 +71,13 @@ from tests.test_deid_real import uncovered
     ("病人名字叫李小龙，今年45岁", "病人名字叫<姓名>，今年45岁"),
     # a part of a found dotted name is the same person later in the record
     ("患者买买提·吐尔逊，男，38岁。买买提诉头痛3天。", "患者<姓名>，男，38岁。<姓名>诉头痛3天。"),
+    # a given name that is a rare distinguishing word in the dictionary (二小, 嫣然, 永生: tagged b) is whole
+    ("患者王二小，男，5岁，因发热2天入院。", "患者<姓名>，男，5岁，因发热2天入院。"),
+    ("家属王二小陪同就诊，诉患儿咳嗽3天。", "家属<姓名>陪同就诊，诉患儿咳嗽3天。"),
+    ("患者王嫣然，女，25岁，主诉腹痛1天。", "患者<姓名>，女，25岁，主诉腹痛1天。"),
+    ("患者李永生，男，60岁，因胸闷1周入院。", "患者<姓名>，男，60岁，因胸闷1周入院。"),
+    ("患者王二小，男，5岁。王二小诉头痛。", "患者<姓名>，男，5岁。<姓名>诉头痛。"),
+    ("患者王二小时前出现腹痛。", "患者<姓名>小时前出现腹痛。"),  # 小时 is a word: the given name stops before it
 ])
 def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     assert deid_engine.deidentify(text)[0] == expected
@@ -102,6 +109,11 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "北京大学医学部教授指出，医学院院长致辞。",  # a title after an institution, not after a surname
     "清华教授认为",  # 清华: the surname character ends a word
     "患者（COPD）急性加重期",  # capitals in brackets after a role word: no romanised surname
+    # numbers and distinguishing words after a role word, where a function-word surname could start a name
+    "患者二小时前出现腹痛，伴呕吐。",
+    "患者于二小时前出现腹痛，于二期行手术。",
+    "患者为重型颅脑损伤，予甲型流感疫苗。",
+    "患者于临产前破膜，单个结节。",
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

@@ -67,6 +67,10 @@ NAME_END = re.compile(rf"[^\u4e00-\u9fff]|$|{NAME_END_WORD.pattern}|男|女|平�
 # when rare enough (于树林 yes, 向医生 no).
 GIVEN_TAGS = {"nr", "nrt", "nrfg", "ns", "nz", "a", "i", "n"}
 COMMON_NOUN_FREQ = 1000
+# A two-character given name may also be a distinguishing word (jieba's b: 二小, 嫣然, 永生, 天一; 慢性 and 重型
+# too): those, like nouns, only when rare.
+GIVEN_WORD_TAGS = GIVEN_TAGS | {"b"}
+RARE_GIVEN_TAGS = {"n", "b"}
 # Words after a full name that say a person is meant; jieba's tagger must still read the name as nr.
 CUE_AFTER = ("教授", "博士", "院士", "研究员", "主任", "主治医师", "医师", "医生", "大夫", "护士",
              "护士长", "老师", "同学", "先生", "女士", "等人", "研究认为", "认为", "指出", "报道")
@@ -511,7 +515,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         if not self._common_word(given):
             return True
         tag = self.tags.get(given)
-        return tag in GIVEN_TAGS and not (tag == "n" and self.freq[given] >= COMMON_NOUN_FREQ)
+        return tag in GIVEN_WORD_TAGS and not (tag in RARE_GIVEN_TAGS and self.freq[given] >= COMMON_NOUN_FREQ)
 
     def _bounded_name(self, text: str, start: int, first: int) -> int | None:
         """A name whose surname is mostly a function word (于, 向, 由 ...): neither the surname with the next
