@@ -16,14 +16,28 @@ negatives):
   tables are older); `\\d` becomes `[0-9]`, and a text holding any other digit (Arabic-Indic, Devanagari ...)
   or that is not valid UTF-8 is flagged for every pattern.
 Without Hyperscan (it ships wheels for x86-64 only) every text is flagged for every pattern: the same findings.
+
+Compiling the engine's database takes ~2 CPU-s (the residual pre-checks' ~1 more), in every process that builds an
+engine; loading a serialised one takes milliseconds. So a compiled database is kept in a per-user cache folder
+(`cache_folder`), under a key that is the sha256 of everything that determines it (`cache_key`). A cache file is
+used only if it holds its key and the sha256 of its content; anything else (damaged, truncated, written for other
+patterns, or one Hyperscan refuses to load) is compiled again and rewritten, never trusted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import platform
 import re
+import tempfile
+import time
 from collections.abc import Sequence
-from functools import cache
+from contextlib import suppress
+from functools import cache, lru_cache
+from pathlib import Path
 
 import regex
 
@@ -100,12 +114,17 @@ def _plain_step(pattern: str, i: int, in_class: bool) -> tuple[str, int, bool]:
     return ch, i + 1, in_class
 
 
+@lru_cache(maxsize=1)
+def _every_code_point() -> str:
+    """Every code point in order (0.1 CPU-s to build: once per Prefilter, not once per class)."""
+    return "".join(map(chr, range(0x110000)))
+
+
 @cache
 def _code_point_ranges(char_class: str, module: str) -> str:
     """The code points `module` (`regex` or `re`: their \\s differ) puts in `char_class`, as Hyperscan ranges."""
-    every = "".join(map(chr, range(0x110000)))
     parts = []
-    for run in (regex if module == "regex" else re).finditer(f"{char_class}+", every):
+    for run in (regex if module == "regex" else re).finditer(f"{char_class}+", _every_code_point()):
         first, last = run.start(), run.end() - 1
         parts.append(f"\\x{{{first:x}}}" + (f"-\\x{{{last:x}}}" if last > first else ""))
     return "".join(parts)
@@ -151,6 +170,117 @@ def superset_expression(pattern: str, module: str = "regex") -> str:
     return _explicit_classes(expression, module)
 
 
+# --- the cache of compiled databases ---------------------------------------------------------------------------
+# A cache file holds compiled patterns only (the superset expressions of the recognizers' own patterns), never a
+# text or a value from the data: nothing in it is private. The folder is cmedins' own; nothing else is written.
+CACHE_ENV = "CMEDINS_CACHE_DIR"
+CACHE_MAGIC = b"cmedins hyperscan cache 1\n"
+CACHE_KEEP = 16  # databases kept (the most recently used): each pattern edit or entity choice makes a new one
+DIGEST_LENGTH = 64  # hex sha256
+
+
+def cache_folder() -> Path:
+    """$CMEDINS_CACHE_DIR/hyperscan, else $XDG_CACHE_HOME/cmedins/hyperscan, else ~/.cache/cmedins/hyperscan."""
+    root = os.environ.get(CACHE_ENV)
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        root = os.path.join(xdg if os.path.isabs(xdg) else os.path.expanduser(os.path.join("~", ".cache")),
+                            "cmedins")
+    return Path(root) / "hyperscan"
+
+
+@cache
+def _host() -> str:
+    """What Hyperscan compiles for: it targets the CPU it runs on (features such as AVX2), so the machine and, on
+    Linux, the CPU flags are part of the key (a home folder may be shared by different machines)."""
+    flags = ""
+    with suppress(OSError), open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+        flags = next((line.split(":", 1)[-1].strip() for line in cpuinfo if line.startswith("flags")), "")
+    return f"{platform.system()} {platform.machine()} {platform.processor()} {flags}"
+
+
+def cache_key(hyperscan, expressions: Sequence[str], ids: Sequence[int], flags: Sequence[int]) -> str:
+    """sha256 of everything that determines a database: the binding's version (and its library's file size),
+    the host, the mode, every expression with its id and flags, and this cache's format."""
+    extension = Path(getattr(hyperscan._hs_ext, "__file__", "") or "")
+    size = extension.stat().st_size if extension.is_file() else -1
+    determinants = {"format": CACHE_MAGIC.decode().strip(), "hyperscan": hyperscan.__version__, "library": size,
+                    "host": _host(), "mode": hyperscan.HS_MODE_BLOCK, "expressions": list(expressions),
+                    "ids": list(ids), "flags": list(flags)}
+    return hashlib.sha256(json.dumps(determinants, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _compile(hyperscan, expressions: Sequence[str], ids: Sequence[int], flags: Sequence[int]):
+    database = hyperscan.Database()
+    database.compile(expressions=[e.encode() for e in expressions], ids=list(ids), flags=list(flags))
+    return database
+
+
+def _load(hyperscan, path: Path, key: str):
+    """The database in `path` when it is a whole cache file for `key`; None otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header = CACHE_MAGIC + key.encode() + b"\n"
+    digest, payload = data[len(header):len(header) + DIGEST_LENGTH], data[len(header) + DIGEST_LENGTH + 1:]
+    if not data.startswith(header) or digest != hashlib.sha256(payload).hexdigest().encode():
+        log.info("hyperscan cache file %s is damaged or not for these patterns: compiling again", path.name)
+        return None
+    try:
+        database = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+        database.scratch = hyperscan.Scratch(database)  # loadb gives none; scan needs one
+    except hyperscan.error as error:  # another Hyperscan build or CPU (a version or platform error)
+        log.info("hyperscan cache file %s not loaded (%s): compiling again", path.name, type(error).__name__)
+        return None
+    with suppress(OSError):
+        os.utime(path)  # recently used: kept by _prune
+    return database
+
+
+def _store(hyperscan, folder: Path, key: str, database) -> None:
+    """Write the cache file atomically (a temporary file renamed over it: a concurrent reader sees all of it or
+    none), then drop the least recently used beyond CACHE_KEEP. A folder that cannot be written is no error."""
+    payload = hyperscan.dumpb(database)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(CACHE_MAGIC + key.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode()
+                          + b"\n" + payload)
+            os.replace(temporary, folder / f"{key}.hsdb")
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        log.info("hyperscan cache not written (%s): the next engine compiles again", type(error).__name__)
+        return
+    with suppress(OSError):  # a file another process removed meanwhile: pruned next time
+        _prune(folder)
+
+
+def _prune(folder: Path) -> None:
+    files = sorted(folder.glob("*.hsdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    stale = [p for p in folder.glob(".*.tmp") if p.stat().st_mtime < time.time() - 86400]  # a killed writer's
+    for path in files[CACHE_KEEP:] + stale:
+        path.unlink(missing_ok=True)
+
+
+def cached_database(expressions: Sequence[str], ids: Sequence[int], flags: Sequence[int]):
+    """The Hyperscan block-mode database of these expressions: loaded from the cache when it holds a whole one,
+    compiled (and stored) otherwise. Either way the same database: the serialised bytes of the compiled one."""
+    import hyperscan
+
+    key = cache_key(hyperscan, expressions, ids, flags)
+    folder = cache_folder()
+    database = _load(hyperscan, folder / f"{key}.hsdb", key)
+    if database is None:
+        database = _compile(hyperscan, expressions, ids, flags)
+        _store(hyperscan, folder, key, database)
+    return database
+
+
 def _flag_text(pattern_id: int, start: int, end: int, flags: int, found: set[int]) -> None:
     found.add(pattern_id)
 
@@ -174,11 +304,9 @@ class Prefilter:
         flags = (hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_DOTALL
                  | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY)
         self.busy = hyperscan.ScratchInUseError
-        database = hyperscan.Database()
         expressions = [superset_expression(*((p, "regex") if isinstance(p, str) else p)) for p in patterns]
-        database.compile(expressions=[e.encode() for e in expressions],
-                         ids=list(range(len(patterns))), flags=[flags] * len(patterns))
-        self.database = database
+        _every_code_point.cache_clear()  # 4 MB; the ranges it gave stay cached
+        self.database = cached_database(expressions, list(range(len(patterns))), [flags] * len(patterns))
 
     def possible(self, text: str) -> set[int] | range:
         """Ids of the patterns that may match in `text` (all of them when that cannot be told); fold triggers
