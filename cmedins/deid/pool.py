@@ -35,6 +35,7 @@ def run_in_this_process() -> None:
 def shared_engine(config_json: str) -> Deidentifier:
     """One engine per configuration and process: building one costs ~0.5 CPU-s after the first (compiling the
     recognizers and the Hyperscan database), and a Ray actor makes a stage, and so a gate, per chunk of rows."""
+    import_presidio()
     from cmedins.deid.engine import Deidentifier
 
     return Deidentifier(DeidConfig.model_validate_json(config_json))
@@ -51,6 +52,27 @@ def without_model_packages() -> None:
     de-identifies (a pool worker, a Ray actor running cmedins' own stages) then skips their import."""
     for name in _UNUSED_IN_WORKERS:
         sys.modules.setdefault(name, None)  # None: `import name` raises ImportError
+
+
+def import_presidio() -> None:
+    """Import presidio without torch and transformers behind it, in any process: they are marked absent for the
+    import only (those not imported yet), then unmarked, so a later `import torch` here works (the test suite
+    builds in-process, then trains). 4.3 -> 0.8 CPU-s. What stays: presidio's own flags say "no transformers"
+    (its NLP engines and NER recognizers, which cmedins never uses), and thinc (spacy's, a hard dependency of
+    presidio's nlp_engine package, so not skippable) records `has_torch = False` for this process, which only
+    thinc's own PyTorch wrappers read. A thread importing torch meanwhile would fail: builds import it in none."""
+    if "presidio_analyzer" in sys.modules:
+        return
+    marked = [name for name in _UNUSED_IN_WORKERS if name not in sys.modules]
+    for name in marked:
+        sys.modules[name] = None
+    try:
+        import presidio_analyzer  # noqa: F401
+        import presidio_anonymizer  # noqa: F401
+    finally:
+        for name in marked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def _init_worker(config_json: str) -> None:
