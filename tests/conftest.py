@@ -21,6 +21,9 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 _CACHE = tempfile.mkdtemp(prefix="cmedins-test-cache-")
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ["HF_DATASETS_CACHE"] = _CACHE
+# Compiled Hyperscan databases (cmedins/deid/prefilter.py) go to the same private folder, not the user's ~/.cache:
+# a test run writes nothing outside its temporary folders (subprocesses and workers inherit it).
+os.environ["CMEDINS_CACHE_DIR"] = os.path.join(_CACHE, "cmedins")
 
 
 @pytest.fixture(scope="session")
