@@ -3,7 +3,8 @@ independent of the detectors.
 
 The detectors are presidio regex recognizers over the text. This scan instead reads the text's *digit groups*
 (maximal digit runs of one script on a folded view, cmedins.deid.normalise.fold: full-width, Chinese digits and
-the letter O for a zero read as ASCII digits there) and joins neighbouring groups across short separators (1-2 of
+the letters O / o / I / l typed for digits in a number's shape read as ASCII digits there, a 一 typed for a phone's dash
+as a dash) and joins neighbouring groups across short separators (1-2 of
 space, dash, dot, slash, brackets, or spaces around one dash) into candidate numbers, then judges each by its
 shape and arithmetic: an 18-digit resident ID by its birth date (a wrong check digit still identifies), a
 15-digit legacy ID by its birth date, a mobile by its 1[3-9] prefix (+86 / 0086 allowed), a landline by its
