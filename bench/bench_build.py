@@ -96,14 +96,16 @@ def build(corpus: Path, out: Path, stages: list, extra_args: list[str], time_lim
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "cmedins.cli", "build", str(recipe_path), "--out", str(out), "-q",
                               "--fresh", *extra_args], start_new_session=True)
-    peak, sampled_cpu, disk = _watch_tree(child, private_folders(out), start + time_limit if time_limit else None)
+    peak, sampled_cpu, disk, high_water = _watch_tree(child, private_folders(out),
+                                                      start + time_limit if time_limit else None)
     wall = time.perf_counter() - start
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     reaped_cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
-    # ru_maxrss: the kernel's high-water mark of the largest single process reaped so far (KB on Linux); exact
-    # for a one-process build, where the 0.2 s samples can miss a short peak.
+    # Not ru_maxrss of the children: a child forked while this process held the floor's tables (9.9 GB at 2.2M
+    # records) reports that as its own maximum (Linux copies the parent's RSS into the forked child's high-water
+    # mark), so the 2.2M builds' "9.71 GB VmHWM" was the floor's memory, not the build's. VmHWM read from /proc.
     result = {"wall_s": wall, "cpu_s": max(reaped_cpu, sampled_cpu), "peak_rss": peak, "temp_disk": disk,
-              "max_process_rss": children.ru_maxrss * 1024, "status": child.returncode}
+              "max_process_rss": high_water, "status": child.returncode}
     if child.returncode != 0:
         return result
     result["rows"] = json.loads((out / "stats.json").read_text(encoding="utf-8"))["rows"]
@@ -122,13 +124,15 @@ def _folder_bytes(folders: list[Path]) -> int:
     return total
 
 
-def _watch_tree(child: subprocess.Popen, folders: list[Path], deadline: float | None) -> tuple[int, float, int]:
+def _watch_tree(child: subprocess.Popen, folders: list[Path],
+                deadline: float | None) -> tuple[int, float, int, int]:
     """Peak summed RSS and CPU seconds of the build and every process it started (de-identification and Ray
-    workers), and the peak size of `folders`, sampled every 0.2 s. Past `deadline`, the build's process group
-    is killed (the report then says so)."""
+    workers), the largest VmHWM any of them reported (read from /proc, so not from the parent: see build()), and
+    the peak size of `folders`, sampled every 0.2 s. Past `deadline`, the build's process group is killed (the
+    report then says so)."""
     import psutil
 
-    process, peak, cpu_seen, disk = psutil.Process(child.pid), 0, {}, 0
+    process, peak, cpu_seen, disk, high_water = psutil.Process(child.pid), 0, {}, 0, 0
     while child.poll() is None:
         if deadline is not None and time.perf_counter() > deadline:
             os.killpg(child.pid, signal.SIGKILL)
@@ -142,12 +146,22 @@ def _watch_tree(child: subprocess.Popen, folders: list[Path], deadline: float | 
                     rss += member.memory_info().rss
                     times = member.cpu_times()
                     cpu_seen[member.pid] = times.user + times.system
+                high_water = max(high_water, _vm_hwm(member.pid))
             peak = max(peak, rss)
         except psutil.Error:
             pass
         disk = max(disk, _folder_bytes(folders))
         time.sleep(SAMPLE_EVERY_S)
-    return peak, sum(cpu_seen.values()), disk
+    return peak, sum(cpu_seen.values()), disk, high_water
+
+
+def _vm_hwm(pid: int) -> int:
+    """The process's own high-water mark of resident memory (bytes), 0 when gone."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def report_of(records: int, dialogues: int, variant: str, executor: str, corpus_facts: dict, floor: dict,
