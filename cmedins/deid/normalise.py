@@ -18,7 +18,7 @@ import re
 import unicodedata
 from functools import cache
 
-from cmedins.deid import charclass, simplified
+from cmedins.deid import charclass, number_shapes, simplified
 
 KEEP = set("，：；（）！？")  # full-width punctuation native to Chinese text: the patterns match it as is
 
@@ -189,9 +189,6 @@ _LETTER_GROUP = f"[{_LETTERS}]*[0-9][0-9{_LETTERS}]*"
 _LETTER_GROUPS = re.compile(rf"(?<![A-Za-z0-9]){_LETTER_GROUP}(?:{_GROUP_SEP}{_LETTER_GROUP})*[Xx]?"
                             r"(?![A-WYZa-wyz0-9])")
 _ONE_GROUP = re.compile(f"[0-9{_LETTERS}]+[Xx]?")
-_MONTH_DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-_NUMBER_SHAPE = re.compile(rf"(?:0086|86)?1[3-9]\d{{9}}|0(?:10|2\d|[3-9]\d{{2}})[2-9]\d{{6,7}}"
-                           rf"|[1-68]\d{{5}}(?:18|19|20)\d{{2}}{_MONTH_DAY}\d{{3}}[0-9Xx]|[1-68]\d{{7}}{_MONTH_DAY}\d{{3}}")
 # Its trigger: ten characters of such groups (the shortest number shape, a landline), the first letter at any of
 # them, digits before it.
 _LETTER_GROUPS_TRIGGER = "|".join(_repeat(f"[0-9](?:{_GROUP_SEP})?", k) + f"[{_LETTERS}]"
@@ -210,7 +207,7 @@ def _letter_groups(match: re.Match) -> str:
             digits += groups[j][2]
             if len(digits) > 20:
                 break
-            if _NUMBER_SHAPE.fullmatch(digits):
+            if number_shapes.phone_or_id(digits):
                 for start, end, group in groups[i:j + 1]:
                     read[start:end] = group
     return "".join(read)

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 from functools import lru_cache
 
 from cmedins.deid.normalise import fold
+from cmedins.deid.number_shapes import LANDLINE, MOBILE, id_shape
 
 KINDS = ("id_number", "phone", "email", "record_number", "contact_id")
 GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z0-9]))?")  # greedy digits, never backed off (hex ids stay whole)
@@ -38,8 +38,6 @@ GAP = rf"(?:{_SEP_CLASS}{{1,2}}| [-./—–] )"
 # A run of groups: maximal digit runs (\d+ is never backed off: what may follow is optional), a gap between
 # them, an X only at the run's end (after one, no group joins).
 RUN = re.compile(rf"\d+(?:{GAP}\d+)*(?:[Xx](?![A-Za-z0-9]))?")
-MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
-LANDLINE = re.compile(r"(?:0086|86)?0?(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
 PHONE_LABEL = re.compile(r"(?:电话|手机|座机|联系方式|联系电话|拨打|致电|Tel|TEL|tel|Phone|phone)(?:号码|号)?\s*(?:为|是)?\s*[：:]?\s*$")
 # A domain must end in a real top-level domain (generic ones, or any two-letter country code): `@app.route` and
 # `x @ w.weight` in code answers are not addresses, `web3@1.3.0` has no letters there at all.
@@ -97,24 +95,6 @@ def prechecks():
 def _may_hold_contact(folded: str) -> bool:
     lower = folded.lower()
     return any(word in lower for word in CONTACT_WORDS) or any(ch in folded for ch in "İıſ")
-
-
-def _date_ok(year: int, month: int, day: int) -> bool:
-    try:
-        date(year, month, day)
-    except ValueError:
-        return False
-    return 1880 <= year <= date.today().year
-
-
-def id_shape(digits: str) -> bool:
-    """An 18-character resident ID (region, valid birth date, 3 digits, check character) or a 15-digit legacy
-    ID (region, YYMMDD). The check character is not required: a mistyped ID still identifies its holder."""
-    if len(digits) == 18 and digits[:17].isdigit() and (digits[17].isdigit() or digits[17] in "Xx"):
-        return digits[0] in "1234568" and _date_ok(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
-    if len(digits) == 15 and digits.isdigit():
-        return digits[0] in "1234568" and _date_ok(1900 + int(digits[6:8]), int(digits[8:10]), int(digits[10:12]))
-    return False
 
 
 def _phone_shape(digits: str, folded: str, start: int) -> bool:
