@@ -91,7 +91,16 @@ def main() -> None:
     parser.add_argument("--record-like", action="store_true", help="also time the record-like real texts")
     parser.add_argument("--sample", type=int, default=0, help="recall on this many sample-generator records")
     parser.add_argument("--public", type=int, default=0, help="findings on this many rows per public source")
+    parser.add_argument("--leaks3", action="store_true",
+                        help="only the third blind set (e-mail in words, IP addresses, landline with 一 and a space)")
     args = parser.parse_args()
+    if args.leaks3:
+        if not DATA.is_dir():
+            raise SystemExit(f"--leaks3 needs {DATA}")
+        import deid_real
+
+        deid_real.leaks3(DATA, args.rounds)
+        return
     if args.real:
         if not DATA.is_dir():
             raise SystemExit(f"--real needs {DATA}")

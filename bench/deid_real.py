@@ -23,6 +23,8 @@ from tests.support.plant_identities import (  # noqa: E402
     planted_corpus,
 )
 
+LEAKS3_KINDS = {"EMAIL": "email", "IP_ADDRESS": "ip_address", "CN_PHONE": "phone"}
+
 STRICT = {"CN_ID_CARD": "id_number", "CN_PHONE": "phone", "EMAIL": "email", "MEDICAL_RECORD_NUMBER": "record_number"}
 PUBLIC_FILES = ("chatmed_consult/ChatMed-Consult_test.json", "toyhom_cmdd/样例_内科5000-6000.csv",
                 "medicalgpt_samples/medical_sft_1K_format.jsonl", "medicalgpt_samples/reward_test.json",
@@ -245,3 +247,42 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
         out = ROOT / "cmedins" / "deid" / "measured.json"
         out.write_text(json.dumps(measured, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {out}")
+
+
+def leaks3(data_dir: Path, rounds: int = 1) -> dict:
+    """The third blind set (tests/support/plant_identities.py `leaks3`): e-mail spelled with words, IP addresses,
+    a landline with 一 for its dash and a space inside. Per type and spelling: leaked by the detectors (an
+    identifying character not covered by any finding), seen by the residual scan on the raw planted text (any
+    hit over the span: the build would fail), and left silently (leaked and no residual hit on the de-identified
+    text)."""
+    from cmedins.deid.config import DeidConfig
+    from cmedins.deid.engine import Deidentifier
+    from cmedins.deid.residual import residual_hits
+
+    engine = Deidentifier(DeidConfig())
+    corpus = planted_corpus(data_dir, seed=23, rounds=rounds, leaks3=True)
+    units = engine.deidentify_units([(str(i), [item.text]) for i, item in enumerate(corpus)])
+    rows = leaks(corpus, [unit[0].findings for unit in units])
+    table: dict[tuple[str, str], list[int]] = {}
+    for (item, span, leaked), unit in zip(rows, _unit_per_row(corpus, units), strict=True):
+        raw_seen = any(lo < span.end and span.start < hi for _, lo, hi in residual_hits(item.text))
+        silent = leaked and not unit[0].residual
+        for key in ((span.entity_type, "*"), (span.entity_type, span.spelling)):
+            counts = table.setdefault(key, [0, 0, 0, 0])
+            counts[0] += leaked
+            counts[1] += raw_seen
+            counts[2] += silent
+            counts[3] += 1
+    print(f"--- LEAKS3 (third blind set, written on 62024d1 before its fixes): {len(rows)} planted in "
+          f"{len(corpus)} CCKS / CMB paragraphs")
+    print(f"  {'type / spelling':<44} {'leaked':>13} {'residual sees':>15} {'silent':>13}")
+    for (entity, spelling), (leaked, seen, silent, total) in sorted(table.items()):
+        name = entity if spelling == "*" else f"  {spelling}"
+        print(f"  {name:<44} {leaked:>5}/{total:<5} {leaked / total:5.3f} {seen:>5}/{total:<5} {seen / total:5.3f}"
+              f" {silent:>5}/{total:<5}")
+    return {f"{entity}/{spelling}": counts for (entity, spelling), counts in sorted(table.items())}
+
+
+def _unit_per_row(corpus: list[PlantedText], units: list) -> list:
+    """The de-identified unit of every planted span, in the order `leaks` yields them."""
+    return [unit for item, unit in zip(corpus, units, strict=True) for _ in item.planted]

@@ -447,6 +447,113 @@ def blind2_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     ]
 
 
+# --- the third blind set ("leaks3"): written on 2026-12-03 at 06:30 UTC on 62024d1, before any change for it, for
+# the three leaks a previous session found and left open: e-mail spelled with words (`zhangsan at 163 dot com`,
+# `lisi 艾特 126 点 com`, `wangwu#163.com`), IP addresses (no entity type on 62024d1) and a landline with 一 as
+# its dash and a space in the local number (`021一6234 5678`). Its first measurement (62024d1) is the blind
+# figure; bench/deid_real.py `leaks3` prints it (python bench/bench_deid.py --leaks3).
+MAIL_PROVIDERS = ("163", "126", "qq", "gmail", "sina", "sohu", "foxmail", "yeah", "139", "outlook", "hotmail",
+                  "yahoo")
+MAIL_TLDS = {"163": "com", "126": "com", "qq": "com", "gmail": "com", "sina": "com", "sohu": "com",
+             "foxmail": "com", "yeah": "net", "139": "com", "outlook": "com", "hotmail": "com", "yahoo": "com"}
+
+
+def _mailbox(r: random.Random) -> tuple[str, str, str]:
+    """(user, provider, top-level domain)."""
+    provider = r.choice(MAIL_PROVIDERS)
+    return _user(r), provider, MAIL_TLDS[provider]
+
+
+def _words(at: str, dot: str, spaced: bool = True) -> Callable[[random.Random], str]:
+    def spell(r: random.Random) -> str:
+        user, provider, tld = _mailbox(r)
+        gap = " " if spaced else ""
+        return f"{user}{gap}{at}{gap}{provider}{gap}{dot}{gap}{tld}"
+    return spell
+
+
+EMAIL_WORDS: list[Spelling] = [
+    ("leaks3_email_at_dot_words", True, _words("at", "dot")),
+    ("leaks3_email_at_dot_upper", True, _words("AT", "DOT")),
+    ("leaks3_email_aite_dian", True, _words("艾特", "点")),
+    ("leaks3_email_aite_dian_unspaced", True, _words("艾特", "点", spaced=False)),
+    ("leaks3_email_at_word_real_dot", True, lambda r: (lambda u, p, t: f"{u} at {p}.{t}")(*_mailbox(r))),
+    ("leaks3_email_hash", True, lambda r: (lambda u, p, t: f"{u}#{p}.{t}")(*_mailbox(r))),
+    ("leaks3_email_full_width_hash", True, lambda r: (lambda u, p, t: f"{u}＃{p}.{t}")(*_mailbox(r))),
+    ("leaks3_email_paren_spaced", True, _words("(at)", "(dot)")),
+    ("leaks3_email_bracket_spaced", True, _words("[at]", "[dot]")),
+    ("leaks3_email_full_width_words", True, _words("ａｔ", "ｄｏｔ")),
+    ("leaks3_email_at_dian_mixed", True, _words("at", "点")),
+    ("leaks3_email_hospital_domain", True, lambda r: f"{_user(r)} at {r.choice(('pumch', 'zs-hospital', 'hxyy'))}"
+                                                     f" dot {r.choice(('cn', 'com dot cn', 'org dot cn', 'edu dot cn'))}"),
+]
+
+
+def _ipv4(r: random.Random) -> str:
+    head = r.choice(((10, r.randint(0, 255)), (192, 168), (172, r.randint(16, 31)), (r.randint(58, 223), r.randint(0, 255))))
+    return ".".join(map(str, (*head, r.randint(0, 255), r.randint(1, 254))))
+
+
+def _ipv6_full(r: random.Random) -> str:
+    return ":".join(f"{r.randint(0, 0xFFFF):04x}" for _ in range(8))
+
+
+def _ipv6_compressed(r: random.Random) -> str:
+    head = r.choice(("2001:db8", "fe80", "2408:8207", "240e:3a1", "2409:8a28"))
+    tail = ":".join(f"{r.randint(1, 0xFFFF):x}" for _ in range(r.randint(1, 4)))
+    return f"{head}::{tail}"
+
+
+IP_ADDRESS: list[Spelling] = [
+    ("leaks3_ipv4", True, _ipv4),
+    ("leaks3_ipv4_port", True, lambda r: f"{_ipv4(r)}:{r.choice((80, 443, 8080, 3389, 22))}"),
+    ("leaks3_ipv4_full_width", True, lambda r: full_width(_ipv4(r))),
+    ("leaks3_ipv6_full", True, _ipv6_full),
+    ("leaks3_ipv6_full_upper", True, lambda r: _ipv6_full(r).upper()),
+    ("leaks3_ipv6_compressed", True, _ipv6_compressed),
+]
+
+
+def _local8(r: random.Random) -> str:
+    return str(r.randint(2, 8)) + "".join(r.choice("0123456789") for _ in range(7))
+
+
+def _local7(r: random.Random) -> str:
+    return str(r.randint(2, 8)) + "".join(r.choice("0123456789") for _ in range(6))
+
+
+LANDLINE_YI: list[Spelling] = [
+    ("leaks3_landline_yi_space_4_4", True, lambda r: (lambda a, d: f"{a}一{d[:4]} {d[4:]}")(
+        r.choice(("010", "021", "022", "020", "025")), _local8(r))),
+    ("leaks3_landline_yi_space_4digit_area", True, lambda r: (lambda a, d: f"{a}一{d[:4]} {d[4:]}")(
+        r.choice(("0755", "0571", "0512", "0311", "0531")), _local8(r))),
+    ("leaks3_landline_yi_space_3_4", True, lambda r: (lambda a, d: f"{a}一{d[:3]} {d[3:]}")(
+        r.choice(("0314", "0991", "0898", "0371")), _local7(r))),
+    ("leaks3_landline_yi_twice", True, lambda r: (lambda a, d: f"{a}一{d[:4]}一{d[4:]}")(
+        r.choice(("010", "021", "0755")), _local8(r))),
+    ("leaks3_landline_spaced_yi", True, lambda r: (lambda a, d: f"{a} 一 {d[:4]} {d[4:]}")(
+        r.choice(("010", "021", "0755")), _local8(r))),
+]
+LEAKS3_EMAIL_FRAMES = [("邮箱：{v}", True), ("如有疑问请发邮件至 {v}", True), ("请把检查报告发到{v}，谢谢", True),
+                       ("联系方式：电话略，邮箱 {v}（工作日回复）", True), ("E-mail: {v}", True)]
+LEAKS3_EMAIL_LIST = Frame("leaks3_email_list", True, "家属邮箱：{v0}、{v1}", "EMAIL")
+LEAKS3_IP_FRAMES = [("登录IP：{v}", True), ("来自 {v} 的访问", True), ("IP地址 {v}", True),
+                    ("影像系统服务器地址为{v}，请在院内网访问", True), ("终端{v}上传了报告", True)]
+LEAKS3_IP_LIST = Frame("leaks3_ip_list", True, "访问来源：{v0}，{v1}", "IP_ADDRESS")
+LEAKS3_LANDLINE_FRAMES = [("联系电话：{v}", True), ("座机 {v}", True), ("如有不适请拨打{v}", True),
+                          ("家属电话{v}（工作日）", True), ("有事打{v}找护士站", True)]
+
+
+def leaks3_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    return [
+        _label_frames(LEAKS3_EMAIL_FRAMES, "EMAIL", EMAIL_WORDS, "leaks3_email")
+        + [(LEAKS3_EMAIL_LIST, spelling) for spelling in EMAIL_WORDS],
+        _label_frames(LEAKS3_IP_FRAMES, "IP_ADDRESS", IP_ADDRESS, "leaks3_ip")
+        + [(LEAKS3_IP_LIST, spelling) for spelling in IP_ADDRESS],
+        _label_frames(LEAKS3_LANDLINE_FRAMES, "CN_PHONE", LANDLINE_YI, "leaks3_landline"),
+    ]
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -572,12 +679,16 @@ def host_texts(data_dir: Path, limit: int | None = None) -> list[tuple[str, str]
 
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
-                   blind: bool = False, attack: bool = False, blind2: bool = False) -> list[PlantedText]:
+                   blind: bool = False, attack: bool = False, blind2: bool = False,
+                   leaks3: bool = False) -> list[PlantedText]:
     """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
-    `attack` the attack set, `blind2` the second blind set."""
+    `attack` the attack set, `blind2` the second blind set, `leaks3` the third (record hosts only: CCKS, CMB)."""
     rng = random.Random(seed)
-    menu = (blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind else planting_menu())
+    menu = (leaks3_menu() if leaks3 else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind
+            else planting_menu())
     hosts = host_texts(data_dir, limit)
+    if leaks3:
+        hosts = [(source, text) for source, text in hosts if source.startswith(("ccks2017/", "cmb/"))]
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
 
