@@ -109,16 +109,23 @@ _CN_TABLE = str.maketrans(CN_DIGITS)
 # text): it splits the run, each side judged on its own, and stays as it is.
 _RANGE_DASH = re.compile("(?<=[0-9０-９])一(?=[0-9０-９])")
 # ... unless the digits around it make a mobile in a phone's groups (3-4-4, 3-8, 7-4: 1381234一5678,
-# 138一1234一5678) or a landline after its area code (021一62345678): a range never runs from such a number, so
-# the 一 is the phone's dash typed in Chinese and reads as one ("-") in the view. Other separators may stand
-# between the other groups (138一1234 5678).
+# 138一1234一5678) or a landline after its area code (021一62345678, and its local number split 4-4 or 3-4 by a
+# space or another 一: 021一6234 5678, 0755一8888 6666, 021一6234一5678): a range never runs from such a number,
+# so the 一 is the phone's dash typed in Chinese and reads as one ("-") in the view. Other separators may stand
+# between the other groups (138一1234 5678), and a space either side of the 一 (010 一 6234 5678: read before as
+# the digit 1 of a 12-digit run).
 _D = "[0-9０-９]"
-_PHONE_SEP = f"(?:一|{_GROUP_SEP})"
+_PHONE_SEP = f"(?: ?一 ?|{_GROUP_SEP})"
 _DASHED_PHONE = re.compile(
     rf"(?<![0-9０-９])(?:(?P<mobile>{_D}{{3}}{_PHONE_SEP}{_D}{{4}}{_PHONE_SEP}{_D}{{4}}|{_D}{{3}}{_PHONE_SEP}{_D}{{8}}"
-    rf"|{_D}{{7}}{_PHONE_SEP}{_D}{{4}})|(?P<landline>{_D}{{3,4}}一{_D}{{7,8}}))(?![0-9０-９])")
+    rf"|{_D}{{7}}{_PHONE_SEP}{_D}{{4}})|(?P<landline>{_D}{{3,4}} ?一 ?(?:{_D}{{7,8}}|{_D}{{3,4}}{_PHONE_SEP}{_D}{{4}})))"
+    r"(?![0-9０-９])")
+# A 一 between digits, a space either side or not: where a phone's dash may be typed in Chinese.
+_YI_BETWEEN = re.compile("(?<=[0-9０-９]) ?一 ?(?=[0-9０-９])")
 _MOBILE_DIGITS = re.compile(r"1[3-9]\d{9}")
-_LANDLINE_DIGITS = re.compile(r"0(?:10|2\d|[3-9]\d{2})一[2-9]\d{6,7}")  # the area code, 一, the local number
+# The area code, 一 (a space either side or not), the local number whole or in two groups (4-4, 3-4).
+_LANDLINE_DIGITS = re.compile(r"0(?:10|2\d|[3-9]\d{2}) ?一 ?[2-9](?:\d{6,7}|\d{3}(?: ?一 ?|[- ./]| {1,2})\d{4}"
+                              r"|\d{2}(?: ?一 ?|[- ./]| {1,2})\d{4})")
 _WIDE_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
@@ -153,7 +160,7 @@ def _cn_run(match: re.Match) -> str:
     run = match.group()
     if run.isascii() or not any(ch in CN_DIGITS for ch in run):
         return run
-    if "一" in run and _RANGE_DASH.search(run):
+    if "一" in run and _YI_BETWEEN.search(run):
         run = _DASHED_PHONE.sub(_dashed_phone, run)
     if "一" in run and _RANGE_DASH.search(run):
         return "一".join(map(_cn_part, _RANGE_DASH.split(run)))

@@ -352,7 +352,8 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
               rf"|\d{gsep}\d{{3}}{gsep}\d{{4}}|{gsep}\d{{8}})(?!\d)")
     local = rf"[2-9](?:\d{{6,7}}|\d{{3}}{gsep}\d{{3,4}}|\d{{2}}{gsep}\d{{4}})"
     extension = r"(?:\s?(?:转|分机|ext\.?|-)\s?\d{1,5})?"
-    landline = (rf"(?<![\d+]){country}?(?:\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})\s?[- ]?{local}{extension}(?!\d)")
+    # a dash with a space either side too (010 - 6234 5678: 010 一 6234 5678 in the folded view)
+    landline = (rf"(?<![\d+]){country}?(?:\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})(?: - |\s?[- ]?){local}{extension}(?!\d)")
     landline_intl = rf"(?<![\d+]){country}(?:10|2\d|[3-9]\d{{2}})[- ]?{local}{extension}(?!\d)"
     # A record-number label is a kind of record plus a number word: 住院号, 住院号码, 病案编号, 医保卡号, 患者ID.
     record_kinds = (r"病案|病历|住院|门诊|急诊|医保|社保|就诊|诊疗|医疗|健康|登记|档案|影像|检查|检验|化验|放射|病理|"
