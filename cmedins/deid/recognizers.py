@@ -17,6 +17,7 @@ import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
 from cmedins.contracts.prc_id import id_check_digit
+from cmedins.deid import email_words
 from cmedins.deid.lexicon import WELL_KNOWN_HOSPITALS
 
 LANGUAGE = "zh"
@@ -430,6 +431,11 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
                                         rf"(?:(?:\.|\s?{OBFUSCATED_DOT}\s?)[A-Za-z0-9-]+)*(?:\.|\s?{OBFUSCATED_DOT}\s?)"
                                         r"[A-Za-z]{2,}(?![A-Za-z0-9-])", 0.95),
         ], global_regex_flags=FLAGS, hint=OBFUSCATED_AT),
+        # spelled with words: zhangsan at 163 dot com, lisi 艾特 126 点 com, wangwu#163.com (cmedins.deid.email_words:
+        # a bare `at` only before a mail provider or a domain with a dot spelled as a word)
+        HintedRecognizer("EMAIL", "WordEmailRecognizer", LANGUAGE, [
+            Pattern("email_words", email_words.EMAIL_WORDS, 0.95),
+        ], global_regex_flags=FLAGS, hint=email_words.HINT),
         ListRecognizer("CONTACT_ID", "ContactAccountRecognizer", LANGUAGE, [
             # an account holds a digit or underscore (wxid_ab12, 123456789); a letters-only one only after a colon
             # or 为/是, so `QQ Music` and `WeChat users` in general instructions stay words

@@ -25,6 +25,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from cmedins.deid import email_words
 from cmedins.deid.normalise import fold
 from cmedins.deid.number_shapes import LANDLINE, MOBILE, id_shape
 
@@ -54,6 +55,10 @@ RECORD_ITEM = re.compile(RECORD_VALUE)
 BRACKETED = r"[(\[（【]\s?{}\s?[)\]）】]"
 EMAIL_OBFUSCATED = re.compile(rf"[\w.%+-]+\s?{BRACKETED.format('(?:at|艾特)')}\s?[\w-]+"
                               rf"(?:(?:\.|\s?{BRACKETED.format('(?:dot|点)')}\s?)[\w-]+)+", re.IGNORECASE)
+# E-mail spelled with words (zhangsan at 163 dot com, lisi 艾特 126 点 com, wangwu#163.com): the detector's own
+# shape (cmedins.deid.email_words), which holds a mail provider or a dot spelled as a word after a bare `at`.
+EMAIL_WORDS = re.compile(email_words.EMAIL_WORDS)
+EMAIL_WORDS_HINT = re.compile(email_words.HINT)
 # Its bracketed `at`: searched first (a fast scan), since the full pattern starts with a word run tried at every
 # position of Chinese text (\w matches Han) and costs more than all other checks together.
 BRACKETED_AT = re.compile(BRACKETED.format("(?:at|艾特)"), re.IGNORECASE)
@@ -81,8 +86,8 @@ NUMBER_SHAPE = rf"\d(?:{_SEP_CLASS}{{0,3}}\d){{5}}{_SEP_CLASS}{{0,3}}[\dXx]"
 CONTACT_LABEL = "|".join("".join(f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() and ch.isascii() else ch
                                  for ch in word) for word in CONTACT_WORDS) + "|[İıſ\u212a]"
 BRACKETED_AT_SHAPE = BRACKETED.format("(?:[aA][tT]|艾特)")
-PRECHECKS = (NUMBER_SHAPE, CONTACT_LABEL, BRACKETED_AT_SHAPE, RECORD.pattern)
-NUMBERS, CONTACTS, OBFUSCATED, RECORDS = range(len(PRECHECKS))
+PRECHECKS = (NUMBER_SHAPE, CONTACT_LABEL, BRACKETED_AT_SHAPE, RECORD.pattern, EMAIL_WORDS.pattern)
+NUMBERS, CONTACTS, OBFUSCATED, RECORDS, WORDED = range(len(PRECHECKS))
 
 
 @lru_cache(maxsize=1)
@@ -175,6 +180,9 @@ def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool =
         if match.group() not in allowed and text[match.start():match.end()] not in allowed:
             hits.append(("email", match.start(), match.end()))
     for match in EMAIL_OBFUSCATED.finditer(folded) if OBFUSCATED in may and BRACKETED_AT.search(folded) else ():
+        if text[match.start():match.end()] not in allowed:
+            hits.append(("email", match.start(), match.end()))
+    for match in EMAIL_WORDS.finditer(folded) if WORDED in may and EMAIL_WORDS_HINT.search(folded) else ():
         if text[match.start():match.end()] not in allowed:
             hits.append(("email", match.start(), match.end()))
     for match in CONTACT.finditer(folded) if CONTACTS in may and _may_hold_contact(folded) else ():
