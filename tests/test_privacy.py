@@ -86,7 +86,8 @@ def test_sft_ids_file_names_and_facts_come_from_what_ran(tiny_sft):
     # counted from what ran: 2 records + 3 dialogues passed through the gate, the audit has one line per finding
     assert deid["ran"] is True and deid["path"] == "deid" and deid["units"] == 5
     assert sum(deid["counts"].values()) == len(audit) and deid["residual"]["hits"] == {}
-    assert set(deid["strict_types"]) == {"CN_ID_CARD", "CN_PHONE", "CONTACT_ID", "EMAIL", "MEDICAL_RECORD_NUMBER"}
+    assert set(deid["strict_types"]) == {"CN_ID_CARD", "CN_PHONE", "CONTACT_ID", "EMAIL", "IP_ADDRESS",
+                                         "MEDICAL_RECORD_NUMBER"}
     assert deid["allow_unsafe"] is False and deid["narrowed_strict"] == []
     # source files by their recipe name and a hash, never their file name
     assert [i["source"] for i in manifest["inputs"]] == ["ward_records", "consultations"]
@@ -140,7 +141,8 @@ def test_spf_recipe_with_narrowed_entities_is_refused(tmp_path):
 
 
 def test_allow_unsafe_build_is_marked_on_its_card(tmp_path):
-    corpus = sft_corpus(tmp_path, deid={"entities": ["PERSON", "CN_ID_CARD", "EMAIL", "MEDICAL_RECORD_NUMBER", "CONTACT_ID"],
+    corpus = sft_corpus(tmp_path, deid={"entities": ["PERSON", "CN_ID_CARD", "EMAIL", "MEDICAL_RECORD_NUMBER", "CONTACT_ID",
+                                                     "IP_ADDRESS"],
                                         "allow_unsafe": True, "fail_on_residual": False})
     build = run_recipe(corpus.recipe, show_progress=False).out_dir
     manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))

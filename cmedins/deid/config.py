@@ -15,6 +15,7 @@ PLACEHOLDERS: dict[str, str] = {
     "PASSPORT": "<护照号>",
     "LICENSE_PLATE": "<车牌号>",
     "EMAIL": "<邮箱>",
+    "IP_ADDRESS": "<IP地址>",
     "CN_PHONE": "<电话>",
     "CONTACT_ID": "<联系账号>",
     "DATE_OF_BIRTH": "<出生日期>",
@@ -27,8 +28,9 @@ PLACEHOLDERS: dict[str, str] = {
 ENTITY_TYPES: tuple[str, ...] = tuple(PLACEHOLDERS)
 # Identifiers that are never acceptable in published data: a recipe that leaves one of them out of `entities`
 # is refused unless it says `allow_unsafe: true` (and such a build can then never be pushed).
+# IP addresses are one of HIPAA Safe Harbor's 18 identifiers (a record's access log, a patient's upload line).
 STRICT_ENTITIES: frozenset[str] = frozenset({"CN_ID_CARD", "CN_PHONE", "EMAIL", "MEDICAL_RECORD_NUMBER",
-                                                 "CONTACT_ID"})
+                                                 "CONTACT_ID", "IP_ADDRESS"})
 
 
 class DeidConfig(BaseModel):

@@ -43,11 +43,21 @@ def _surrogate_card(rng: random.Random, value: str) -> str:
     return next(body + d for d in "0123456789" if luhn_ok(body + d))
 
 
+def _surrogate_ip(rng: random.Random, value: str) -> str:
+    """An address of the documentation ranges (RFC 5737 TEST-NETs, RFC 3849 2001:db8::/32), which belong to no
+    one; a port or prefix length stays."""
+    if value.count(":") >= 2:
+        return f"2001:db8::{rng.randint(1, 0xFFFF):x}:{rng.randint(1, 0xFFFF):x}"
+    suffix = re.search("[:/].*", value)
+    return f"{rng.choice(('192.0.2', '198.51.100', '203.0.113'))}.{rng.randint(1, 254)}{suffix.group() if suffix else ''}"
+
+
 SURROGATES = {
     "PERSON": _surrogate_person,
     "CN_ID_CARD": _surrogate_id,
     "CN_PHONE": lambda rng, value: "1" + rng.choice("3578") + _digits(rng, 9),
     "EMAIL": lambda rng, value: f"user{_digits(rng, 6)}@example.com",
+    "IP_ADDRESS": _surrogate_ip,
     "MEDICAL_RECORD_NUMBER": lambda rng, value: "".join(
         rng.choice("0123456789") if ch.isdigit() else ch for ch in value),
     "BANK_CARD": _surrogate_card,

@@ -25,11 +25,11 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from cmedins.deid import email_words
+from cmedins.deid import email_words, ip_shapes
 from cmedins.deid.normalise import fold
 from cmedins.deid.number_shapes import LANDLINE, MOBILE, id_shape
 
-KINDS = ("id_number", "phone", "email", "record_number", "contact_id")
+KINDS = ("id_number", "phone", "email", "record_number", "contact_id", "ip_address")
 GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z0-9]))?")  # greedy digits, never backed off (hex ids stay whole)
 SEPARATORS = " -./()+（）—–"  # between digit groups, on the folded view (other full-width forms fold to these)
 _SEP_CLASS = "[" + SEPARATORS.replace("-", "\\-") + "]"
@@ -59,6 +59,8 @@ EMAIL_OBFUSCATED = re.compile(rf"[\w.%+-]+\s?{BRACKETED.format('(?:at|艾特)')}
 # shape (cmedins.deid.email_words), which holds a mail provider or a dot spelled as a word after a bare `at`.
 EMAIL_WORDS = re.compile(email_words.EMAIL_WORDS)
 EMAIL_WORDS_HINT = re.compile(email_words.HINT)
+# IPv4 / IPv6 addresses, judged by cmedins.deid.ip_shapes (versions, section numbers, loopback and masks are not).
+IP = re.compile(ip_shapes.IP)
 # Its bracketed `at`: searched first (a fast scan), since the full pattern starts with a word run tried at every
 # position of Chinese text (\w matches Han) and costs more than all other checks together.
 BRACKETED_AT = re.compile(BRACKETED.format("(?:at|艾特)"), re.IGNORECASE)
@@ -86,8 +88,8 @@ NUMBER_SHAPE = rf"\d(?:{_SEP_CLASS}{{0,3}}\d){{5}}{_SEP_CLASS}{{0,3}}[\dXx]"
 CONTACT_LABEL = "|".join("".join(f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() and ch.isascii() else ch
                                  for ch in word) for word in CONTACT_WORDS) + "|[İıſ\u212a]"
 BRACKETED_AT_SHAPE = BRACKETED.format("(?:[aA][tT]|艾特)")
-PRECHECKS = (NUMBER_SHAPE, CONTACT_LABEL, BRACKETED_AT_SHAPE, RECORD.pattern, EMAIL_WORDS.pattern)
-NUMBERS, CONTACTS, OBFUSCATED, RECORDS, WORDED = range(len(PRECHECKS))
+PRECHECKS = (NUMBER_SHAPE, CONTACT_LABEL, BRACKETED_AT_SHAPE, RECORD.pattern, EMAIL_WORDS.pattern, IP.pattern)
+NUMBERS, CONTACTS, OBFUSCATED, RECORDS, WORDED, IPS = range(len(PRECHECKS))
 
 
 @lru_cache(maxsize=1)
@@ -185,6 +187,9 @@ def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool =
     for match in EMAIL_WORDS.finditer(folded) if WORDED in may and EMAIL_WORDS_HINT.search(folded) else ():
         if text[match.start():match.end()] not in allowed:
             hits.append(("email", match.start(), match.end()))
+    for match in IP.finditer(folded) if IPS in may else ():
+        if ip_shapes.ip_ok(folded, match.start(), match.end()) and text[match.start():match.end()] not in allowed:
+            hits.append(("ip_address", match.start(), match.end()))
     for match in CONTACT.finditer(folded) if CONTACTS in may and _may_hold_contact(folded) else ():
         group = "any" if match.group("any") else "value"
         if match.group(group) not in allowed:
