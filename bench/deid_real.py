@@ -260,7 +260,13 @@ def leaks3(data_dir: Path, rounds: int = 1) -> dict:
     from cmedins.deid.residual import residual_hits
 
     engine = Deidentifier(DeidConfig())
-    corpus = planted_corpus(data_dir, seed=23, rounds=rounds, leaks3=True)
+    return {label: _leaks3_table(engine, residual_hits, planted_corpus(data_dir, seed=seed, rounds=rounds, **kind), title)
+            for label, seed, kind, title in (
+                ("blind", 23, {"leaks3": True}, "LEAKS3 (third blind set, written on 62024d1 before its fixes)"),
+                ("held_out", 31, {"leaks3_held": True}, "LEAKS3 HELD-OUT (written after the fixes, never tuned on)"))}
+
+
+def _leaks3_table(engine, residual_hits, corpus: list[PlantedText], title: str) -> dict:
     units = engine.deidentify_units([(str(i), [item.text]) for i, item in enumerate(corpus)])
     rows = leaks(corpus, [unit[0].findings for unit in units])
     table: dict[tuple[str, str], list[int]] = {}
@@ -273,7 +279,7 @@ def leaks3(data_dir: Path, rounds: int = 1) -> dict:
             counts[1] += raw_seen
             counts[2] += silent
             counts[3] += 1
-    print(f"--- LEAKS3 (third blind set, written on 62024d1 before its fixes): {len(rows)} planted in "
+    print(f"--- {title}: {len(rows)} planted in "
           f"{len(corpus)} CCKS / CMB paragraphs")
     print(f"  {'type / spelling':<44} {'leaked':>13} {'residual sees':>15} {'silent':>13}")
     for (entity, spelling), (leaked, seen, silent, total) in sorted(table.items()):

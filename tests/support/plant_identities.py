@@ -554,6 +554,60 @@ def leaks3_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     ]
 
 
+# Held out from leaks3, written on 2026-12-03 at 06:45 UTC AFTER its fixes (so not blind, but never tuned on):
+# other spellings and frames of the same three kinds, measured once (bench/deid_real.py `leaks3`, HELD-OUT). Two
+# classes are expected to leak by the design's choice: a bare dotted quad with a first octet below 10 and no IP
+# label, and a Chinese full stop typed for a mail domain's dot.
+def _v(fmt: str) -> Callable[[random.Random], str]:
+    return lambda r: (lambda u, p, t: fmt.format(u=u, p=p, t=t))(*_mailbox(r))
+
+
+EMAIL_WORDS_HELD: list[Spelling] = [
+    ("held_email_cn_bracket_at", True, _v("{u}【at】{p}【dot】{t}")),
+    ("held_email_paren_aite", True, _v("{u} (艾特) {p}.{t}")),
+    ("held_email_at_spaced_real_dot", True, _v("{u} AT {p} . {t}")),
+    ("held_email_sign_dot_word", True, _v("{u} @ {p} dot {t}")),
+    ("held_email_aite_real_dot", True, _v("{u}艾特{p}.{t}")),
+    ("held_email_at_dian", True, _v("{u} at {p} 点 {t}")),
+    ("held_email_vip", True, lambda r: f"{_user(r)} at vip dot 163 dot com"),
+    ("held_email_cn_com_cn", True, lambda r: f"{_user(r)} at {r.choice(('sina', 'yahoo'))} dot com dot cn"),
+    ("held_email_bracket_org_cn", True, lambda r: f"{_user(r)}(at)hospital(dot)org(dot)cn"),
+    ("held_email_cn_full_stop", True, _v("{u} 艾特 {p}。{t}")),
+]
+
+
+def _public_ipv4(r: random.Random) -> str:
+    return ".".join(map(str, (r.choice((112, 219, 36, 58, 183, 120, 117, 221)), r.randint(0, 255), r.randint(0, 255),
+                              r.randint(1, 254))))
+
+
+IP_HELD: list[Spelling] = [
+    ("held_ipv4_public", True, _public_ipv4),
+    ("held_ipv4_rdp_port", True, lambda r: f"{_public_ipv4(r)}:3389"),
+    ("held_ipv4_host_prefix", True, lambda r: f"10.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}/24"),
+    ("held_ipv6_bracket_port", True, lambda r: f"[{_ipv6_compressed(r)}]:443"),
+    ("held_ipv6_compressed_tail", True, lambda r: f"2408:8456:{r.randint(1, 0xFFFF):x}::{r.randint(1, 0xFF):x}"),
+    ("held_ipv4_first_octet_below_10", True, lambda r: f"1.{r.randint(10, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}"),
+]
+LANDLINE_YI_HELD: list[Spelling] = [
+    ("held_landline_yi_extension", True, lambda r: f"010一{(lambda d: d[:4] + ' ' + d[4:])(_local8(r))}转{r.randint(100, 999)}"),
+    ("held_landline_space_then_yi", True, lambda r: f"0571 一{(lambda d: d[:4] + ' ' + d[4:])(_local8(r))}"),
+    ("held_landline_yi_3_4_dash", True, lambda r: f"0311一{(lambda d: d[:3] + '-' + d[3:])(_local7(r))}"),
+    ("held_landline_paren_yi", True, lambda r: f"（0755）一{(lambda d: d[:4] + ' ' + d[4:])(_local8(r))}"),
+]
+
+
+def leaks3_held_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    return [
+        _label_frames([("可将化验单拍照发送至{v}", True), ("（邮箱{v}）", True), ("患者女儿的邮箱为{v}", True)],
+                      "EMAIL", EMAIL_WORDS_HELD, "held_email"),
+        _label_frames([("患者于{v}登录App", True), ("来源{v}", True), ("访问日志：{v} - - [02/Dec/2026]", True)],
+                      "IP_ADDRESS", IP_HELD, "held_ip"),
+        _label_frames([("科室电话：{v}", True), ("请致电{v}预约", True), ("随访电话 {v}，", True)], "CN_PHONE",
+                      LANDLINE_YI_HELD, "held_landline"),
+    ]
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -680,14 +734,14 @@ def host_texts(data_dir: Path, limit: int | None = None) -> list[tuple[str, str]
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
                    blind: bool = False, attack: bool = False, blind2: bool = False,
-                   leaks3: bool = False) -> list[PlantedText]:
+                   leaks3: bool = False, leaks3_held: bool = False) -> list[PlantedText]:
     """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
     `attack` the attack set, `blind2` the second blind set, `leaks3` the third (record hosts only: CCKS, CMB)."""
     rng = random.Random(seed)
-    menu = (leaks3_menu() if leaks3 else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind
+    menu = (leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3 else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind
             else planting_menu())
     hosts = host_texts(data_dir, limit)
-    if leaks3:
+    if leaks3 or leaks3_held:
         hosts = [(source, text) for source, text in hosts if source.startswith(("ccks2017/", "cmb/"))]
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
