@@ -1,7 +1,7 @@
 """E-mail addresses spelled with words, as people write them to dodge scrapers, in one place for the detector
 (cmedins.deid.recognizers) and the residual scan (cmedins.deid.residual): `zhangsan at 163 dot com`,
 `zhang.san AT qq DOT com`, `lisi 艾特 126 点 com`, `liwei艾特163点com`, `wangwu#163.com`, `li (at) sina (dot) com`,
-`wang@qq点com`; full-width `ａｔ` / `ｄｏｔ` / `＃` read as ASCII on the folded view (cmedins.deid.normalise).
+`wang@qq点com`, `li@163。com`; full-width `ａｔ` / `ｄｏｔ` / `＃` read as ASCII on the folded view (cmedins.deid.normalise).
 
 A bare ` at ` is English prose (`look at the data`, `arrive at 5 pm`), so the domain after it must look like a mail
 domain: a known mail provider (`163`, `qq`, `gmail` ... then `com` / `net` / `cn`, the dots written any way) or
@@ -37,7 +37,8 @@ _SP = " {0,2}"
 AT_WORD = f" {{1,2}}{_either('at')} {{1,2}}"  # spaces on both sides: `cat`, `at5` are no `at`
 AT_OTHER = (f"{_SP}(?:艾特|[(\\[（【]{_SP}(?:{_either('at')}|艾特){_SP}[)\\]）】]){_SP}")
 AT_SIGN = f"{_SP}@{_SP}"
-DOT_WORD = (f"(?: {{1,2}}{_either('dot')} {{1,2}}|{_SP}点{_SP}"
+# a Chinese full stop too: a Chinese input method types 。 for the dot (li 艾特 163。com, wang@qq。com)
+DOT_WORD = (f"(?: {{1,2}}{_either('dot')} {{1,2}}|{_SP}[点。]{_SP}"
             f"|{_SP}[(\\[（【]{_SP}(?:{_either('dot')}|点){_SP}[)\\]）】]{_SP})")
 DOT_ANY = f"(?: ?\\. ?|{DOT_WORD})"
 USER = "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+"

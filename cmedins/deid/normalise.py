@@ -137,6 +137,16 @@ def _dashed_phone(match: re.Match) -> str:
     return number.replace("一", "-") if phone else number
 
 
+# The same 一 after an area code in brackets (（0755）一8888 6666, (021)一62345678): a hyphen where the local number
+# after it, whole or in two groups, makes a landline with that area code.
+_PAREN_AREA_YI = re.compile(rf"([(（]0{_D}{{2,3}}[)）] ?)一(?=[2-9２-９](?:{_D}{{6,7}}|{_D}{{2,3}}(?: |-|一){_D}{{4}})"
+                            r"(?![0-9０-９]))")
+
+
+def _paren_area_yi(match: re.Match) -> str:
+    return match.group(1) + "-"
+
+
 # One Chinese digit at either end of a run, beside the ASCII or full-width digits (or a separator): a name's last
 # character (患者张三13812345678, 王五 13812345678) or a word's (第一, 三楼), not a digit of the number after it.
 _LONE_EDGE = re.compile(f"^[{_CN}](?=[0-9０-９]|{_GROUP_SEP})"
@@ -224,13 +234,15 @@ def _letter_groups(match: re.Match) -> str:
 # 4,221 characters is too long for Hyperscan), is its own folded view (a Hyperscan pass tells it for many texts
 # at once: cmedins.deid.prefilter). A full-width letter or digit (１３８Ｏ…) triggers the wide fold, after which
 # the letters are read.
-FOLD_TRIGGERS = (_CN_WINDOW, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _INVISIBLE.pattern,
+FOLD_TRIGGERS = (_CN_WINDOW, _PAREN_AREA_YI.pattern, _OTHER_DIGITS.pattern, _DIGIT_DASH.pattern, _INVISIBLE.pattern,
                  _WIDE.pattern, _LETTER_TRIGGER, _LETTER_GROUPS_TRIGGER)
 
 
 def fold(text: str) -> str:
     """Same-length ASCII view of full-width characters, of dashes between digits, of numbers spelt with Chinese
     digit characters and of the letters O / l inside a number (module docstring)."""
+    if "一" in text and _PAREN_AREA_YI.search(text):
+        text = _PAREN_AREA_YI.sub(_paren_area_yi, text)
     if _CN_RUN.search(text):
         text = _CN_RUN.sub(_cn_run, text)
     if _OTHER_DIGITS.search(text):
