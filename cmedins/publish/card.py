@@ -171,7 +171,7 @@ def privacy_section(build: Build) -> str:
         missing = ", ".join(deid.narrowed_strict) or "none"
         parts.append(f"**UNSAFE BUILD: the recipe set `allow_unsafe: true`.** Identifier types that must never be "
                      f"published were not detected ({missing}). This build may contain ID numbers, phone numbers, "
-                     "e-mails or record numbers; `cmedins push` refuses it.")
+                     "e-mails, record numbers, messaging accounts or IP addresses; `cmedins push` refuses it.")
     stage = deid.path
     parts.append(f"De-identification ran (the `{stage}` stage, cmedins' privacy gate: presidio with Chinese "
                  "recognizers) before any row left the private work folder. Raw rows stay in that folder; the audit "
