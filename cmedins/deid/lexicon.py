@@ -42,6 +42,21 @@ NAME_PREFIX_CONTEXT = (
     # who came with the patient (陪诊人邵琳)
     "陪诊人", "陪诊", "陪护人", "看护人", "护工",
 )
+# English labels and role words before a Chinese name, as bilingual records and exports write them ("Name: 王芳",
+# "Patient 王芳 presented with", "Signed by: 李建国"); matched in any case, then a space, colon or full stop.
+ENGLISH_NAME_PREFIX_CONTEXT = (
+    "name", "full name", "patient name", "patient's name", "patient", "client", "doctor", "physician", "surgeon",
+    "nurse", "attending", "resident", "consultant", "professor", "contact", "contact person", "emergency contact",
+    "next of kin", "guardian", "caregiver", "informant", "applicant", "author", "authors", "father", "mother",
+    "husband", "wife", "son", "daughter", "spouse", "brother", "sister", "relative", "family member",
+    "signed by", "signature", "recorded by", "reviewed by", "referred by", "reported by", "examined by",
+    "approved by", "checked by", "written by", "prepared by", "accompanied by", "seen by", "treated by",
+    "assistant", "family", "in charge", "attn", "attention", "care of", "c/o", "dear", "hi", "hello",
+)
+# E-mail and letter headers, only as written (capitalised, then a colon): "from" and "to" are ordinary words.
+ENGLISH_HEADERS = ("From", "To", "Cc", "CC", "Bcc", "FROM", "TO")
+# English titles, only as written in title case: DR and MR are imaging (DR片, MR矢状位), PT a clotting test.
+ENGLISH_TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Madam")
 # Words right after a name ("王建国之子", "刘先生").
 NAME_SUFFIX_CONTEXT = (
     "之子", "之女", "之妻", "之夫", "之父", "之母", "先生", "女士", "小姐", "医生", "医师", "大夫", "主任", "护士",

@@ -52,6 +52,7 @@ ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, r
 # word: 叫做“金鱼草” names a plant.
 ROLE_QUOTED = re.compile(rf"(?:姓名|患者|病人|患儿|家属|签名|联系人)[：:\s]?\s*[【『「“\"<]\s*(?={_surnames})")
 SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
+SURNAME_BARE = re.compile(rf"(?:{_surnames})")  # one that nothing need follow (Mr 王)
 # Surname characters that are mostly function words (于今日, 向医生, 由家属, 祝宝宝): a name starting with one
 # needs a clear boundary after it.
 FUNCTION_SURNAMES = set("于由和向时常平成全以从与及在将对为同共应左查但那都来尚可能祝")
@@ -83,11 +84,23 @@ SURNAME_SET = set(lexicon.SURNAMES) | set(lexicon.COMPOUND_SURNAMES)
 SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}"
                        rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|/(?:男|女)/\d|\s*性别)")  # 王芳/女/45岁 too
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# The same header line in English ("王芳 female 45y", "王芳, F, 45"): found from the sex word back to the name (a
+# scan for the name first would try ~400 surnames at every position of every text).
+SEX_AFTER_EN = re.compile(r"[，,、 ]*(?i:male|female)(?=[，,、;；\s\d/)）.]|$)|[ ]*[，,/][ ]*[MF][ ]*[，,/][ ]*\d")
 SEX_WORD = re.compile(r"[，,、/\s]*(?:男|女)性?")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # same length
 SPACED_GAP = re.compile(r"[ _-]{1,2}(?=[\u4e00-\u9fff])")  # inside a name (invisible characters read as spaces)
 HEADER_WORD = re.compile(r"性别|年龄|民族|籍贯|职业|婚姻|婚否|住址|地址|出生|科室|床号|病区|电话|手机|身份")
 SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
+# An English label or role word, then a space, colon or full stop, then the name: "Name: 王芳", "Patient 王芳 was",
+# "Signed by 李建国"; a title in title case only ("Dr. 李建国", "Mr 王"). Never glued to the name ("name元素" in code).
+_english_roles = "|".join(word.replace(" ", r"\s+").replace("'", "['’]")
+                          for word in sorted(lexicon.ENGLISH_NAME_PREFIX_CONTEXT, key=len, reverse=True))
+# (the lookahead for a letter first: without it `re` tries the caseless alternation at every position, 15x slower)
+ENGLISH_ROLE = re.compile(rf"(?<![A-Za-z])(?=[A-Za-z])(?:(?i:{_english_roles})(?:\s*[:：]\s*|\s+)"
+                          rf"|(?:{'|'.join(lexicon.ENGLISH_HEADERS)})\s*[:：]\s*)(?={_surnames})")
+ENGLISH_TITLE = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(sorted(lexicon.ENGLISH_TITLES, key=len, reverse=True))})"
+                           rf"(?:\.\s*|\s+)(?={_surnames})")
 ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*$")
 
 
@@ -112,7 +125,10 @@ ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=
 PAREN_END = re.compile(r"\s*[）)]")
 KIN_PAREN = re.compile(r"\s*[（(](?:(?:患者|病人|患儿)?(?:之|的)?(?:儿子|女儿|父亲|母亲|丈夫|妻子|孙子|孙女|哥哥|姐姐|"
                        r"弟弟|妹妹|子|女|父|母|妻|夫|兄|弟|姐|妹|家属|朋友|同事|配偶|爱人|监护人|代理人)[）)]"
-                       r"|(?:男|女)性?\s*[，,、\s)）]|\d{1,3}\s*岁)")  # or the person's sex / age: 王梅（女，45岁）
+                       r"|(?:男|女)性?\s*[，,、\s)）]|\d{1,3}\s*岁"  # or the person's sex / age: 王梅（女，45岁）
+                       # the same in English: 王梅 (patient), 王梅 (wife), 王梅 (F, 45)
+                       r"|(?i:patient|pt|self|wife|husband|son|daughter|father|mother|spouse|guardian|relative|friend"
+                       r"|brother|sister|parent|caregiver)[）)]|(?i:male|female|[MF])\s*[,，)）])")
 CLAUSE_START = set("。；;！？!?\n，,：: \t") | {""}  # what may precede a clause-initial name
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
 CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
@@ -147,7 +163,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # The scans the rules run over a whole batch (an anchored rule: its anchor), in the order of the `regions` that
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
-         CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED)
+         CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -214,8 +230,16 @@ class ChineseNameRecognizer(EntityRecognizer):
                    for start, end in where.spans(PARTIAL, PARTIAL_ANCHOR) if self._partial_ok(text, start, end)]
         results += [self._result(m.start(), m.end(), self.context_score, "sex_after")
                     for m in where.finditer(SEX_AFTER) if self._sex_after_ok(text, m.start(), m.end())]
+        results += [self._result(start, m.start(), self.context_score, "sex_after_en")
+                    for m in where.finditer(SEX_AFTER_EN) if (start := self._name_before_sex(text, m)) is not None]
         taken = {i for r in results for i in range(r.start, r.end)}
-        for match in [*where.finditer(ROLE), *where.finditer(ROLE_QUOTED)]:
+        for match in where.finditer(ENGLISH_TITLE):  # Dr. 李建国, and a surname alone (Mr 王), as 王先生 is masked
+            if match.end() not in taken:
+                end = self._name_after_role(text, match.end()) or self._surname_alone(text, match.end())
+                if end:
+                    results.append(self._result(match.end(), end, self.context_score, "english_title"))
+                    taken.update(range(match.end(), end))
+        for match in [*where.finditer(ROLE), *where.finditer(ROLE_QUOTED), *where.finditer(ENGLISH_ROLE)]:
             role_end = match.start() + len(match.group().rstrip("：: \t\n"))
             if match.end() not in taken and not self._inside_word(text, match.start(), role_end):
                 end = self._name_after_role(text, match.end())
@@ -397,6 +421,28 @@ class ChineseNameRecognizer(EntityRecognizer):
             return False  # 病人名字叫李小龙: 人名 is a word, but a role of three characters is no word's tail
         return start > 0 and self.freq.get(text[start - 1:start + 1], 0) >= COMMON_FREQ
 
+    def _name_before_sex(self, text: str, sex: re.Match) -> int | None:
+        """Start of the name that a clause opens with right before an English sex word or letter: the Han run of
+        2-4 characters there, surname first. The letter (王国, M, 56) is as strong as 王国，男，56岁 and takes any
+        such run; before the word (male, female) the name must be plausible."""
+        end = start = sex.start()
+        while start > 0 and end - start < 5 and HAN.match(text[start - 1]):
+            start -= 1
+        if not 2 <= end - start <= 4 or (start and text[start - 1] not in CLAUSE_START) or not SURNAME.match(text, start):
+            return None
+        if sex.group().strip(" ，,、/").lower() in ("male", "female"):
+            return start if self._plausible(text, start, end, strong=True) else None
+        return start
+
+    @staticmethod
+    def _surname_alone(text: str, start: int) -> int | None:
+        """End of a bare surname (one or compound) that no Chinese character follows: Mr 王, Dr. 欧阳."""
+        match = SURNAME_BARE.match(text, start)
+        if match is None:
+            return None
+        end = match.end()
+        return end if end == len(text) or not HAN.match(text[end]) else None
+
     def _name_after_role(self, text: str, start: int) -> int | None:
         """End of the name right after a role word, or None. Character rules, no segmentation: the given name
         is two characters unless the second one starts the next word (王芳代诉, 陈明陪同)."""
@@ -417,7 +463,9 @@ class ChineseNameRecognizer(EntityRecognizer):
         second = first + 1
         end = second
         if (second < len(text) and HAN.match(text[second]) and text[second] not in STOP_AFTER_NAME
-                and (not self._common_word(text[second:second + 2]) or NAME_END_WORD.match(text, second + 1))
+                # at the text's end no word can start there (医师签名：陈建国 ends many a record)
+                and (second + 1 == len(text) or not self._common_word(text[second:second + 2])
+                     or NAME_END_WORD.match(text, second + 1))
                 and self._may_be_given(text[first:second + 1])):  # 程志明代诉: 明代 is a word, 代诉 wins
             end = second + 1
         head = text[start:first + 1]

@@ -1,0 +1,67 @@
+"""Chinese names in English frames and labelled names that end a text, planted into real clinical paragraphs
+(CCKS 2017, CMB-Clin, ChatMed-Consult from ../shared/data): leaks per frame.
+
+    .venv/bin/python bench/bench_deid_english.py
+
+A planted name leaks when it, or its given name, is still in the de-identified text; "not as expected" counts
+the frames whose text is not exactly the frame with <姓名> in the name's place (over-masking shows there too).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cmedins.deid.engine import Deidentifier  # noqa: E402
+from tests.support.plant_identities import host_texts, person  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+FRAMES = {  # (frame, at_end)
+  "en_name_colon": "Name: {v}", "en_patient_name_upper": "PATIENT NAME: {v}", "en_pt_name": "Pt name: {v}",
+  "en_attending_in_charge": "Physician in charge: {v}", "en_dear": "Dear {v},", "en_from": "From: {v}",
+  "en_to": "To: {v}", "en_co": "c/o {v}", "en_assistant": "Surgeon: {v}; Assistant: {v1}",
+  "en_next_of_kin": "Next of kin: {v} (wife)", "en_signature_fw": "Signature：{v}", "en_ward_nurse": "Ward nurse {v} reported",
+  "en_sentence_patient": "The patient {v} was admitted", "en_seen_by": "seen by Dr. {v} today", "en_mr": "Mr {v}",
+  "en_sex_line": "{v}, M, 56", "en_sex_word": "{v} female 45 yrs", "en_hi": "Hi {v}, your results are ready",
+  "en_paren": "{v} (patient)", "en_reported": "Reported by：{v}", "en_family": "Family: {v} (son)",
+  "end_sign_cn": "医师签名：{v}", "end_recorder_cn": "记录者：{v}", "end_patient_cn": "患者：{v}", "end_name_cn": "姓名：{v}",
+}
+AT_END = {k for k in FRAMES if k.startswith("end_")} | {"en_name_colon", "en_signature_fw", "en_mr", "en_reported"}
+
+def main() -> None:
+    rng = random.Random(7)
+    hosts = host_texts(DATA)
+    rng.shuffle(hosts)
+    items = []
+    for n, (_source, host) in enumerate(hosts[:1500]):
+        frame = list(FRAMES)[n % len(FRAMES)]
+        v, v1 = person(rng), person(rng)
+        planted = FRAMES[frame].format(v=v, v1=v1)
+        if frame in AT_END:
+            text = host.rstrip() + "\n" + planted
+        else:
+            cut = host.find("。", len(host) // 3)
+            text = (host + "\n" + planted + "。") if cut < 0 else host[:cut + 1] + planted + "。" + host[cut + 1:]
+        values = [v] + ([v1] if "{v1}" in FRAMES[frame] else [])
+        items.append((frame, text, values))
+    d = Deidentifier()
+    outs = d.deidentify_many([t for _, t, _ in items], [""] * len(items))
+    leaks, total, strict = Counter(), Counter(), Counter()
+    for (frame, _text, values), (out, _) in zip(items, outs, strict=True):
+        for v in values:
+            total[frame] += 1
+            # a leak: the whole value, or its given name (>= 2 chars), still in the output
+            leaks[frame] += (v in out) or (len(v) >= 3 and v[1:] in out)
+        strict[frame] += FRAMES[frame].format(v="<姓名>", v1="<姓名>") not in out
+    for f in FRAMES:
+        print(f"{f:28s} {leaks[f]:3d} / {total[f]}  not-as-expected {strict[f]}")
+    print("ALL", sum(leaks.values()), "/", sum(total.values()), "not-as-expected", sum(strict.values()))
+
+if __name__ == "__main__":
+    main()
