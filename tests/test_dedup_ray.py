@@ -35,6 +35,34 @@ def test_signing_and_shards_on_ray_tasks_equal_the_local_engine(local_ray, tmp_p
     assert on_ray.stats == local.stats  # candidate and verified pairs too: the shards hold the same records
 
 
+def test_the_object_store_shuffle_removes_the_rows_the_file_shuffle_and_local_remove(local_ray, tmp_path,
+                                                                                      monkeypatch):
+    """Dedup's shards through Ray's object store (no task opens the work folder: only signing goes through a
+    pipeline): ~12 map tasks of 100 rows, ~40 shards, fingerprints in blocks of 128 rows, near and exact passes
+    of both scopes; the same rows removed and the same figures as the file shuffle on Ray and as local."""
+    from cmedins.runner.executors import ray_shuffle, ray_tasks
+    from cmedins.runner.executors.ray_tasks import RayTaskMap
+
+    monkeypatch.setattr(ray_shuffle, "PART_ROWS", 100)
+    monkeypatch.setattr(ray_shuffle, "BLOCK_RECORDS", 1)
+    monkeypatch.setattr(ray_shuffle, "FINGERPRINT_BLOCK_ROWS", 128)
+    rows = _synthetic_rows(random.Random(17), 400, 1200)
+    params = DedupParams(source_priority=("clinic_b",))
+    local = _resolve(DedupIndex, rows, tmp_path / "local", params, memory_budget=60_000)
+    files = _resolve(DedupIndex, rows, tmp_path / "files", params, memory_budget=60_000, task_map=RayTaskMap(2))
+    pipelines = []
+    real_pipeline = ray_tasks.RayTaskMap.pipeline
+    monkeypatch.setattr(ray_tasks.RayTaskMap, "pipeline",
+                        lambda self, fn, context: pipelines.append(fn.__name__) or real_pipeline(self, fn, context))
+    objects = _resolve(DedupIndex, rows, tmp_path / "objects", params, memory_budget=60_000,
+                       task_map=RayTaskMap(2, shuffle="objects"))
+    assert set(pipelines) == {"sign_batch"}
+    assert local.stats["lsh"]["shards"] > 20 and local.stats["exact"] and local.stats["near"]
+    _assert_same(objects, local)
+    _assert_same(objects, files)
+    assert objects.stats == local.stats == files.stats
+
+
 def test_a_build_with_dedup_and_decontamination_on_ray_writes_the_local_files(local_ray, tmp_path, monkeypatch):
     from cmedins.runner.executors import ray_tasks
     from cmedins.runner.executors.ray_executor import RayExecutor

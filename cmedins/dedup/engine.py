@@ -23,7 +23,6 @@ Keep rule (deterministic, independent of input order): in every cluster the kept
 from __future__ import annotations
 
 import hashlib
-import shutil
 from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -36,7 +35,7 @@ import numpy as np
 from cmedins.dedup import lsh, shards
 from cmedins.dedup.normalise import normalise_batch
 from cmedins.dedup.signatures import Signer
-from cmedins.dedup.tasks import LOCAL, TaskMap, map_ordered
+from cmedins.dedup.tasks import LOCAL, TaskMap
 from cmedins.errors import CmedinsError
 
 SCOPES = ("per_source", "global")
@@ -244,12 +243,8 @@ class DedupIndex:
         items = [shards.MapItem(part, rows.astype(np.uint32), partition[rows].astype(np.uint32),
                                 rank[rows].astype(np.uint32), None if exact is None else exact[rows])
                  for part, rows in enumerate(np.array_split(alive, parts))]
-        for _ in map_ordered(self.task_map, shards.write_part, job, items):
-            pass
-        del items
         yield job.shards
-        yield from map_ordered(self.task_map, shards.resolve_shard, job, range(job.shards))
-        shutil.rmtree(job.folder, ignore_errors=True)
+        yield from shards.shuffle(self.task_map, job, items)  # by shard files, or the task map's own shuffle
 
     def _exact_pass(self, alive: np.ndarray, partition: np.ndarray, exact: np.ndarray, rank: np.ndarray,
                     result: DedupResult, scope: int, stats: dict[str, int]) -> None:

@@ -32,6 +32,7 @@ rows x min(shards, bands), whatever the size of the clusters.
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from cmedins.dedup import lsh
+from cmedins.dedup.tasks import TaskMap, map_ordered
 from cmedins.errors import CmedinsError
 
 RECORD = np.dtype([("key", "<u8"), ("space", "<u4"), ("rank", "<u4"), ("row", "<u4")])  # packed: 20 bytes
@@ -125,6 +127,30 @@ def _route(keys: np.ndarray, spaces: np.ndarray, shards: int) -> np.ndarray:
     return ((mixed >> np.uint64(32)) % np.uint64(shards)).astype(np.int64)
 
 
+def _part_records(job: ShardJob, item: MapItem, signatures_of) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """`item`'s records, MAP_BATCH rows at a time, each batch sorted by shard with where each shard starts
+    (`signatures_of(start, stop)`: the signatures of item.rows[start:stop], near pass only)."""
+    for start in range(0, len(item.rows), MAP_BATCH):
+        rows = item.rows[start : start + MAP_BATCH]
+        partition = item.partition[start : start + MAP_BATCH].astype(np.uint64)
+        rank = item.rank[start : start + MAP_BATCH]
+        if job.near:
+            keys = lsh.band_keys(signatures_of(start, start + len(rows)), job.bands, job.rows_per_band)
+            spaces = partition[:, None] * np.uint64(job.bands) + np.arange(job.bands, dtype=np.uint64)[None, :]
+        else:
+            keys = item.exact[start : start + MAP_BATCH][:, None]
+            spaces = partition[:, None]
+        records = np.empty(keys.size, dtype=RECORD)
+        records["key"] = keys.ravel()
+        records["space"] = spaces.ravel()
+        records["rank"] = np.repeat(rank, keys.shape[1])
+        records["row"] = np.repeat(rows, keys.shape[1])
+        destination = _route(records["key"], records["space"], job.shards)
+        order = np.argsort(destination, kind="stable")
+        records, destination = records[order], destination[order]
+        yield records, np.searchsorted(destination, np.arange(job.shards + 1))
+
+
 def write_part(job: ShardJob, item: MapItem) -> int:
     """Map task: the records of `item`'s rows, appended to this part's file of each shard; returns records."""
     folder = Path(job.folder)
@@ -133,25 +159,7 @@ def write_part(job: ShardJob, item: MapItem) -> int:
     handles: dict[int, object] = {}
     written = 0
     try:
-        for start in range(0, len(item.rows), MAP_BATCH):
-            rows = item.rows[start : start + MAP_BATCH]
-            partition = item.partition[start : start + MAP_BATCH].astype(np.uint64)
-            rank = item.rank[start : start + MAP_BATCH]
-            if job.near:
-                keys = lsh.band_keys(lsh.read_rows(signatures, rows), job.bands, job.rows_per_band)
-                spaces = partition[:, None] * np.uint64(job.bands) + np.arange(job.bands, dtype=np.uint64)[None, :]
-            else:
-                keys = item.exact[start : start + MAP_BATCH][:, None]
-                spaces = partition[:, None]
-            records = np.empty(keys.size, dtype=RECORD)
-            records["key"] = keys.ravel()
-            records["space"] = spaces.ravel()
-            records["rank"] = np.repeat(rank, keys.shape[1])
-            records["row"] = np.repeat(rows, keys.shape[1])
-            destination = _route(records["key"], records["space"], job.shards)
-            order = np.argsort(destination, kind="stable")
-            records, destination = records[order], destination[order]
-            bounds = np.searchsorted(destination, np.arange(job.shards + 1))
+        for records, bounds in _part_records(job, item, lambda start, stop: lsh.read_rows(signatures, item.rows[start:stop])):
             for shard in np.flatnonzero(np.diff(bounds)).tolist():
                 if shard not in handles:
                     handles[shard] = job.part_path(shard, item.part).open("ab")
@@ -161,6 +169,42 @@ def write_part(job: ShardJob, item: MapItem) -> int:
         for handle in handles.values():
             handle.close()
     return written
+
+
+def split_part(job: ShardJob, item: MapItem, signatures: np.ndarray | None) -> list[np.ndarray]:
+    """Map task of the object-store shuffle: `item`'s records, one array per shard (the same records, in the
+    same order, as `write_part` appends to that shard's part file). `signatures`: item.rows' own (near pass)."""
+    pieces: list[list[np.ndarray]] = [[] for _ in range(job.shards)]
+    for records, bounds in _part_records(job, item, lambda start, stop: signatures[start:stop]):
+        for shard in np.flatnonzero(np.diff(bounds)).tolist():
+            pieces[shard].append(records[bounds[shard] : bounds[shard + 1]])
+    return [np.concatenate(piece) if piece else np.zeros(0, dtype=RECORD) for piece in pieces]
+
+
+def split_items(items: list[MapItem], rows: int) -> Iterator[MapItem]:
+    """`items` cut into items of at most `rows` rows each, numbered anew (a shard's result does not depend on
+    how its records were split into parts)."""
+    number = 0
+    for item in items:
+        for start in range(0, len(item.rows), max(1, rows)):
+            stop = start + rows
+            yield MapItem(number, item.rows[start:stop], item.partition[start:stop], item.rank[start:stop],
+                          None if item.exact is None else item.exact[start:stop])
+            number += 1
+
+
+def shuffle(task_map: TaskMap, job: ShardJob, items: list[MapItem]) -> Iterator[ShardResult]:
+    """One pass's map and reduce tasks through `task_map`, the shards' results in shard order: by shard files
+    in job.folder, or, for a task map whose `shuffle` is "objects" (the Ray executor without shared storage),
+    through its own `shuffle_shards`. `items` is emptied once mapped (the rows' arrays are no longer needed)."""
+    if getattr(task_map, "shuffle", "files") == "objects":
+        yield from task_map.shuffle_shards(job, items)
+        return
+    for _ in map_ordered(task_map, write_part, job, items):
+        pass
+    items.clear()
+    yield from map_ordered(task_map, resolve_shard, job, range(job.shards))
+    shutil.rmtree(job.folder, ignore_errors=True)
 
 
 def _read_shard(job: ShardJob, shard: int) -> np.ndarray:
@@ -197,6 +241,15 @@ def resolve_shard(job: ShardJob, shard: int) -> ShardResult:
     records = _read_shard(job, shard)
     for part in Path(job.folder).glob(f"shard{shard:05d}.part*"):
         part.unlink()
+    signatures = job.signature_map() if job.near else None
+    return resolve_records(job, records, lambda nodes: lsh.read_rows(job.fingerprint_map(), nodes),
+                           lambda later, earlier: _verified(signatures, later, earlier, job.threshold))
+
+
+def resolve_records(job: ShardJob, records: np.ndarray, prints_of, verify) -> ShardResult:
+    """One shard's records (any order) -> its ShardResult. Near pass: `prints_of(rows)` gives the ascending
+    rows' fingerprints, `verify(later, earlier)` whether each pair's full signatures reach the threshold (in
+    this process from the memory maps, or, in the object-store shuffle, wherever the signatures live)."""
     empty = np.zeros(0, dtype=np.int64)
     if len(records) < 2:
         return ShardResult(empty, empty, records=len(records))
@@ -217,15 +270,15 @@ def resolve_shard(job: ShardJob, shard: int) -> ShardResult:
     nodes, local = np.unique(rows, return_inverse=True)  # the shard's rows, numbered 0..len(nodes)-1
     local = local.astype(np.uint64)
     labels = np.arange(len(nodes), dtype=np.int64)  # each row's cluster within this shard: its smallest node
-    signatures = job.signature_map()
-    prints = lsh.read_rows(job.fingerprint_map(), nodes)  # ascending rows: one pass over the file
+    prints = prints_of(nodes)  # ascending rows: one pass over the file
     for later, earlier in _window_pairs(local, before):
         open_pair = labels[later] != labels[earlier]  # already one cluster: nothing to learn
         later, earlier = later[open_pair], earlier[open_pair]
         result.candidate_pairs += len(later)
         similar = _agreeing(prints, later, earlier, job.threshold, job.num_perm)
         maybe = np.flatnonzero(similar)
-        similar[maybe] = _verified(signatures, nodes[later[maybe]], nodes[earlier[maybe]], job.threshold)
+        if len(maybe):
+            similar[maybe] = verify(nodes[later[maybe]], nodes[earlier[maybe]])
         result.verified_pairs += int(similar.sum())
         if similar.any():
             labels = lsh.merge_clusters(labels, labels[later[similar]], labels[earlier[similar]])

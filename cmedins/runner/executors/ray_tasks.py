@@ -8,30 +8,32 @@ through long-lived actors; here the stage itself stays on the driver and only ha
 most `2 x workers` calls in flight, so the driver holds a bounded number of batches. A call's `context` is put
 into the object store once per pipeline and shared by its calls (the eval index, the shard job).
 
-Files: dedup's shard files and its signature memory map live in the build's work folder, which the tasks read
-and write by path; on one machine that is simply the local disk, on a multi-node cluster the work folder must
-be on storage every node mounts (README, "Scale").
+Dedup's shards move one of two ways (`shuffle`): "files", shard files and the signature memory map in the
+build's work folder, which the tasks read and write by path (on one machine the local disk; on a multi-node
+cluster, storage every node mounts), or "objects", through Ray's object store, where no task opens the work
+folder (ray_shuffle.py). The executor picks one (ray_executor.RayExecutor, `--shuffle`).
 """
 
 from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
 from cmedins.errors import CmedinsError
 
 _IN_FLIGHT_PER_WORKER = 2
+SHUFFLES = ("files", "objects")
 
 
-def attach_task_map(stage: Any, address: str | None, workers: int | None) -> None:
+def attach_task_map(stage: Any, address: str | None, workers: int | None, shuffle: str = "files") -> None:
     """Give `stage` a Ray task map if it declares one (a `task_map` attribute); leave any other stage alone."""
     if not hasattr(stage, "task_map"):
         return
     ray = init_ray(address)
-    stage.task_map = RayTaskMap(workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
+    stage.task_map = RayTaskMap(workers or max(1, int(ray.cluster_resources().get("CPU", 1))), shuffle=shuffle)
 
 
 def import_ray():
@@ -55,13 +57,25 @@ def init_ray(address: str | None):
 
 
 class RayTaskMap:
-    """cmedins.dedup.tasks.TaskMap on Ray tasks (one CPU each)."""
+    """cmedins.dedup.tasks.TaskMap on Ray tasks (one CPU each); `shuffle`: how dedup's shards move ("files" or
+    "objects", see the module's docstring)."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, shuffle: str = "files"):
+        if shuffle not in SHUFFLES:
+            raise CmedinsError(f"unknown shuffle '{shuffle}' (known: {', '.join(SHUFFLES)})")
         self.workers = workers
+        self.shuffle = shuffle
 
     def pipeline(self, fn: Callable[[Any, Any], Any], context: Any) -> _RayPipe:
         return _RayPipe(fn, context, _IN_FLIGHT_PER_WORKER * self.workers)
+
+    def shuffle_shards(self, job: Any, items: list) -> Iterator[Any]:
+        """cmedins.dedup.shards.shuffle through the object store (called when `shuffle` is "objects")."""
+        import ray
+
+        from cmedins.runner.executors.ray_shuffle import shuffle_through_objects
+
+        return shuffle_through_objects(ray, job, items, self.workers, _IN_FLIGHT_PER_WORKER * self.workers)
 
 
 class _RayPipe:
