@@ -1,7 +1,7 @@
 """Benchmark and evaluation of cmedins dedup on real data in ../shared/data.
 
     python bench/bench_dedup.py speed [--rows 100000] [--methods cmedins,cmedins_in_memory,cmedins_datasketch_lsh,rensa,datatrove]
-    python bench/bench_dedup.py scale [--rows 100000,1000000] [--engines cmedins,cmedins_in_memory,cmedins_ray2]
+    python bench/bench_dedup.py scale [--rows 100000,1000000] [--engines cmedins,cmedins_ray2,cmedins_objects2]
         # engine phases, RSS and temporary disk per row at two sizes: band-sharded, in memory, on Ray workers
     python bench/bench_dedup.py kuake                   # precision/recall/F1 on KUAKE-QQR labelled pairs
     python bench/bench_dedup.py toyhom                  # what dedup finds in toyhom's CSV and txt layouts
@@ -330,7 +330,8 @@ def speed(rows: int, methods: list[str]) -> None:
 
 # --- scale: what the engine costs per row ----------------------------------------------------------------
 
-ENGINES = ("cmedins", "cmedins_in_memory")  # the default --engines; also cmedins_ray1, cmedins_ray2
+ENGINES = ("cmedins", "cmedins_in_memory")  # the default --engines; also cmedins_ray1, cmedins_ray2 (shard files)
+# and cmedins_objects1, cmedins_objects2 (shards through Ray's object store)
 
 
 def _ray_processes_cpu_and_rss() -> tuple[float, float]:
@@ -391,14 +392,15 @@ def run_phases(engine: str, path: Path) -> None:
 
     index_class = InMemoryDedupIndex if engine == "cmedins_in_memory" else DedupIndex
     options = {}
-    if engine.startswith("cmedins_ray"):  # signing and shards as Ray tasks on N local workers
+    if engine.startswith(("cmedins_ray", "cmedins_objects")):  # signing and shards as Ray tasks on N local workers
         import ray
 
         from cmedins.runner.executors.ray_tasks import RayTaskMap
 
-        workers = int(engine.removeprefix("cmedins_ray"))
+        shuffle = "objects" if engine.startswith("cmedins_objects") else "files"
+        workers = int(engine.removeprefix("cmedins_ray").removeprefix("cmedins_objects"))
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        options["task_map"] = RayTaskMap(workers)
+        options["task_map"] = RayTaskMap(workers, shuffle=shuffle)
     with tempfile.TemporaryDirectory() as work:
         base_rss = _high_water_mib()
         index = index_class(DedupParams(n=NGRAM, num_perm=NUM_PERM, threshold=THRESHOLD, scopes=("global",)),
@@ -417,7 +419,9 @@ def run_phases(engine: str, path: Path) -> None:
     peak = _high_water_mib()
     workers_cpu, workers_rss = _ray_processes_cpu_and_rss() if options else (0.0, 0.0)
     removed = np.flatnonzero(result.status != 0)
-    print(json.dumps({"workers_cpu_s": workers_cpu, "workers_peak_rss_mib": workers_rss,
+    from cmedins.runner.executors.ray_shuffle import VOLUME
+
+    print(json.dumps({"object_store_bytes": dict(VOLUME), "workers_cpu_s": workers_cpu, "workers_peak_rss_mib": workers_rss,
                       "peak_anon_rss_mib": watch.peak_anon_kib / 1024, "sign_s": sign_s, "sign_cpu_s": sign_cpu, "resolve_s": resolve_s, "resolve_cpu_s": resolve_cpu,
                       "peak_rss_mib": peak, "rss_after_signing_mib": sign_rss, "rss_before_mib": base_rss, "work_bytes_peak": disk, "removed": len(removed),
                       "removed_sha256": hashlib.sha256(removed.tobytes()).hexdigest(), "lsh": result.stats["lsh"]}))
@@ -444,7 +448,10 @@ def scale(sizes: list[int], engines: list[str]) -> None:
                                   "peak_anon_rss_mib": round(measured["peak_anon_rss_mib"]),
                                   "resolve_rss_growth_bytes_per_row": round(
                                       (measured["peak_rss_mib"] - measured["rss_after_signing_mib"]) * 2**20 / rows),
-                                  "work_bytes_per_row": round(measured["work_bytes_peak"] / rows), **measured}))
+                                  "work_bytes_per_row": round(measured["work_bytes_peak"] / rows),
+                                  "object_store_bytes_per_row": {kind: round(value / rows, 1) for kind, value in
+                                                                 measured["object_store_bytes"].items()},
+                                  **measured}))
             for engine in engines[1:]:
                 same = figures[rows, engines[0]]["removed_sha256"] == figures[rows, engine]["removed_sha256"]
                 print(f"{rows} rows: {engine} removes {'the same' if same else 'OTHER'} rows as {engines[0]} "
@@ -522,7 +529,8 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated; the first is the baseline "
                         "the others are compared with")
     parser.add_argument("--engines", default=",".join(ENGINES), help="scale: comma-separated, of cmedins, "
-                        "cmedins_in_memory, cmedins_ray1, cmedins_ray2 (band-sharded on N Ray workers)")
+                        "cmedins_in_memory, cmedins_ray1, cmedins_ray2 (band-sharded on N Ray workers), cmedins_objects1, "
+                        "cmedins_objects2 (the same, shards through Ray's object store)")
     options = parser.parse_args()
     if options.what == "_run":
         run_method(options.args[0], Path(options.args[1]))

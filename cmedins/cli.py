@@ -65,6 +65,9 @@ def build(
                                        "RAY_ADDRESS, else a local Ray started for this build)."),
     workers: int | None = typer.Option(None, "--workers", help="Ray actors for the row-local stages (default: the "
                                        "cluster's CPUs)."),
+    shuffle: str | None = typer.Option(None, "--shuffle", help="Ray: auto (default: shared storage if every node "
+                                       "sees the sources and build folder, else the object store), files (refuse "
+                                       "without shared storage) or objects (nothing read off the driver's node)."),
 ) -> None:
     """Run a recipe: read, de-identify, template, dedupe, decontaminate, mix, validate, split, write."""
     _offline_hub()
@@ -76,7 +79,7 @@ def build(
     if out is None and is_packaged(recipe):  # never build into the installed package's own folders
         out = Path("build") / recipe.stem
     result = run_recipe(recipe, out, show_progress=not quiet, resume=resume,
-                        executor=make_executor(executor, address=address, workers=workers))
+                        executor=make_executor(executor, address=address, workers=workers, shuffle=shuffle))
     rows, splits = result.stats["rows"], result.stats["splits"]
     if result.manifest["deid"].get("sources_already_deidentified"):
         typer.echo(f"warning: {NOT_DEIDENTIFIED_WARNING}", err=True)

@@ -94,3 +94,8 @@ def test_a_build_with_dedup_and_decontamination_on_ray_writes_the_local_files(lo
     _assert_same_build(local.out_dir, on_ray.out_dir)
     # signing; exact and near passes of two scopes (map, reduce); matching
     assert pipelines == ["sign_batch"] + ["write_part", "resolve_shard"] * 4 + ["match_batch"]
+    pipelines.clear()
+    objects = run_recipe(recipe_path, tmp_path / "objects", show_progress=False,
+                         executor=RayExecutor(workers=2, shuffle="objects"))
+    _assert_same_build(local.out_dir, objects.out_dir)
+    assert pipelines == ["sign_batch", "match_batch"]  # the shards went through the object store

@@ -14,14 +14,18 @@ from cmedins.errors import CmedinsError
 EXECUTORS = ("local", "ray")
 
 
-def make_executor(name: str, *, address: str | None = None, workers: int | None = None, chunk_rows: int | None = None):
-    """None for the local executor (the runner's own path), else the named executor."""
+def make_executor(name: str, *, address: str | None = None, workers: int | None = None, chunk_rows: int | None = None,
+                  shuffle: str | None = None):
+    """None for the local executor (the runner's own path), else the named executor. `shuffle` (Ray): how the
+    build's files reach the nodes, "auto" (default), "files" (shared storage) or "objects" (Ray's object store)."""
     if name == "local":
         if address:
             raise CmedinsError("--address applies to --executor ray only")
+        if shuffle:
+            raise CmedinsError("--shuffle applies to --executor ray only")
         return None
     if name == "ray":
         from cmedins.runner.executors.ray_executor import RayExecutor
 
-        return RayExecutor(address=address, workers=workers, chunk_rows=chunk_rows)
+        return RayExecutor(address=address, workers=workers, chunk_rows=chunk_rows, shuffle=shuffle or "auto")
     raise CmedinsError(f"unknown executor '{name}' (known: {', '.join(EXECUTORS)})")

@@ -20,6 +20,14 @@ functions of their own (dedup: signing, shard map and reduce; decontaminate: mat
 So rows, their order, the ledger, quarantine, audit, stats and manifest equal a local build's, and the data
 files are byte-identical (tests/test_ray_executor.py).
 
+Storage (`shuffle`, `--shuffle`): "files" expects every node to see the sources and the work folder at the
+same paths (checked on a cluster of several nodes; a node that does not stops the build), readers spread
+over the cluster and dedup's shards go through shard files in the work folder. "objects" expects no shared
+storage: the reader actors run on the driver's node and dedup's shards go through Ray's object store
+(ray_shuffle.py), so nothing off the driver's node opens a build file. "auto" (the default) is "files" on one
+node, and on several asks the nodes (ray_storage): readers spread when every node sees the sources, else
+stay on the driver's node; dedup uses shard files when every node sees the work folder, else the object store.
+
 Rows (and the raw rows the reader and the de-identification stage quarantine) travel through Ray's object
 store between the driver, the reading tasks and the actors: on a cluster, keep all nodes inside the private
 network the data may be in.
@@ -38,8 +46,8 @@ from typing import Any
 from cmedins.contracts.reports import ReportMergeError, merge_all
 from cmedins.errors import CmedinsError
 from cmedins.runner.executors.ray_sources import DEFAULT_PART_BYTES, read_on_ray
-from cmedins.runner.executors.ray_storage import require_same_files, require_shared_folder
-from cmedins.runner.executors.ray_tasks import attach_task_map, init_ray
+from cmedins.runner.executors.ray_storage import compute_nodes, files_problem, folder_problem
+from cmedins.runner.executors.ray_tasks import SHUFFLES, attach_task_map, init_ray
 from cmedins.runner.ledger import Ledger, StageCounts
 from cmedins.runner.report import StageReport
 from cmedins.runner.stage import BuildContext, Stage
@@ -54,9 +62,12 @@ _ROOTS = ("quarantine", "private", "build")
 
 class RayExecutor:
     def __init__(self, *, address: str | None = None, workers: int | None = None, chunk_rows: int | None = None,
-                 part_bytes: int | None = None):
+                 part_bytes: int | None = None, shuffle: str = "auto"):
         if workers is not None and workers < 1:
             raise CmedinsError(f"--workers must be at least 1, got {workers}")
+        if shuffle not in ("auto", *SHUFFLES):
+            raise CmedinsError(f"--shuffle must be one of auto, {', '.join(SHUFFLES)}; got '{shuffle}'")
+        self.shuffle = shuffle
         self.address = address
         self.workers = workers
         self.chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
@@ -66,11 +77,16 @@ class RayExecutor:
         """The sources read by parts on `workers` (default: the cluster's CPUs) reader actors
         (cmedins.runner.executors.ray_sources), twice as many parts in flight."""
         ray = self._ray()
-        # Reader actors open the files wherever Ray places them: every node must see the same files.
-        require_same_files(ray, {f"source '{source.name}'": path for source, _, path in jobs})
+        # Reader actors open the files where they run: spread over the cluster only if every node sees them.
+        on_driver_node = self.shuffle == "objects"
+        if self.shuffle != "objects":
+            problem = files_problem(ray, {f"source '{source.name}'": path for source, _, path in jobs})
+            if problem and self.shuffle == "files":
+                raise CmedinsError(problem)
+            on_driver_node = problem is not None
         workers = self._workers(ray)
         return read_on_ray(ray, jobs, convert, readers=workers, window=_IN_FLIGHT_PER_WORKER * workers,
-                           part_bytes=self.part_bytes)
+                           part_bytes=self.part_bytes, on_driver_node=on_driver_node)
 
     def _ray(self):
         return init_ray(self.address)
@@ -86,13 +102,25 @@ class RayExecutor:
 
         if type(stage).name not in ROW_LOCAL:
             # A stage with batch functions of its own (dedup, decontaminate) runs them as Ray tasks (ray_tasks)
-            attach_task_map(stage, self.address, self.workers)
-            if getattr(stage, "tasks_share_files", False):  # its tasks read and write the work folder by path
-                ctx.work_dir.mkdir(parents=True, exist_ok=True)
-                require_shared_folder(self._ray(), ctx.work_dir, "the build's work folder")
+            shuffle = self._shuffle_for(ctx) if getattr(stage, "tasks_share_files", False) else "files"
+            attach_task_map(stage, self.address, self.workers, shuffle)
             return run_stages(ledger, rows, [(key, stage)])
         ledger.stage(key)
         return self._on_actors(ledger, rows, [(key, stage)], ctx)
+
+    def _shuffle_for(self, ctx: BuildContext) -> str:
+        """How the shards of a stage whose tasks would share the work folder move: "files" when every node sees
+        it (refused under --shuffle files when one does not), else "objects"."""
+        if self.shuffle == "objects":
+            return "objects"
+        ray = self._ray()
+        if len(compute_nodes(ray)) < 2:
+            return "files"  # one machine is its own shared storage
+        ctx.work_dir.mkdir(parents=True, exist_ok=True)
+        problem = folder_problem(ray, ctx.work_dir, "the build's work folder")
+        if problem and self.shuffle == "files":
+            raise CmedinsError(problem)
+        return "objects" if problem else "files"
 
     def _on_actors(self, ledger: Ledger, rows: Iterator[dict], stages: list[tuple[str, Stage]],
                    ctx: BuildContext) -> Iterator[dict]:

@@ -34,6 +34,9 @@ PART_ROWS = 1 << 17  # rows of one map task at most (64 MiB of signatures in its
 BLOCK_RECORDS = 8192  # records a (part, shard) object should hold on average: 160 KiB, over Ray's 100 KiB
 # inline limit, so the objects go to the object store and not into the driver's memory
 FINGERPRINT_BLOCK_ROWS = 1 << 18  # rows of one fingerprint block (16 MiB at 128 permutations)
+# Bytes this process has sent through the object store, by kind (bench/bench_dedup.py reads them): the map
+# tasks' rows and signatures, the records, the fingerprint blocks, and the pairs sent to the verifier.
+VOLUME = {"map_input": 0, "records": 0, "fingerprints": 0, "verified_pairs": 0}
 
 
 def part_rows(job: shards.ShardJob, alive: int, workers: int) -> int:
@@ -58,14 +61,16 @@ def shuffle_through_objects(ray: Any, job: shards.ShardJob, items: list[shards.M
     for item in shards.split_items(items, part_rows(job, alive, workers)):
         own = lsh.read_rows(signatures, item.rows) if job.near else None
         refs = mapper.remote(job_ref, item, own)
+        VOLUME["map_input"] += sum(array.nbytes for array in (item.rows, item.partition, item.rank, item.exact, own)
+                                   if array is not None)
         del own
         for shard, ref in enumerate(refs[1:]):
             by_shard[shard].append(ref)
         pending.append(refs[0])
         while len(pending) >= in_flight:
-            ray.get(pending.popleft())
+            VOLUME["records"] += ray.get(pending.popleft()) * shards.RECORD.itemsize
     items.clear()
-    ray.get(list(pending))
+    VOLUME["records"] += sum(ray.get(list(pending))) * shards.RECORD.itemsize
     pending.clear()
     prints: list = []
     verifier = None
@@ -79,12 +84,17 @@ def shuffle_through_objects(ray: Any, job: shards.ShardJob, items: list[shards.M
             pending.append(reducer.remote(job_ref, prints, FINGERPRINT_BLOCK_ROWS, verifier, *by_shard[shard]))
             by_shard[shard] = []  # the task holds them now; they go when it is done
             while len(pending) >= in_flight:
-                yield ray.get(pending.popleft())
+                yield _counted(ray.get(pending.popleft()))
         while pending:
-            yield ray.get(pending.popleft())
+            yield _counted(ray.get(pending.popleft()))
     finally:
         if verifier is not None:
             ray.kill(verifier)
+
+
+def _counted(result: shards.ShardResult) -> shards.ShardResult:
+    VOLUME["verified_pairs"] += result.extra.pop("verify_bytes", 0)
+    return result
 
 
 def _fingerprint_blocks(ray: Any, job: shards.ShardJob) -> list:
@@ -92,7 +102,10 @@ def _fingerprint_blocks(ray: Any, job: shards.ShardJob) -> list:
     mapped = job.fingerprint_map()
     blocks = []
     for start in range(0, job.rows, FINGERPRINT_BLOCK_ROWS):
-        blocks.append(ray.put(np.array(mapped[start : start + FINGERPRINT_BLOCK_ROWS])))
+        block = np.array(mapped[start : start + FINGERPRINT_BLOCK_ROWS])
+        VOLUME["fingerprints"] += block.nbytes
+        blocks.append(ray.put(block))
+        del block
         lsh.release_pages(mapped)
     return blocks
 
@@ -119,10 +132,15 @@ def _reduce_task(job: shards.ShardJob, prints: list, block_rows: int, verifier: 
                 out[first:last] = ray.get(prints[number])[nodes[first:last] - number * block_rows]
         return out
 
+    sent = [0]
+
     def verify(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+        sent[0] += 9 * len(later)  # two u32 rows there, a verdict back
         return ray.get(verifier.verify.remote(later.astype(np.uint32), earlier.astype(np.uint32)))
 
-    return shards.resolve_records(job, records, prints_of, verify)
+    result = shards.resolve_records(job, records, prints_of, verify)
+    result.extra["verify_bytes"] = sent[0]
+    return result
 
 
 class _Verifier:

@@ -26,9 +26,10 @@ DEFAULT_PART_BYTES = 4 << 20
 
 
 def read_on_ray(ray: Any, jobs: list[tuple[SourceConfig, Format, Path]], convert: Callable, *, readers: int,
-                window: int, part_bytes: int = DEFAULT_PART_BYTES) -> list[Iterator[tuple]]:
+                window: int, part_bytes: int = DEFAULT_PART_BYTES, on_driver_node: bool = False) -> list[Iterator[tuple]]:
     """One iterator per source of (file, row number, raw row or None, rows or RowError), as
-    cmedins.runner.build.read_serially gives them."""
+    cmedins.runner.build.read_serially gives them. `on_driver_node`: the reader actors all run on this
+    process's node (the other nodes need not see the sources), else Ray spreads them over the cluster."""
     planned = [(number, part) for number, (_, fmt, path) in enumerate(jobs)
                for part in plan_parts(fmt, path, part_bytes)]
     parts = [part for _, part in planned]
@@ -36,7 +37,12 @@ def read_on_ray(ray: Any, jobs: list[tuple[SourceConfig, Format, Path]], convert
     # import the formats, so a fixed `readers` of them serve every part, and go when the reading is done.
     # No CPU reserved: the stage actors reading these rows hold the cluster's CPUs while the reads run (a
     # reader waiting for a CPU they hold would wait forever); `window` bounds the work in flight instead.
-    pool = [ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_Reader).remote() for _ in range(max(1, readers))]
+    placement: Any = "SPREAD"
+    if on_driver_node:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        placement = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    pool = [ray.remote(num_cpus=0, scheduling_strategy=placement)(_Reader).remote() for _ in range(max(1, readers))]
     lines = [index for index, part in enumerate(parts) if part.layout == LINES]
     found = dict(zip(lines, ray.get([pool[n % len(pool)].evidence.remote(parts[index])
                                      for n, index in enumerate(lines)]), strict=True))

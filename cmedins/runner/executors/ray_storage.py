@@ -1,13 +1,15 @@
-"""On a Ray cluster of several machines, every node must see the build's sources and its work folder at the
-same paths: reader actors open source files by path wherever Ray places them, and dedup's shard tasks read
-the signature files and write shard files in the work folder by path (cmedins.runner.executors.ray_tasks).
-A node that cannot would fail deep inside a task, or read a different file of the same name.
+"""On a Ray cluster of several machines, do all nodes see the build's sources and its work folder at the same
+paths? Reader actors open source files by path wherever Ray places them, and dedup's file shuffle has its
+shard tasks read the signature files and write shard files in the work folder by path
+(cmedins.runner.executors.ray_tasks). A node that cannot would fail deep inside a task, or read a different
+file of the same name.
 
-So before the sources are read and before dedup hands out its tasks, the driver asks every node with CPUs,
-by one small task pinned to it, for a fingerprint of each path: the size and the sha256 of the first
-64 KiB of each source, and of a marker file with a random token written into the work folder for the check.
-A node that sees another fingerprint (or none) stops the build with one line naming the node and what it
-could not see, never a value of the files. One machine is its own shared storage: nothing is asked.
+So the driver asks every node with CPUs, by one small task pinned to it, for a fingerprint of each path: the
+size and the sha256 of the first 64 KiB of each source, and of a marker file with a random token written into
+the work folder for the check. The executor decides what a missing view means (ray_executor, `--shuffle`):
+under `files` a node that sees another fingerprint (or none) stops the build with one line naming the node
+and what it could not see, never a value of the files; under `auto` the sources are then read on the driver's
+node and dedup shuffles through the object store. One machine is its own shared storage: nothing is asked.
 """
 
 from __future__ import annotations
@@ -45,26 +47,49 @@ def compute_nodes(ray: Any) -> list[dict]:
 
 def require_same_files(ray: Any, files: dict[str, Path]) -> None:
     """Refuse (CmedinsError) unless every compute node sees each of `files` (what -> path) as the driver does."""
-    nodes = compute_nodes(ray)
-    if len(nodes) < 2:
-        return
-    check_nodes(ray, nodes, files, {what: fingerprint(str(path)) for what, path in files.items()})
+    problem = files_problem(ray, files)
+    if problem:
+        raise CmedinsError(problem)
 
 
 def require_shared_folder(ray: Any, folder: Path, what: str) -> None:
     """Refuse unless every compute node sees `folder` (it must exist here) as the same folder."""
+    problem = folder_problem(ray, folder, what)
+    if problem:
+        raise CmedinsError(problem)
+
+
+def files_problem(ray: Any, files: dict[str, Path]) -> str | None:
+    """None when every compute node sees each of `files` as the driver does (or there is one node), else the
+    one-line refusal naming the first node that does not."""
+    nodes = compute_nodes(ray)
+    if len(nodes) < 2:
+        return None
+    return nodes_problem(ray, nodes, files, {what: fingerprint(str(path)) for what, path in files.items()})
+
+
+def folder_problem(ray: Any, folder: Path, what: str) -> str | None:
+    """files_problem for a folder (it must exist here): a marker with a random token, written and removed."""
     if len(compute_nodes(ray)) < 2:
-        return  # no marker to write on one machine
+        return None  # no marker to write on one machine
     marker = folder / f".cmedins-shared-{secrets.token_hex(8)}"
     marker.write_text(secrets.token_hex(16), encoding="ascii")
     try:
-        require_same_files(ray, {what: marker})
+        return files_problem(ray, {what: marker})
     finally:
         marker.unlink(missing_ok=True)
 
 
 def check_nodes(ray: Any, nodes: list[dict], files: dict[str, Path], expected: dict[str, str | None]) -> None:
     """One pinned probe per node; the first node that sees another fingerprint than `expected` is refused."""
+    problem = nodes_problem(ray, nodes, files, expected)
+    if problem:
+        raise CmedinsError(problem)
+
+
+def nodes_problem(ray: Any, nodes: list[dict], files: dict[str, Path],
+                  expected: dict[str, str | None]) -> str | None:
+    """One pinned probe per node: None when all see `expected`, else the line naming the first that does not."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     whats = list(files)
@@ -75,6 +100,7 @@ def check_nodes(ray: Any, nodes: list[dict], files: dict[str, Path], expected: d
         for what, found in zip(whats, seen, strict=True):
             if found is None or found != expected[what]:
                 state = "cannot read" if found is None else "sees a different file as"
-                raise CmedinsError(f"--executor ray: node {node.get('NodeManagerAddress', node['NodeID'])} {state} "
-                                   f"{what} at the path the driver uses; every node must mount the sources and the "
-                                   "build folder at the same paths (README, 'On a Ray cluster')")
+                return (f"--executor ray: node {node.get('NodeManagerAddress', node['NodeID'])} {state} {what} at "
+                        "the path the driver uses; with --shuffle files every node must mount the sources and the "
+                        "build folder at the same paths (README, 'On a Ray cluster')")
+    return None
