@@ -32,6 +32,19 @@ FRAMES = {  # (frame, at_end)
   "en_paren": "{v} (patient)", "en_reported": "Reported by：{v}", "en_family": "Family: {v} (son)",
   "end_sign_cn": "医师签名：{v}", "end_recorder_cn": "记录者：{v}", "end_patient_cn": "患者：{v}", "end_name_cn": "姓名：{v}",
 }
+# Export and markup frames, as HIS exports, JSON, XML (HL7 CDA), tables and forms write a name field.
+FRAMES.update({
+  "x_json": '{{"姓名": "{v}", "性别": "女"}}', "x_dict_en": "{{'name': '{v}', 'age': 45}}", "x_query": "姓名={v}&性别=女",
+  "x_equals": "姓名 = {v}", "x_md_table": "| 姓名 | {v} |", "x_pipe_row": "{v}|女|45岁", "x_square": "[姓名]{v}",
+  "x_xml_cn": "<姓名>{v}</姓名>", "x_xml_en": "<name>{v}</name>", "x_label_huanzheming": "患者名：{v}",
+  "x_label_luru": "录入：{v}", "x_label_caozuoyuan": "操作员：{v}", "x_label_tanhua": "谈话对象：{v}",
+  # written before any rule for them, measured once first
+  "xb_pinyin_key": '"hzxm":"{v}"', "xb_yaml": "patient_name: {v}", "xb_dicom": "<PatientName>{v}</PatientName>",
+  "xb_camel": "PatientName={v}", "xb_csv": "姓名,{v},性别,女", "xb_json_role": '{{"医生": "{v}"}}',
+  "xb_json_contact": '"联系人":"{v}"', "xb_lenticular": "【患者】{v}", "xb_tortoise": "〔姓名〕{v}",
+  "xb_fw_pipe": "姓名｜{v}", "xb_json_tight": '"name":"{v}"', "xb_escaped_json": '\\"姓名\\":\\"{v}\\"',
+  "xb_arrow": "name => {v}",
+})
 AT_END = {k for k in FRAMES if k.startswith("end_")} | {"en_name_colon", "en_signature_fw", "en_mr", "en_reported"}
 
 def main() -> None:
@@ -39,7 +52,7 @@ def main() -> None:
     hosts = host_texts(DATA)
     rng.shuffle(hosts)
     items = []
-    for n, (_source, host) in enumerate(hosts[:1500]):
+    for n, (_source, host) in enumerate(hosts[:3000]):
         frame = list(FRAMES)[n % len(FRAMES)]
         v, v1 = person(rng), person(rng)
         planted = FRAMES[frame].format(v=v, v1=v1)
@@ -59,8 +72,11 @@ def main() -> None:
             # a leak: the whole value, or its given name (>= 2 chars), still in the output
             leaks[frame] += (v in out) or (len(v) >= 3 and v[1:] in out)
         strict[frame] += FRAMES[frame].format(v="<姓名>", v1="<姓名>") not in out
-    for f in FRAMES:
+    for f in FRAMES:  # (leaked, total, not as expected) per frame, then per frame set
         print(f"{f:28s} {leaks[f]:3d} / {total[f]}  not-as-expected {strict[f]}")
+    for prefix, label in (("en_", "English"), ("end_", "end of text"), ("x_", "export"), ("xb_", "export, blind")):
+        keys = [k for k in FRAMES if k.startswith(prefix)]
+        print(f"{label}: {sum(leaks[k] for k in keys)} of {sum(total[k] for k in keys)} leaked")
     print("ALL", sum(leaks.values()), "/", sum(total.values()), "not-as-expected", sum(strict.values()))
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ NAME_PREFIX_CONTEXT = (
     "妈妈叫", "父亲叫", "母亲叫", "朋友叫", "同事叫",
     # who came with the patient (陪诊人邵琳)
     "陪诊人", "陪诊", "陪护人", "看护人", "护工",
+    # field labels of forms and exports (患者名：, 录入：, 操作员：, 谈话对象：)
+    "患者名", "病人名", "录入", "录入员", "录入人", "操作员", "操作人", "经手人", "开单人", "登记人", "谈话对象",
 )
 # English labels and role words before a Chinese name, as bilingual records and exports write them ("Name: 王芳",
 # "Patient 王芳 presented with", "Signed by: 李建国"); matched in any case, then a space, colon or full stop.
@@ -55,6 +57,12 @@ ENGLISH_NAME_PREFIX_CONTEXT = (
 )
 # E-mail and letter headers, only as written (capitalised, then a colon): "from" and "to" are ordinary words.
 ENGLISH_HEADERS = ("From", "To", "Cc", "CC", "Bcc", "FROM", "TO")
+# Field names of a name in exports: the pinyin initials Chinese HIS tables name their columns with (xm 姓名,
+# hzxm 患者姓名, brxm 病人姓名, ysxm 医生姓名), beside the English words above.
+FIELD_NAME_KEYS = (
+    "patient_name", "patientname", "pat_name", "patname", "full_name", "fullname", "cn_name", "name_cn",
+    "chinese_name", "xm", "hzxm", "brxm", "ysxm", "hsxm", "lxr", "lxrxm",
+)
 # English titles, only as written in title case: DR and MR are imaging (DR片, MR矢状位), PT a clotting test.
 ENGLISH_TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Madam")
 # Words right after a name ("王建国之子", "刘先生").

@@ -82,7 +82,7 @@ DOSAGE_FORM = re.compile(r"颗粒|胶囊|口服液|注射液|注射剂|冲剂|�
 SURNAME_SET = set(lexicon.SURNAMES) | set(lexicon.COMPOUND_SURNAMES)
 # A header line names the patient right before the sex: "马淑英，女，84岁", "姓名 王芳 性别 女".
 SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}"
-                       rf"(?=[，,、\s]*(?:男|女)(?:[，,、\s\d]|性)|/(?:男|女)/\d|\s*性别)")  # 王芳/女/45岁 too
+                       rf"(?=[，,、|｜\s]*(?:男|女)(?:[，,、|｜\s\d]|性)|/(?:男|女)/\d|\s*性别)")  # 王芳/女/45岁, 王芳|女|45岁
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # The same header line in English ("王芳 female 45y", "王芳, F, 45"): found from the sex word back to the name (a
 # scan for the name first would try ~400 surnames at every position of every text).
@@ -101,6 +101,23 @@ ENGLISH_ROLE = re.compile(rf"(?<![A-Za-z])(?=[A-Za-z])(?:(?i:{_english_roles})(?
                           rf"|(?:{'|'.join(lexicon.ENGLISH_HEADERS)})\s*[:：]\s*)(?={_surnames})")
 ENGLISH_TITLE = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(sorted(lexicon.ENGLISH_TITLES, key=len, reverse=True))})"
                            rf"(?:\.\s*|\s+)(?={_surnames})")
+# The same words as field names in exports, JSON, XML, tables and forms: "姓名": "王芳", 'name': '王芳', 姓名=王芳,
+# | 姓名 | 王芳 |, [姓名]王芳, 【患者】王芳, 姓名,王芳, <name>王芳</name>, \"姓名\":\"王芳\". Between label and name a
+# run of quotes, brackets, =, |, commas, backslashes, colons and spaces holding at least one that is not a colon or
+# space (those the role rules read). An XML tag (<name>) counts only when its closing tag follows the name, since
+# <姓名> is also this package's own placeholder.
+_FRAME_CHARS = "\"'“”‘’「」『』【】〔〕\\[\\]()（）<>=|｜\\\\"
+# (not the words that introduce a quoted word: 叫做“金鱼草” names a plant, 名叫“安迪” a game character, 作者“…” a book's)
+_field_labels = "|".join(sorted((word for word in lexicon.NAME_PREFIX_CONTEXT
+                                 if not word.endswith(("叫", "叫做", "是")) and word != "作者"), key=len, reverse=True))
+_field_keys = "|".join(word.replace(" ", r"[\s_]*").replace("'", "['’]") for word in sorted(
+    {*lexicon.ENGLISH_NAME_PREFIX_CONTEXT, *lexicon.FIELD_NAME_KEYS}, key=len, reverse=True))
+# A comma only after a name field itself (姓名,王芳,性别,女 in a CSV row): after a role word it is running text
+# (想问一下医生，冷空气…; 孕妇,于早孕28周).
+_name_fields = "姓名|患者名|病人名|(?<![A-Za-z])(?=[A-Za-z])(?i:name|patient[\\s_]*name|full[\\s_]*name|xm|hzxm|brxm)(?![A-Za-z])"
+FRAMED_FIELD = re.compile(rf"(?:(?:{_field_labels}|(?<![A-Za-z])(?=[A-Za-z])(?i:{_field_keys})(?![A-Za-z]))"
+                          rf"(?=[\s:：]*[{_FRAME_CHARS}])[\s:：{_FRAME_CHARS}]{{1,8}}"
+                          rf"|(?:{_name_fields})[\s\"']*[,，][\s\"']*)(?={_surnames})")
 ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*$")
 
 
@@ -163,8 +180,15 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # The scans the rules run over a whole batch (an anchored rule: its anchor), in the order of the `regions` that
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
-         CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE)
+         CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
+         FRAMED_FIELD)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
+
+
+def _unclosed_tag(text: str, label: re.Match, end: int) -> bool:
+    """A label written as an opening tag (<姓名>, <name>) whose closing tag does not follow the name at `end`."""
+    opened = label.start() > 0 and text[label.start() - 1] == "<" and label.group().rstrip().endswith(">")
+    return opened and not text.startswith("</", end)
 
 
 class _Scans:
@@ -239,10 +263,13 @@ class ChineseNameRecognizer(EntityRecognizer):
                 if end:
                     results.append(self._result(match.end(), end, self.context_score, "english_title"))
                     taken.update(range(match.end(), end))
-        for match in [*where.finditer(ROLE), *where.finditer(ROLE_QUOTED), *where.finditer(ENGLISH_ROLE)]:
+        for match in [*where.finditer(ROLE), *where.finditer(ROLE_QUOTED), *where.finditer(ENGLISH_ROLE),
+                      *where.finditer(FRAMED_FIELD)]:
             role_end = match.start() + len(match.group().rstrip("：: \t\n"))
             if match.end() not in taken and not self._inside_word(text, match.start(), role_end):
                 end = self._name_after_role(text, match.end())
+                if end and _unclosed_tag(text, match, end):
+                    end = None
                 if end:
                     results.append(self._result(match.end(), end, self.context_score, "role_context"))
                     taken.update(range(match.end(), end))
