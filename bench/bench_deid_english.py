@@ -45,6 +45,12 @@ FRAMES.update({
   "xb_fw_pipe": "姓名｜{v}", "xb_json_tight": '"name":"{v}"', "xb_escaped_json": '\\"姓名\\":\\"{v}\\"',
   "xb_arrow": "name => {v}",
 })
+# Lists, signatures, greetings and informants (probed on a synthetic line first, then planted here).
+FRAMES.update({
+  "m_space_list": "参加讨论人员：{v} {v1}", "m_en_list": "Attendees: {v}, {v1} and {v2}", "m_double_space": "会诊医师：{v}  {v1}",
+  "m_dash_signature": "——{v}\n2023年1月2日", "m_greeting": "{v}你好，你的检查结果出来了", "m_id_paren": "{v}（身份证号略）",
+  "m_en_dash_label": "Patient's name - {v}", "m_name_wei": "患者姓名为{v}", "m_informant": "据{v}介绍",
+})
 AT_END = {k for k in FRAMES if k.startswith("end_")} | {"en_name_colon", "en_signature_fw", "en_mr", "en_reported"}
 
 def main() -> None:
@@ -54,14 +60,14 @@ def main() -> None:
     items = []
     for n, (_source, host) in enumerate(hosts[:3000]):
         frame = list(FRAMES)[n % len(FRAMES)]
-        v, v1 = person(rng), person(rng)
-        planted = FRAMES[frame].format(v=v, v1=v1)
+        v, v1, v2 = person(rng), person(rng), person(rng)
+        planted = FRAMES[frame].format(v=v, v1=v1, v2=v2)
         if frame in AT_END:
             text = host.rstrip() + "\n" + planted
         else:
             cut = host.find("。", len(host) // 3)
             text = (host + "\n" + planted + "。") if cut < 0 else host[:cut + 1] + planted + "。" + host[cut + 1:]
-        values = [v] + ([v1] if "{v1}" in FRAMES[frame] else [])
+        values = [v] + ([v1] if "{v1}" in FRAMES[frame] else []) + ([v2] if "{v2}" in FRAMES[frame] else [])
         items.append((frame, text, values))
     d = Deidentifier()
     outs = d.deidentify_many([t for _, t, _ in items], [""] * len(items))
@@ -71,10 +77,10 @@ def main() -> None:
             total[frame] += 1
             # a leak: the whole value, or its given name (>= 2 chars), still in the output
             leaks[frame] += (v in out) or (len(v) >= 3 and v[1:] in out)
-        strict[frame] += FRAMES[frame].format(v="<姓名>", v1="<姓名>") not in out
+        strict[frame] += FRAMES[frame].format(v="<姓名>", v1="<姓名>", v2="<姓名>") not in out
     for f in FRAMES:  # (leaked, total, not as expected) per frame, then per frame set
         print(f"{f:28s} {leaks[f]:3d} / {total[f]}  not-as-expected {strict[f]}")
-    for prefix, label in (("en_", "English"), ("end_", "end of text"), ("x_", "export"), ("xb_", "export, blind")):
+    for prefix, label in (("en_", "English"), ("end_", "end of text"), ("x_", "export"), ("xb_", "export, blind"), ("m_", "lists, signatures, greetings")):
         keys = [k for k in FRAMES if k.startswith(prefix)]
         print(f"{label}: {sum(leaks[k] for k in keys)} of {sum(total[k] for k in keys)} leaked")
     print("ALL", sum(leaks.values()), "/", sum(total.values()), "not-as-expected", sum(strict.values()))

@@ -42,7 +42,7 @@ NAME_PREFIX_CONTEXT = (
     # who came with the patient (陪诊人邵琳)
     "陪诊人", "陪诊", "陪护人", "看护人", "护工",
     # field labels of forms and exports (患者名：, 录入：, 操作员：, 谈话对象：)
-    "患者名", "病人名", "录入", "录入员", "录入人", "操作员", "操作人", "经手人", "开单人", "登记人", "谈话对象",
+    "姓名为", "姓名是", "姓名叫", "患者名", "病人名", "录入", "录入员", "录入人", "操作员", "操作人", "经手人", "开单人", "登记人", "谈话对象",
 )
 # English labels and role words before a Chinese name, as bilingual records and exports write them ("Name: 王芳",
 # "Patient 王芳 presented with", "Signed by: 李建国"); matched in any case, then a space, colon or full stop.
@@ -53,6 +53,7 @@ ENGLISH_NAME_PREFIX_CONTEXT = (
     "husband", "wife", "son", "daughter", "spouse", "brother", "sister", "relative", "family member",
     "signed by", "signature", "recorded by", "reviewed by", "referred by", "reported by", "examined by",
     "approved by", "checked by", "written by", "prepared by", "accompanied by", "seen by", "treated by",
+    "attendees", "attendee", "participants", "present", "members", "team members",
     "assistant", "family", "in charge", "attn", "attention", "care of", "c/o", "dear", "hi", "hello",
 )
 # E-mail and letter headers, only as written (capitalised, then a colon): "from" and "to" are ordinary words.

@@ -97,7 +97,7 @@ SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
 _english_roles = "|".join(word.replace(" ", r"\s+").replace("'", "['’]")
                           for word in sorted(lexicon.ENGLISH_NAME_PREFIX_CONTEXT, key=len, reverse=True))
 # (the lookahead for a letter first: without it `re` tries the caseless alternation at every position, 15x slower)
-ENGLISH_ROLE = re.compile(rf"(?<![A-Za-z])(?=[A-Za-z])(?:(?i:{_english_roles})(?:\s*[:：]\s*|\s+)"
+ENGLISH_ROLE = re.compile(rf"(?<![A-Za-z])(?=[A-Za-z])(?:(?i:{_english_roles})(?:\s*[:：]\s*|\s+[-–—]\s+|\s+)"
                           rf"|(?:{'|'.join(lexicon.ENGLISH_HEADERS)})\s*[:：]\s*)(?={_surnames})")
 ENGLISH_TITLE = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(sorted(lexicon.ENGLISH_TITLES, key=len, reverse=True))})"
                            rf"(?:\.\s*|\s+)(?={_surnames})")
@@ -136,7 +136,7 @@ LIST_LABEL = re.compile(r"(?:[\u4e00-\u9fff]{0,5}(?:人员|成员|者|人|医师
 # The label's last word and its colon: a label starts at most 5 characters before that word.
 LIST_LABEL_ANCHOR = (re.compile(r"(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助|签名|签字|抄送|收件|经办|审核|"
                                 r"审批|小组|主刀|麻醉|巡回|器械|洗手|记录)\s*[：:]"), 5)
-LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*")
+LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*|[ \u3000]+")  # or spaces alone: 参加人员：王芳 李娜 张伟
 ITEM_END = re.compile(r"\s*(?:[、，,;；。！？!?\s/）)]|和|及|与|等|$|(?:副)?主任|医师|护士|教授|老师)")
 ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})\s*[（(]\s*")
 PAREN_END = re.compile(r"\s*[）)]")
@@ -145,7 +145,16 @@ KIN_PAREN = re.compile(r"\s*[（(](?:(?:患者|病人|患儿)?(?:之|的)?(?:儿
                        r"|(?:男|女)性?\s*[，,、\s)）]|\d{1,3}\s*岁"  # or the person's sex / age: 王梅（女，45岁）
                        # the same in English: 王梅 (patient), 王梅 (wife), 王梅 (F, 45)
                        r"|(?i:patient|pt|self|wife|husband|son|daughter|father|mother|spouse|guardian|relative|friend"
-                       r"|brother|sister|parent|caregiver)[）)]|(?i:male|female|[MF])\s*[,，)）])")
+                       r"|brother|sister|parent|caregiver)[）)]|(?i:male|female|[MF])\s*[,，)）]"
+                       # or an identity document: 王梅（身份证号略）
+                       r"|身份证|证件|住院号|病案号|门诊号|联系电话|电话|手机|联系方式)")
+# A signature: a dash, then the name, then the line's end, a space, a date (——王芳\n2023年1月2日).
+SIGNATURE = re.compile(rf"(?:^|(?<=[。！？!?；;])) *(?:——|—|--) *(?={_surnames})", re.MULTILINE)  # a line's or sentence's start
+# A greeting after a clause-initial name (王芳你好，…), as doctors answer online consultations.
+GREETING = re.compile(r"[你您]好(?!运)")  # not 祝你好运
+# An informant between 据 and a verb of telling (据王芳介绍, 据李强反映).
+INFORMANT_END = re.compile(r"介绍|反映|所述|描述|回忆|讲述|说|称|诉")
+INFORMANT = re.compile(rf"据(?=[\u4e00-\u9fff]{{2,4}}?(?:{INFORMANT_END.pattern}))")
 CLAUSE_START = set("。；;！？!?\n，,：: \t") | {""}  # what may precede a clause-initial name
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
 CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
@@ -155,7 +164,7 @@ TITLE_AFTER = re.compile(r"副主任医师|主任医师|主治医师|住院医�
 TITLE_BOUNDARY = set("经由请示与和及、，,。；;：:！？!? \t（(\n") | {""}
 VERB_TAGS = {"v", "vn", "d", "p", "c", "u", "r", "ad", "vd"}
 NR_WORD_FREQ = 500  # a dictionary "name" this frequent is a word (谢谢 1089); 杨柳 411 and 马超 170 stay names
-NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*")
+NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*|, +| +and +")  # Attendees: 王芳, 李娜 and 张伟
 
 
 # --- 12. a surname and a given name told apart: 患者姓王，名建国 / 我姓李，名字叫小龙
@@ -181,8 +190,12 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
-         FRAMED_FIELD)
+         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
+
+
+def _signature_end(text: str, end: int) -> bool:
+    return end == len(text) or text[end] in "\n \u3000,，(（" or text[end].isdigit()
 
 
 def _unclosed_tag(text: str, label: re.Match, end: int) -> bool:
@@ -358,13 +371,18 @@ class ChineseNameRecognizer(EntityRecognizer):
         # of saying): those are rarer than clause starts.
         # A bracket right after the name saying who the person is (kinship, sex, age) is strong evidence: the
         # given name may then be an ordinary word (石安静（女，45岁）).
-        for cue, rule, strong in ((KIN_PAREN, "kin_paren", True), (SPEECH_AFTER, "sentence", False)):
+        for cue, rule, strong in ((KIN_PAREN, "kin_paren", True), (SPEECH_AFTER, "sentence", False),
+                                  (GREETING, "greeting", False)):
             for match in where.finditer(cue):
                 if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
                     continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
                 start = self._name_before(text, match.start(), CLAUSE_START, strong)
                 if start is not None and not any(i in taken for i in range(start, match.start())):
                     add(start, match.start(), rule)
+        for dash in where.finditer(SIGNATURE):
+            add(dash.end(), self._name_ending(text, dash.end(), _signature_end), "signature")
+        for word in where.finditer(INFORMANT):
+            add(word.end(), self._name_ending(text, word.end(), lambda t, e: bool(INFORMANT_END.match(t, e))), "informant")
         for verb in where.finditer(CONTACT):
             add(verb.end(), self._name_ending(text, verb.end(), lambda t, e: bool(CONTACT_END.match(t, e))), "contact")
         for title in where.finditer(TITLE_AFTER):
