@@ -386,7 +386,11 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     admin = rf"{NAME_CH}{{1,8}}?(?:特别行政区|自治区|自治州|自治县|省|市|州|地区|盟|区|县|旗)"
     local = rf"{NAME_CH}{{1,10}}?(?:街道|镇(?![痛静咳吐定])|乡|村|屯|社区|小区|花园|公寓|大厦|新村|家园|苑)"
     street = rf"{NAME_CH}{{1,10}}?(?:大道|大街|街|路|巷|弄|胡同)"
-    number = r"(?:[\d一二三四五六七八九十百零〇-]+(?:号院|号楼|号|栋|幢|楼|单元|室|层|组|排|户)(?:[\d-]+)?)+"
+    # A lane, then its house, unit and room (123弄5号3单元502室), a road section (人民南路四段12号), an estate's
+    # phase or zone (2期3栋): the digits a unit may carry after it (12号-3) never take the next unit's own digits
+    # (88号3单元 is 88号 + 3单元).
+    number = (r"(?:[\d一二三四五六七八九十百零〇-]+(?:号院|号楼|号|弄|段|期|区|栋|幢|楼|单元|室|层|组|排|户)"
+              r"(?:[\d-]+(?![\d一二三四五六七八九十百零〇-]*(?:号|弄|段|期|区|栋|幢|楼|单元|室|层|组|排|户)))?)+")
     place = rf"(?:{local}|{street})"
     # Every address has a level word within its first 11 characters: a cheap lookahead skips the costly
     # alternation at every other start (same matches, measured on the planted and public corpora).
