@@ -17,7 +17,7 @@ import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
 from cmedins.contracts.prc_id import id_check_digit
-from cmedins.deid import email_words, ip_shapes
+from cmedins.deid import email_words, ip_shapes, label_shapes
 from cmedins.deid.lexicon import WELL_KNOWN_HOSPITALS
 
 LANGUAGE = "zh"
@@ -65,12 +65,13 @@ def _one_script(number: str) -> str:
     return rf"(?:{ascii_only}|{number})"
 
 
-def _labelled(labels: str, value: str, many: bool = False) -> str:
+def _labelled(labels: str, value: str, many: bool = False, sep: str = SEP) -> str:
     """The label anchors the match (fast literal scan); `\\K` drops it from the reported span. With `many`, a
     list of values after one label is matched whole (each item is that type): numbers only, since an address
-    or a date is followed by ordinary prose after a comma."""
+    or a date is followed by ordinary prose after a comma. `sep`: what may stand between label and value
+    (label_shapes.FRAMED_SEP: the quotes, brackets, =, | and tags of exports too)."""
     items = rf"(?:{LIST_SEP}{value})*" if many else ""
-    return rf"(?:{labels}){SEP}\K{value}{items}"
+    return rf"(?:{labels}){sep}\K{value}{items}"
 
 
 # A span while matching: (pattern name, start, end, score). Tuples, not presidio RecognizerResults: on real text
@@ -352,8 +353,7 @@ class BankCardRecognizer(ChecksumRecognizer):
 
 
 # Messaging accounts identify a person as surely as a phone: 微信号：wxid_ab12cd, QQ: 123456789, 钉钉号 ...
-CONTACT_LABELS = (r"微信号码|微信号|微信ID|微信id|微信|WeChat|wechat|QQ号码|QQ号|QQ|qq号|qq|钉钉号|钉钉|Skype|skype|"
-                  r"WhatsApp|Telegram|Line ID|LINE ID")
+CONTACT_LABELS = label_shapes.CONTACT_LABEL  # 微信号, QQ, WeChat ID ... (shared with the residual scan)
 # Bracketed only: a bare ` at ` is English prose (`look at google.com`), not an address.
 OBFUSCATED_AT = r"(?:[(\[（【]\s?(?:at|AT|艾特)\s?[)\]）】])"
 OBFUSCATED_DOT = r"(?:[(\[（【]\s?(?:dot|DOT|点)\s?[)\]）】])"
@@ -375,13 +375,19 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     landline = (rf"(?<![\d+]){country}?(?:\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})(?: - |\s?[- ]?){local}{extension}(?!\d)")
     landline_intl = rf"(?<![\d+]){country}(?:10|2\d|[3-9]\d{{2}})[- ]?{local}{extension}(?!\d)"
     # A record-number label is a kind of record plus a number word: 住院号, 住院号码, 病案编号, 医保卡号, 患者ID.
-    record_kinds = (r"病案|病历|住院|门诊|急诊|医保|社保|就诊|诊疗|医疗|健康|登记|档案|影像|检查|检验|化验|放射|病理|"
-                    r"标本|流水|床位|发票|患者|病人|申请|报告|条码")
-    record_labels = rf"(?:{record_kinds})卡?(?:号码|编号|号|ID|id|No\.?)|ID号|患者ID|病人ID"
+    record_labels = label_shapes.RECORD_LABEL
     plate = (r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][·• -]?"
              r"(?=(?:[A-Z]*\d){3})[A-Z0-9]{5,6}(?![A-Za-z0-9])")
     passport = r"(?<![A-Za-z0-9])(?:[EGDSPHK]\d{8}|E[A-HJ-NP-Z]\d{7}|[CW]\d{8})(?![A-Za-z0-9])"
-    dob_labels = r"出生日期|出生年月日|出生年月|出生时间|出生于|出生|生日|生于|DOB|D\.O\.B\.|Date of birth|date of birth"
+    # 出生于 / 出生 / 生于 are prose (1980年出生，2020年3月入院): no export frame after them, a comma above all
+    dob_labels = r"出生于|出生|生于"
+    dob_fields = rf"出生日期|出生年月日|出生年月|出生时间|生日|{label_shapes.EN_DOB_LABEL}"
+    months = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?"
+    # a date of birth as English records write it, only after its label: 02/01/1980, Jan 2, 1980, 2 January 1980
+    date_en = (rf"(?:{DAY}|{MONTH})[-/.](?:{DAY}|{MONTH})[-/.]{YEAR}(?!\d)|{months}\s?{DAY},?\s{YEAR}(?!\d)"
+               rf"|{DAY}\s?{months},?\s{YEAR}(?!\d)")
+    dob_value = rf"(?:{DATE_ANY}|{YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)|{date_en})"
+    framed = label_shapes.FRAMED_SEP
     top = rf"{NAME_CH}{{1,8}}?(?:特别行政区|自治区|自治州|省|市|州|盟)"  # a chain must start at this level
     admin = rf"{NAME_CH}{{1,8}}?(?:特别行政区|自治区|自治州|自治县|省|市|州|地区|盟|区|县|旗)"
     local = rf"{NAME_CH}{{1,10}}?(?:街道|镇(?![痛静咳吐定])|乡|村|屯|社区|小区|花园|公寓|大厦|新村|家园|苑)"
@@ -431,6 +437,8 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     famous = (rf"(?<=[于在至到往赴去入转来从])(?:{PLACES})(?!(?:{KINDS})医院){NAME_CH}{{0,{reach_famous}}}?医院"
               rf"|(?<![\p{{Han}}])(?:{PLACES})(?!(?:{KINDS})医院){NAME_CH}{{1,{reach_famous}}}?医院")
     over89 = r"(?:9\d|1[0-4]\d)"
+    account = r"(?=[A-Za-z.-]*[\d_])[A-Za-z0-9][A-Za-z0-9_.-]{4,39}(?![A-Za-z0-9_])"
+    record = r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,24}(?![A-Za-z0-9])"
     return [
         ListRecognizer("CN_PHONE", "ChinesePhoneRecognizer", LANGUAGE, [
             Pattern("mobile", _one_script(mobile), 0.9),
@@ -461,21 +469,29 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
         ListRecognizer("CONTACT_ID", "ContactAccountRecognizer", LANGUAGE, [
             # an account holds a digit or underscore (wxid_ab12, 123456789); a letters-only one only after a colon
             # or 为/是, so `QQ Music` and `WeChat users` in general instructions stay words
-            Pattern("labelled", _labelled(CONTACT_LABELS, r"(?=[A-Za-z.-]*[\d_])[A-Za-z0-9][A-Za-z0-9_.-]{4,39}(?![A-Za-z0-9_])",
-                                          many=True), 0.95),
-            Pattern("labelled_letters", rf"(?:{CONTACT_LABELS})\s*(?:为|是|[：:])\s*\K[A-Za-z][A-Za-z0-9_.-]{{4,39}}(?![A-Za-z0-9_])", 0.9),
+            Pattern("labelled", _labelled(CONTACT_LABELS, account, many=True, sep=framed), 0.95),
+            Pattern("labelled_key", _labelled(label_shapes.CONTACT_KEY, account, sep=label_shapes.KEY_SEP), 0.95),
+            Pattern("labelled_letters", rf"(?:{CONTACT_LABELS}){label_shapes.EXPLICIT_SEP}\K[A-Za-z][A-Za-z0-9_.-]{{4,39}}(?![A-Za-z0-9_])", 0.9),
         ], global_regex_flags=FLAGS),
         ListRecognizer("MEDICAL_RECORD_NUMBER", "RecordNumberRecognizer", LANGUAGE, [
-            Pattern("labelled", _labelled(record_labels, r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,24}(?![A-Za-z0-9])", many=True), 0.95),
+            Pattern("labelled", _labelled(record_labels, record, many=True, sep=framed), 0.95),
+            # MRN: 00123456, Hospital No.: ZY2023001234, "zyh":"1234567" (label_shapes: English labels, pinyin keys)
+            Pattern("labelled_en", _labelled(label_shapes.EN_RECORD_LABEL, label_shapes.EN_RECORD_VALUE, many=True,
+                                             sep=framed), 0.95),
+            Pattern("labelled_key", _labelled(label_shapes.RECORD_KEY, record, sep=label_shapes.KEY_SEP), 0.95),
         ], global_regex_flags=FLAGS),
         CompiledRecognizer("LICENSE_PLATE", "LicensePlateRecognizer", LANGUAGE, [Pattern("plate", plate, 0.85)],
                           global_regex_flags=FLAGS),
         ListRecognizer("PASSPORT", "PassportRecognizer", LANGUAGE, [
             Pattern("passport", passport, 0.6),
-            Pattern("labelled", _labelled(r"护照号码|护照号|护照|通行证号码|通行证号|通行证", r"[A-Z0-9]{7,12}(?![A-Za-z0-9])"), 0.95),
+            Pattern("labelled", _labelled(r"护照号码|护照号|护照|通行证号码|通行证号|通行证", r"[A-Z0-9]{7,12}(?![A-Za-z0-9])",
+                                          sep=framed), 0.95),
+            Pattern("labelled_en", _labelled(label_shapes.EN_PASSPORT_LABEL, r"(?=[A-Z]*[0-9])[A-Z0-9]{7,12}(?![A-Za-z0-9])",
+                                             sep=framed), 0.95),
         ], global_regex_flags=FLAGS),
         CompiledRecognizer("DATE_OF_BIRTH", "DateOfBirthRecognizer", LANGUAGE, [
             Pattern("labelled", _labelled(dob_labels, rf"(?:{DATE_ANY}|{YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d))"), 1.0),
+            Pattern("labelled_field", _labelled(dob_fields, dob_value, sep=framed), 1.0),
             Pattern("born", rf"(?<!\d)(?:{DATE_ANY}|{YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|{YEAR}\s*年)"
                             rf"(?=\s*(?:出生|生人|生[，,。；;\s）)]))", 1.0),
         ], global_regex_flags=FLAGS),

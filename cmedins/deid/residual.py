@@ -25,7 +25,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from cmedins.deid import email_words, ip_shapes
+from cmedins.deid import email_words, ip_shapes, label_shapes
 from cmedins.deid.normalise import fold
 from cmedins.deid.number_shapes import LANDLINE, MOBILE, id_shape
 
@@ -45,11 +45,15 @@ PHONE_LABEL = re.compile(r"(?:电话|手机|座机|联系方式|联系电话|拨
 TLD = (r"(?:com|net|org|edu|gov|mil|int|info|biz|name|pro|mobi|asia|tech|site|online|club|vip|shop|top|xyz|app|"
        r"dev|cloud|email|[a-z]{2})")
 EMAIL = re.compile(rf"(?<![\w.%+-])[\w.%+-]+ ?@ ?[\w-]+(?:\.[\w-]+)*\.{TLD}(?![A-Za-z-])", re.ASCII | re.IGNORECASE)
-RECORD_LABEL = (r"(?:住院|门诊|急诊|病案|病历|病理|影像|检查|检验|放射|标本|登记|档案|医保|社保|就诊|诊疗|医疗|健康|患者|病人)"
-                r"(?:卡)?(?:号码|编号|号|ID|id)|ID号|病案|住院号")
+# The record-number labels and what may stand between label and value (the quotes, brackets, =, | and tags of
+# exports too) are the detectors' own (cmedins.deid.label_shapes); the bare 病案 and 住院号 besides.
+RECORD_LABEL = rf"{label_shapes.RECORD_LABEL}|病案|住院号"
 RECORD_VALUE = r"[A-Za-z]{0,4}-?\d[A-Za-z0-9-]{3,24}(?![A-Za-z0-9])"
-RECORD = re.compile(rf"(?:{RECORD_LABEL})\s*(?:为|是)?\s*[：:（(]?\s*(?:No\.?|NO\.?|no\.?|#)?\s*(?P<items>{RECORD_VALUE}"
+RECORD = re.compile(rf"(?:{RECORD_LABEL}){label_shapes.FRAMED_SEP}(?P<items>{RECORD_VALUE}"
                     rf"(?:\s*(?:[、,，/]|和|及|与)\s*{RECORD_VALUE})*)")
+# After an English label (MRN, Hospital No., Patient ID) or a pinyin column name (zyh, mzh): 4 digits at least.
+RECORD_EN = re.compile(rf"(?:{label_shapes.EN_RECORD_LABEL}{label_shapes.FRAMED_SEP}|{label_shapes.RECORD_KEY}"
+                       rf"{label_shapes.KEY_SEP})(?P<en_items>{label_shapes.EN_RECORD_VALUE})")
 RECORD_ITEM = re.compile(RECORD_VALUE)
 # E-mail spelled to dodge scrapers (zhang(at)163.com, li[at]qq[dot]com) and messaging accounts after their label.
 BRACKETED = r"[(\[（【]\s?{}\s?[)\]）】]"
@@ -65,9 +69,9 @@ IP = re.compile(ip_shapes.IP)
 # position of Chinese text (\w matches Han) and costs more than all other checks together.
 BRACKETED_AT = re.compile(BRACKETED.format("(?:at|艾特)"), re.IGNORECASE)
 # An account holds a digit or an underscore, or follows an explicit colon / 为 / 是 (`QQ music` is a word).
-CONTACT = re.compile(r"(?:微信|wechat|qq|钉钉|skype|whatsapp|telegram|line id)(?:号码|号|id)?\s*"
-                     r"(?:(?:为|是|[：:])\s*(?P<any>[A-Za-z0-9][A-Za-z0-9_.-]{4,39})"
-                     r"|(?:为|是)?\s*[：:]?\s*(?P<value>(?=[A-Za-z.-]*[\d_])[A-Za-z0-9][A-Za-z0-9_.-]{4,39}))"
+CONTACT = re.compile(rf"(?:{label_shapes.CONTACT_LABEL}|{label_shapes.CONTACT_KEY}(?={label_shapes.KEY_SEP}))"
+                     rf"(?:{label_shapes.EXPLICIT_SEP}(?P<any>[A-Za-z0-9][A-Za-z0-9_.-]{{4,39}})"
+                     rf"|{label_shapes.FRAMED_SEP}(?P<value>(?=[A-Za-z.-]*[\d_])[A-Za-z0-9][A-Za-z0-9_.-]{{4,39}}))"
                      r"(?![A-Za-z0-9_])", re.IGNORECASE)
 
 
@@ -75,7 +79,7 @@ CONTACT = re.compile(r"(?:微信|wechat|qq|钉钉|skype|whatsapp|telegram|line i
 # that fails one cannot match it. CONTACT ignores case: its labels are looked for in the lower-cased text, and a
 # text holding a character that case-insensitive matching equates to an ASCII letter without lower() mapping it
 # there (İ, ı, ſ: the only such characters besides the Kelvin sign, which lower() maps to k) is always scanned.
-CONTACT_WORDS = ("微信", "钉钉", "wechat", "qq", "skype", "whatsapp", "telegram", "line id")
+CONTACT_WORDS = (*label_shapes.CONTACT_WORDS, *label_shapes.CONTACT_KEYS)
 RECORD_WORDS = ("号", "ID", "id", "病案")
 
 
@@ -88,7 +92,9 @@ NUMBER_SHAPE = rf"\d(?:{_SEP_CLASS}{{0,3}}\d){{5}}{_SEP_CLASS}{{0,3}}[\dXx]"
 CONTACT_LABEL = "|".join("".join(f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() and ch.isascii() else ch
                                  for ch in word) for word in CONTACT_WORDS) + "|[İıſ\u212a]"
 BRACKETED_AT_SHAPE = BRACKETED.format("(?:[aA][tT]|艾特)")
-PRECHECKS = (NUMBER_SHAPE, CONTACT_LABEL, BRACKETED_AT_SHAPE, RECORD.pattern, EMAIL_WORDS.pattern, IP.pattern)
+# (one expression for both record patterns: their group names differ)
+PRECHECKS = (NUMBER_SHAPE, CONTACT_LABEL, BRACKETED_AT_SHAPE, f"{RECORD.pattern}|{RECORD_EN.pattern}",
+             EMAIL_WORDS.pattern, IP.pattern)
 NUMBERS, CONTACTS, OBFUSCATED, RECORDS, WORDED, IPS = range(len(PRECHECKS))
 
 
@@ -199,6 +205,9 @@ def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool =
         for item in RECORD_ITEM.finditer(match.group("items")):
             if item.group() not in allowed:
                 hits.append(("record_number", base + item.start(), base + item.end()))
+    for match in RECORD_EN.finditer(folded) if RECORDS in may else ():
+        if match.group("en_items") not in allowed:
+            hits.append(("record_number", match.start("en_items"), match.end("en_items")))
     return _dedupe(hits)
 
 
