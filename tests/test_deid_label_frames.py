@@ -48,6 +48,11 @@ FRAMES = [
     ('{"医保卡号": "YB123456789012"}', f'{{"医保卡号": "{MRN}"}}'),
     ('{"微信": "lihua1988"}', f'{{"微信": "{WX}"}}'),
     ('"QQ号":"123456789"', f'"QQ号":"{WX}"'),
+    # a local phone number is one only by its label
+    ('{"电话": "62345678"}', '{"电话": "<电话>"}'),
+    ("| 联系电话 | 62345678 |", "| 联系电话 | <电话> |"),
+    ("Phone: 6234 5678", "Phone: <电话>"),
+    ("TEL. 62345678", "TEL. <电话>"),
     # passports and dates of birth
     ("Passport No.: 534298716", "Passport No.: <护照号>"),
     ('{"护照号": "EA1234567"}', '{"护照号": "<护照号>"}'),
@@ -81,6 +86,8 @@ def test_a_date_of_birth_goes_even_when_dates_are_kept():
     ("| 住院号 | 1234567 |", "1234567"),
     ("WeChat ID: wxid_a1b2c3d4e5", "wxid_a1b2c3d4e5"),
     ('{"微信": "lihua"}', "lihua"),
+    ('{"电话": "62345678"}', "62345678"),
+    ('"手机号":"62345678"', "62345678"),
 ])
 def test_the_residual_scan_reads_the_same_labels(text, value):
     hits = [text[lo:hi] for _, lo, hi in residual_hits(text)]
@@ -102,6 +109,7 @@ NOT_IDENTIFIERS = [
     "WeChat users can scan the code.",
     "KUAKE-QQR_train.json",
     "Happy birthday!",
+    "hotel 62345678",
     "zyh 1234567",  # a pinyin key only with a frame character after it
     # keys of this package's own files (the push gate scans them) and of any database: a bare "record" is no label
     '{"record_id": "a3f9e2c41b7d5068", "record_number": 1234, "blind_record_no": 20231}',

@@ -48,9 +48,9 @@ EN_RECORD_LABEL = (rf"(?<![A-Za-z])(?=[A-Za-z])(?i:(?:{_words(EN_RECORD_KINDS)})
                    rf"(?![A-Za-z])\.?|#)|(?:{_words(EN_RECORD_WORDS)})(?![A-Za-z]))")
 
 # Between a label and its value in an export (with the colon, 为 / 是 and No. of prose): quotes, brackets, =, |,
-# backslashes, commas, # and tags, at most 8 of them.
+# backslashes, commas, # and tags, at most 8 of them (as few as the value needs: 电话：(123)456-7890 keeps its bracket).
 FRAME_CHARS = "\"'“”‘’「」『』【】〔〕\\[\\]()（）<>=|｜\\\\,，#＃"
-_FRAME_RUN = rf"(?:[\s:：{FRAME_CHARS}]|</?[A-Za-z][A-Za-z0-9]{{0,5}}>){{0,8}}"
+_FRAME_RUN = rf"(?:[\s:：{FRAME_CHARS}]|</?[A-Za-z][A-Za-z0-9]{{0,5}}>){{0,8}}?"
 FRAMED_SEP = rf"\s*(?:为|是|系)?{_FRAME_RUN}(?:(?:No|NO|no)\.?\s*)?[\s:：#＃]*"
 # A key of a table or JSON (a pinyin column name) needs a frame character after it: zyh alone is no label.
 KEY_SEP = rf"(?=[\s:：]*[:：{FRAME_CHARS}]){FRAMED_SEP}"
@@ -74,3 +74,9 @@ EN_PASSPORT_LABEL = (r"(?<![A-Za-z])(?=[A-Za-z])(?i:passport(?:[\s_.-]*(?:number
 # A record number after an English label or a pinyin key: 5 characters and 4 digits at least (`Case No. 12`,
 # `Patient ID: P001` in general instructions stay), with no script's digits but ASCII.
 EN_RECORD_VALUE = r"(?=(?:[A-Za-z-]*[0-9]){4})[A-Za-z0-9][A-Za-z0-9-]{4,24}(?![A-Za-z0-9])"
+
+# Phones: a mobile or a landline with its area code is one by its shape; a bare 7-8 digit local number only after
+# one of these labels (电话：62345678, {"电话": "62345678"}, Phone: 6234 5678; Tel, Telephone, Phone and Mobile in
+# any case, never inside a word: hotel 62345678 is no phone).
+PHONE_LABEL = (r"联系电话|电话号码|电话|手机号码|手机号|手机|座机|联系方式|拨打|致电"
+               r"|(?<![A-Za-z])(?=[A-Za-z])(?i:tel|telephone|phone|mobile)(?:\.|(?![A-Za-z]))")

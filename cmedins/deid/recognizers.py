@@ -444,9 +444,9 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
             Pattern("mobile", _one_script(mobile), 0.9),
             Pattern("landline", _one_script(landline), 0.75),
             Pattern("landline_intl", _one_script(landline_intl), 0.85),
-            Pattern("labelled", _labelled(r"联系电话|电话号码|电话|手机号码|手机号|手机|座机|联系方式|拨打|致电|Tel|TEL|tel",
+            Pattern("labelled", _labelled(label_shapes.PHONE_LABEL,
                                           _one_script(r"[(（+]?\d(?:[ ./()（）-]{0,3}\d){6,15}(?:\s?转\s?\d{1,5})?(?!\d)"),
-                                          many=True), 0.9),
+                                          many=True, sep=label_shapes.FRAMED_SEP), 0.9),
         ], global_regex_flags=FLAGS),
         # every match holds an @: a batch without one (most record text) is not scanned
         HintedRecognizer("EMAIL", "EmailRecognizer", LANGUAGE, [

@@ -39,7 +39,8 @@ GAP = rf"(?:{_SEP_CLASS}{{1,2}}| [-./—–] )"
 # A run of groups: maximal digit runs (\d+ is never backed off: what may follow is optional), a gap between
 # them, an X only at the run's end (after one, no group joins).
 RUN = re.compile(rf"\d+(?:{GAP}\d+)*(?:[Xx](?![A-Za-z0-9]))?")
-PHONE_LABEL = re.compile(r"(?:电话|手机|座机|联系方式|联系电话|拨打|致电|Tel|TEL|tel|Phone|phone)(?:号码|号)?\s*(?:为|是)?\s*[：:]?\s*$")
+# the detectors' phone labels (cmedins.deid.label_shapes), an export's frame after them too ({"电话": "62345678"})
+PHONE_LABEL = re.compile(rf"(?:{label_shapes.PHONE_LABEL})(?:号码|号)?{label_shapes.FRAMED_SEP}$")
 # A domain must end in a real top-level domain (generic ones, or any two-letter country code): `@app.route` and
 # `x @ w.weight` in code answers are not addresses, `web3@1.3.0` has no letters there at all.
 TLD = (r"(?:com|net|org|edu|gov|mil|int|info|biz|name|pro|mobi|asia|tech|site|online|club|vip|shop|top|xyz|app|"
@@ -117,7 +118,7 @@ def _phone_shape(digits: str, folded: str, start: int) -> bool:
         return True
     if LANDLINE.fullmatch(digits) and (digits.startswith("0") or "+" in folded[max(0, start - 2):start]):
         return True
-    return 7 <= len(digits) <= 8 and PHONE_LABEL.search(folded, max(0, start - 12), start) is not None
+    return 7 <= len(digits) <= 8 and PHONE_LABEL.search(folded, max(0, start - 24), start) is not None
 
 
 def _script_groups(group: str, start: int):
