@@ -395,8 +395,8 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     # A lane, then its house, unit and room (123弄5号3单元502室), a road section (人民南路四段12号), an estate's
     # phase or zone (2期3栋): the digits a unit may carry after it (12号-3) never take the next unit's own digits
     # (88号3单元 is 88号 + 3单元).
-    number = (r"(?:[\d一二三四五六七八九十百零〇-]+(?:号院|号楼|号|弄|段|期|区|栋|幢|楼|单元|室|层|组|排|户)"
-              r"(?:[\d-]+(?![\d一二三四五六七八九十百零〇-]*(?:号|弄|段|期|区|栋|幢|楼|单元|室|层|组|排|户)))?)+")
+    units = r"号院|号楼|号|弄|段|期|区|栋|幢|楼|单元|室|层|组|排|户"
+    number = rf"(?:[\d一二三四五六七八九十百零〇-]+(?:{units})(?:[\d-]+(?![\d一二三四五六七八九十百零〇-]*(?:{units})))?)+"
     place = rf"(?:{local}|{street})"
     # Every address has a level word within its first 11 characters: a cheap lookahead skips the costly
     # alternation at every other start (same matches, measured on the planted and public corpora).
