@@ -27,6 +27,9 @@ import pytest
     ("医师签名：陈建国", "医师签名：<姓名>"),
     ("姓名：王小明", "姓名：<姓名>"),
     ("出院小结。主治医师：陈建国", "出院小结。主治医师：<姓名>"),
+    # a name alone inside English prose, no role word: a source's description, a ward note
+    ("records of 赵六 and his family", "records of <姓名> and his family"),
+    ("moved from 张伟's ward to ICU", "moved from <姓名>'s ward to ICU"),
 ])
 def test_names_in_english_frames_are_masked(deid_engine, text, expected):
     assert deid_engine.deidentify(text)[0] == expected
@@ -48,6 +51,8 @@ def test_name_at_the_end_of_the_last_text_of_a_batch(deid_engine):
     "Dear 医生, thank you.",
     "Contact 内科 for details.",
     "患者男，45岁，female partner, M, 56",
+    "visit 华山 and 黄山; the herb 黄芪 is; in 北京 and 上海; take 高血压 drugs; Mount 华山, China",
+    "CT 示 肺炎，BP 120/80 王芳说头痛",  # Chinese after the name: no English prose around it
 ])
 def test_english_beside_han_that_is_no_name_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

@@ -99,6 +99,11 @@ _english_roles = "|".join(word.replace(" ", r"\s+").replace("'", "['’]")
 # (the lookahead for a letter first: without it `re` tries the caseless alternation at every position, 15x slower)
 ENGLISH_ROLE = re.compile(rf"(?<![A-Za-z])(?=[A-Za-z])(?:(?i:{_english_roles})(?:\s*[:：]\s*|\s+[-–—]\s+|\s+)"
                           rf"|(?:{'|'.join(lexicon.ENGLISH_HEADERS)})\s*[:：]\s*)(?={_surnames})")
+# A name alone inside English prose ("records of 赵六 and", "from 张伟's ward"): a word and a space before it, a
+# space, punctuation or 's after it, and no Chinese on either side; found from the English word (a scan for the
+# name first would try ~400 surnames at every position of every text), then held to the plausibility rule.
+ENGLISH_BEFORE = re.compile(rf"[A-Za-z][,.;:!?]? (?={_surnames})")
+ENGLISH_AFTER = re.compile(r"(?:['’]s)?(?:[ ,.;:!?)](?![\u4e00-\u9fff])|$)")
 ENGLISH_TITLE = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(sorted(lexicon.ENGLISH_TITLES, key=len, reverse=True))})"
                            rf"(?:\.\s*|\s+)(?={_surnames})")
 # The same words as field names in exports, JSON, XML, tables and forms: "姓名": "王芳", 'name': '王芳', 姓名=王芳,
@@ -190,7 +195,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
-         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT)
+         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -379,6 +384,8 @@ class ChineseNameRecognizer(EntityRecognizer):
                 start = self._name_before(text, match.start(), CLAUSE_START, strong)
                 if start is not None and not any(i in taken for i in range(start, match.start())):
                     add(start, match.start(), rule)
+        for word in where.finditer(ENGLISH_BEFORE):
+            add(word.end(), self._name_in_english(text, word.end()), "english_prose")
         for dash in where.finditer(SIGNATURE):
             add(dash.end(), self._name_ending(text, dash.end(), _signature_end), "signature")
         for word in where.finditer(INFORMANT):
@@ -478,6 +485,15 @@ class ChineseNameRecognizer(EntityRecognizer):
         if sex.group().strip(" ，,、/").lower() in ("male", "female"):
             return start if self._plausible(text, start, end, strong=True) else None
         return start
+
+    def _name_in_english(self, text: str, start: int) -> int | None:
+        """End of a 2-4 character Han run at `start` that English prose surrounds and that is a plausible name."""
+        end = start
+        while end < len(text) and end - start < 5 and HAN.match(text[end]):
+            end += 1
+        if not 2 <= end - start <= 4 or not ENGLISH_AFTER.match(text, end):
+            return None
+        return end if self._plausible(text, start, end) else None
 
     @staticmethod
     def _surname_alone(text: str, start: int) -> int | None:
