@@ -39,22 +39,30 @@ EN_RECORD_WORDS = ("mrn", "mrno", "uhid")
 RECORD_KEYS = ("zyh", "zyhm", "mzh", "mzhm", "jzh", "blh", "bah", "jzkh", "ybkh", "sbkh", "hzid", "brid")
 
 
-def _words(words, joiner: str = r"[\s_.-]*") -> str:
-    return "|".join(word.replace(" ", joiner) for word in sorted(words, key=len, reverse=True))
+def words_pattern(words, joiner: str = r"[\s_.-]*") -> str:
+    """An alternation of `words`, longest first, a space in a word matching `joiner` and an apostrophe either
+    apostrophe (patient's, patient’s). Ties in alphabetical order: the same string in every process whatever the
+    iterable (a set's order changes with the hash seed, and the prefilter's compiled-database cache is keyed by
+    the patterns' text)."""
+    return "|".join(word.replace(" ", joiner).replace("'", "['’]")
+                    for word in sorted(set(words), key=lambda word: (-len(word), word)))
 
 
 # (the lookahead for a letter first: without it `re` tries the caseless alternation at every position)
-EN_RECORD_LABEL = (rf"(?<![A-Za-z])(?=[A-Za-z])(?i:(?:{_words(EN_RECORD_KINDS)})[\s_.-]*(?:(?:{_words(EN_NUMBER_WORDS)})"
-                   rf"(?![A-Za-z])\.?|#)|(?:{_words(EN_RECORD_WORDS)})(?![A-Za-z]))")
+EN_RECORD_LABEL = (rf"(?<![A-Za-z])(?=[A-Za-z])(?i:(?:{words_pattern(EN_RECORD_KINDS)})[\s_.-]*(?:(?:{words_pattern(EN_NUMBER_WORDS)})"
+                   rf"(?![A-Za-z])\.?|#)|(?:{words_pattern(EN_RECORD_WORDS)})(?![A-Za-z]))")
 
 # Between a label and its value in an export (with the colon, 为 / 是 and No. of prose): quotes, brackets, =, |,
 # backslashes, commas, # and tags, at most 8 of them (as few as the value needs: 电话：(123)456-7890 keeps its bracket).
-FRAME_CHARS = "\"'“”‘’「」『』【】〔〕\\[\\]()（）<>=|｜\\\\,，#＃"
+# Quotes, brackets, =, | and backslashes enclose or join a field in every export; the name detector takes these
+# alone (after a role word a comma is prose), identifiers take commas and # too.
+ENCLOSING_CHARS = "\"'“”‘’「」『』【】〔〕\\[\\]()（）<>=|｜\\\\"
+FRAME_CHARS = ENCLOSING_CHARS + ",，#＃"
 _FRAME_RUN = rf"(?:[\s:：{FRAME_CHARS}]|</?[A-Za-z][A-Za-z0-9]{{0,5}}>){{0,8}}?"
 FRAMED_SEP = rf"\s*(?:为|是|系)?{_FRAME_RUN}(?:(?:No|NO|no)\.?\s*)?[\s:：#＃]*"
 # A key of a table or JSON (a pinyin column name) needs a frame character after it: zyh alone is no label.
 KEY_SEP = rf"(?=[\s:：]*[:：{FRAME_CHARS}]){FRAMED_SEP}"
-RECORD_KEY = rf"(?<![A-Za-z])(?=[A-Za-z])(?i:{_words(RECORD_KEYS)})(?![A-Za-z])"
+RECORD_KEY = rf"(?<![A-Za-z])(?=[A-Za-z])(?i:{words_pattern(RECORD_KEYS)})(?![A-Za-z])"
 
 # Messaging accounts: 微信号：wxid_ab12cd, QQ: 123456789, WeChat ID: ..., {"微信": "..."}; the English words in any
 # case, never inside a word (qqmail, wechatpay are not labels).
@@ -63,7 +71,7 @@ CONTACT_WORDS = ("微信", "钉钉", "wechat", "weixin", "qq", "skype", "whatsap
 CONTACT_KEYS = ("wxh", "qqh")  # pinyin column names: 微信号, QQ号
 CONTACT_LABEL = (r"(?:微信|钉钉|(?<![A-Za-z])(?=[A-Za-z])(?i:wechat|weixin|qq|skype|whatsapp|telegram|line[\s_]*id))"
                  r"(?:号码|号|账号|帐号|(?i:[\s_-]*(?:id|no\.?|number|account|acct)))?(?![A-Za-z])")
-CONTACT_KEY = rf"(?<![A-Za-z])(?=[A-Za-z])(?i:{_words(CONTACT_KEYS)})(?![A-Za-z])"
+CONTACT_KEY = rf"(?<![A-Za-z])(?=[A-Za-z])(?i:{words_pattern(CONTACT_KEYS)})(?![A-Za-z])"
 # Before a value of letters only: an explicit colon, = or 为 / 是 (`WeChat users` and `QQ Music` stay words).
 EXPLICIT_SEP = rf"\s*(?:(?:为|是)[\s{FRAME_CHARS}]*|[\s{FRAME_CHARS}]*[：:=][\s{FRAME_CHARS}]*)"
 

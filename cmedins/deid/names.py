@@ -27,6 +27,7 @@ from functools import lru_cache
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from cmedins.deid import lexicon
+from cmedins.deid.label_shapes import ENCLOSING_CHARS, words_pattern
 from cmedins.deid.normalise import fold
 from cmedins.deid.recognizers import LANGUAGE, anchored_spans
 from cmedins.deid.romanized import FULL_NAME
@@ -94,8 +95,7 @@ HEADER_WORD = re.compile(r"性别|年龄|民族|籍贯|职业|婚姻|婚否|住�
 SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
 # An English label or role word, then a space, colon or full stop, then the name: "Name: 王芳", "Patient 王芳 was",
 # "Signed by 李建国"; a title in title case only ("Dr. 李建国", "Mr 王"). Never glued to the name ("name元素" in code).
-_english_roles = "|".join(word.replace(" ", r"\s+").replace("'", "['’]")
-                          for word in sorted(lexicon.ENGLISH_NAME_PREFIX_CONTEXT, key=len, reverse=True))
+_english_roles = words_pattern(lexicon.ENGLISH_NAME_PREFIX_CONTEXT, r"\s+")
 # (the lookahead for a letter first: without it `re` tries the caseless alternation at every position, 15x slower)
 ENGLISH_ROLE = re.compile(rf"(?<![A-Za-z])(?=[A-Za-z])(?:(?i:{_english_roles})(?:\s*[:：]\s*|\s+[-–—]\s+|\s+)"
                           rf"|(?:{'|'.join(lexicon.ENGLISH_HEADERS)})\s*[:：]\s*)(?={_surnames})")
@@ -111,12 +111,11 @@ ENGLISH_TITLE = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(sorted(lexicon.ENGLISH_T
 # run of quotes, brackets, =, |, commas, backslashes, colons and spaces holding at least one that is not a colon or
 # space (those the role rules read). An XML tag (<name>) counts only when its closing tag follows the name, since
 # <姓名> is also this package's own placeholder.
-_FRAME_CHARS = "\"'“”‘’「」『』【】〔〕\\[\\]()（）<>=|｜\\\\"
+_FRAME_CHARS = ENCLOSING_CHARS
 # (not the words that introduce a quoted word: 叫做“金鱼草” names a plant, 名叫“安迪” a game character, 作者“…” a book's)
 _field_labels = "|".join(sorted((word for word in lexicon.NAME_PREFIX_CONTEXT
                                  if not word.endswith(("叫", "叫做", "是")) and word != "作者"), key=len, reverse=True))
-_field_keys = "|".join(word.replace(" ", r"[\s_]*").replace("'", "['’]") for word in sorted(
-    {*lexicon.ENGLISH_NAME_PREFIX_CONTEXT, *lexicon.FIELD_NAME_KEYS}, key=len, reverse=True))
+_field_keys = words_pattern({*lexicon.ENGLISH_NAME_PREFIX_CONTEXT, *lexicon.FIELD_NAME_KEYS}, r"[\s_]*")
 # A comma only after a name field itself (姓名,王芳,性别,女 in a CSV row): after a role word it is running text
 # (想问一下医生，冷空气…; 孕妇,于早孕28周).
 _name_fields = "姓名|患者名|病人名|(?<![A-Za-z])(?=[A-Za-z])(?i:name|patient[\\s_]*name|full[\\s_]*name|xm|hzxm|brxm)(?![A-Za-z])"
