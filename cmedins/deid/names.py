@@ -168,7 +168,7 @@ TITLE_AFTER = re.compile(r"副主任医师|主任医师|主治医师|住院医�
 TITLE_BOUNDARY = set("经由请示与和及、，,。；;：:！？!? \t（(\n") | {""}
 VERB_TAGS = {"v", "vn", "d", "p", "c", "u", "r", "ad", "vd"}
 NR_WORD_FREQ = 500  # a dictionary "name" this frequent is a word (谢谢 1089); 杨柳 411 and 马超 170 stay names
-NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*|, +| +and +")  # Attendees: 王芳, 李娜 and 张伟
+NAME_LIST_JOIN = re.compile(r"\s*(?:[、/]|和|及|与)\s*|, *| +and +")  # Attendees: 王芳, 李娜 and 张伟 (王芳,李娜)
 
 
 # --- 12. a surname and a given name told apart: 患者姓王，名建国 / 我姓李，名字叫小龙
