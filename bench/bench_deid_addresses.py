@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cmedins.deid.engine import Deidentifier  # noqa: E402
-from tests.support.plant_identities import host_texts  # noqa: E402
+from tests.support.plant_identities import host_texts, insert_sentence  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CITIES = (("上海市", "浦东新区"), ("上海市", "徐汇区"), ("成都市", "武侯区"), ("台北市", "大安区"), ("北京市", "朝阳区"),
@@ -50,8 +50,7 @@ def main() -> None:
         city, district = rng.choice(CITIES)
         address = f"{city}{district}{rng.choice(ROADS)}{FORMS[form](rng)}"
         planted = rng.choice(LABELS).format(a=address)
-        cut = host.find("。", len(host) // 3)
-        text = (host + "\n" + planted) if cut < 0 else host[:cut + 1] + planted + host[cut + 1:]
+        text = insert_sentence(host, planted)
         items.append((form, text, re.findall(r"\d+|[一二三四五六七八九]段", address)))
     outputs = Deidentifier().deidentify_many([text for _, text, _ in items], [""] * len(items))
     leaks, total = Counter(), Counter()

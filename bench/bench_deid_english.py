@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cmedins.deid.engine import Deidentifier  # noqa: E402
-from tests.support.plant_identities import host_texts, person  # noqa: E402
+from tests.support.plant_identities import host_texts, insert_sentence, person  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -62,11 +62,8 @@ def main() -> None:
         frame = list(FRAMES)[n % len(FRAMES)]
         v, v1, v2 = person(rng), person(rng), person(rng)
         planted = FRAMES[frame].format(v=v, v1=v1, v2=v2)
-        if frame in AT_END:
-            text = host.rstrip() + "\n" + planted
-        else:
-            cut = host.find("。", len(host) // 3)
-            text = (host + "\n" + planted + "。") if cut < 0 else host[:cut + 1] + planted + "。" + host[cut + 1:]
+        # an end-of-text frame closes the host; the others are a sentence inside it
+        text = host.rstrip() + "\n" + planted if frame in AT_END else insert_sentence(host, planted + "。")
         values = [v] + ([v1] if "{v1}" in FRAMES[frame] else []) + ([v2] if "{v2}" in FRAMES[frame] else [])
         items.append((frame, text, values))
     d = Deidentifier()

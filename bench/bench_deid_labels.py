@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from cmedins.deid.config import DeidConfig  # noqa: E402
 from cmedins.deid.engine import Deidentifier  # noqa: E402
 from cmedins.deid.residual import residual_hits  # noqa: E402
-from tests.support.plant_identities import host_texts  # noqa: E402
+from tests.support.plant_identities import host_texts, insert_sentence  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -119,8 +119,7 @@ def main() -> None:
         template, kind = FRAMES[frame]
         v = value(rng, kind)
         planted = template.format(v=v)
-        cut = host.find("。", len(host) // 3)
-        text = (host + "\n" + planted + "。") if cut < 0 else host[:cut + 1] + planted + "。" + host[cut + 1:]
+        text = insert_sentence(host, planted + "。")
         items.append((frame, text, v, text.index(planted) + planted.index(v)))
     texts = [t for _, t, _, _ in items]
     outs = Deidentifier().deidentify_many(texts, [""] * len(items))

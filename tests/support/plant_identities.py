@@ -732,6 +732,13 @@ def host_texts(data_dir: Path, limit: int | None = None) -> list[tuple[str, str]
     return hosts[:limit] if limit else hosts
 
 
+def insert_sentence(host: str, sentence: str) -> str:
+    """`sentence` inside a real paragraph: after the first 。 past a third of it, or on a line of its own at its end
+    (the benches' planting of one frame per host)."""
+    cut = host.find("。", len(host) // 3)
+    return host + "\n" + sentence if cut < 0 else host[:cut + 1] + sentence + host[cut + 1:]
+
+
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
                    blind: bool = False, attack: bool = False, blind2: bool = False,
                    leaks3: bool = False, leaks3_held: bool = False) -> list[PlantedText]:
