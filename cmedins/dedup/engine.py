@@ -22,7 +22,6 @@ Keep rule (deterministic, independent of input order): in every cluster the kept
 
 from __future__ import annotations
 
-import hashlib
 from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from cmedins.dedup import lsh, shards
+from cmedins.dedup.lines import LineSigner, exact_hash
 from cmedins.dedup.normalise import normalise_batch
 from cmedins.dedup.signatures import Signer
 from cmedins.dedup.tasks import LOCAL, TaskMap
@@ -94,10 +94,13 @@ class DedupResult:
 
 
 def sign_batch(settings: tuple[int, int, int, bool], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """A batch's exact hashes (0 = empty text, no candidate) and MinHash signatures: a task of the task map."""
+    """A batch's exact hashes (0 = empty text, no candidate) and MinHash signatures: a task of the task map.
+    Built from the texts' lines (cmedins.dedup.lines), except under t2s, whose conversion is not per line."""
     n, num_perm, seed, t2s = settings
+    if not t2s:
+        return _line_signer(n, num_perm, seed).sign(texts)
     normals = normalise_batch(texts, t2s=t2s)
-    exact = np.fromiter((_exact_hash(normal) if normal else 0 for normal in normals), dtype=np.uint64,
+    exact = np.fromiter((exact_hash(normal) if normal else 0 for normal in normals), dtype=np.uint64,
                         count=len(normals))
     return exact, _signer(n, num_perm, seed).sign(normals)
 
@@ -105,6 +108,11 @@ def sign_batch(settings: tuple[int, int, int, bool], texts: list[str]) -> tuple[
 @lru_cache(maxsize=4)
 def _signer(n: int, num_perm: int, seed: int) -> Signer:
     return Signer(n, num_perm, seed)  # once per process (a Ray worker signs many batches)
+
+
+@lru_cache(maxsize=4)
+def _line_signer(n: int, num_perm: int, seed: int) -> LineSigner:
+    return LineSigner(n, num_perm, seed)  # its line cache lives as long as the process
 
 
 class DedupIndex:
@@ -307,6 +315,3 @@ def _point_at_final_keepers(result: DedupResult, signatures: np.ndarray) -> None
     result.similarity[stale] = shards.signature_shares(signatures, stale, result.kept[stale])
 
 
-def _exact_hash(text: str) -> int:
-    value = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
-    return value or 1  # 0 means "not a candidate"

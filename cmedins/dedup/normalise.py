@@ -59,8 +59,18 @@ def normalise_batch(texts: Sequence[str], *, t2s: bool = False) -> list[str]:
     """`[normalise(text) for text in texts]` as array passes over the whole batch: every character is replaced
     by its own normal form (`_CharMap`), looked up in code-point tables; a text holding a character whose normal
     form depends on its neighbours (see `_CharMap`) goes through `normalise` instead."""
+    out, unsafe_texts = char_forms(texts)
+    for i in unsafe_texts:
+        out[i] = normalise(texts[i])
+    return [_traditional_to_simplified()(text) for text in out] if t2s else out
+
+
+def char_forms(texts: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Each text with every character replaced by its own normal form, and the positions of the texts holding
+    an unsafe character (see `_CharMap`), for which that is not `normalise(text)`. For the other texts it is,
+    and it is also the concatenation of the forms of any split of the text (what cmedins.dedup.lines uses)."""
     if not texts:
-        return []
+        return [], []
     chars = _char_map()
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     # surrogatepass: a lone surrogate (possible in JSON input) survives the round trip as in `normalise`
@@ -82,10 +92,7 @@ def normalise_batch(texts: Sequence[str], *, t2s: bool = False) -> list[str]:
     np.cumsum(out_lengths, out=out_before[1:])
     bounds = out_before[np.r_[0, ends]].tolist()
     joined = mapped.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
-    out = [joined[bounds[i] : bounds[i + 1]] for i in range(len(texts))]
-    for i in unsafe_texts:
-        out[i] = normalise(texts[i])
-    return [_traditional_to_simplified()(text) for text in out] if t2s else out
+    return [joined[bounds[i] : bounds[i + 1]] for i in range(len(texts))], unsafe_texts
 
 
 class _CharMap:

@@ -33,9 +33,12 @@ class Signer:
         self._b = b.astype(np.uint32)
 
     def sign(self, texts: Sequence[str]) -> np.ndarray:
-        hashes, offsets = hash_shingles(texts, self.n)
+        return self.sign_shingles(*hash_shingles(texts, self.n))
+
+    def sign_shingles(self, hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Signatures of groups of shingle hashes: group i is hashes[offsets[i]:offsets[i+1]]."""
         mixed = _fmix(fold32(hashes), 32)
-        out = np.full((len(texts), self.num_perm), EMPTY, dtype=np.uint32)
+        out = np.full((len(offsets) - 1, self.num_perm), EMPTY, dtype=np.uint32)
         counts = np.diff(offsets)
         rows = np.flatnonzero(counts)
         step = max(1, _MATRIX_CELLS // self.num_perm)
