@@ -123,6 +123,9 @@ def test_pseudonym_ip_is_a_documentation_address_the_residual_scan_allows():
     ("手机 138 一 1234 5678", "手机 <电话>"),
     ("科室电话：（0755）一8888 6666", "科室电话：<电话>"),  # the area code in brackets
     ("请致电(021)一62345678预约", "请致电<电话>预约"),
+    ("联系电话（010）一 6234 5678，请及时复诊。", "联系电话<电话>，请及时复诊。"),  # a space after the 一
+    ("门诊(0755)一 8888-6666", "门诊<电话>"),
+    ("座机（021）- 6234 5678", "座机<电话>"),
 ])
 def test_landline_with_yi_dash_and_a_space_is_masked_and_flagged(deid_engine, text, expected):
     assert masked(deid_engine, text) == expected
@@ -135,6 +138,7 @@ def test_landline_with_yi_dash_and_a_space_is_masked_and_flagged(deid_engine, te
     "血压 130 一 140/80 一 90 mmHg。",
     "予以 0.5 一 1.0 g 静滴，每日一次。",
     "看病用了（0755）一次，他(021)一天三次。",
+    "（010）一 2次，（021）一 3 天。",
 ])
 def test_yi_between_clinical_numbers_stays_a_range(deid_engine, text):
     assert masked(deid_engine, text) == text

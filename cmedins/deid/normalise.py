@@ -137,9 +137,9 @@ def _dashed_phone(match: re.Match) -> str:
     return number.replace("一", "-") if phone else number
 
 
-# The same 一 after an area code in brackets (（0755）一8888 6666, (021)一62345678): a hyphen where the local number
-# after it, whole or in two groups, makes a landline with that area code.
-_PAREN_AREA_YI = re.compile(rf"([(（]0{_D}{{2,3}}[)）] ?)一(?=[2-9２-９](?:{_D}{{6,7}}|{_D}{{2,3}}(?: |-|一){_D}{{4}})"
+# The same 一 after an area code in brackets (（0755）一8888 6666, (021)一62345678, （010）一 6234 5678): a hyphen where
+# the local number after it (a space between or not), whole or in two groups, makes a landline with that area code.
+_PAREN_AREA_YI = re.compile(rf"([(（]0{_D}{{2,3}}[)）] ?)一(?= ?[2-9２-９](?:{_D}{{6,7}}|{_D}{{2,3}}(?: |-|一){_D}{{4}})"
                             r"(?![0-9０-９]))")
 
 

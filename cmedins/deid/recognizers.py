@@ -371,8 +371,9 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
               rf"|\d{gsep}\d{{3}}{gsep}\d{{4}}|{gsep}\d{{8}})(?!\d)")
     local = rf"[2-9](?:\d{{6,7}}|\d{{3}}{gsep}\d{{3,4}}|\d{{2}}{gsep}\d{{4}})"
     extension = r"(?:\s?(?:转|分机|ext\.?|-)\s?\d{1,5})?"
-    # a dash with a space either side too (010 - 6234 5678: 010 一 6234 5678 in the folded view)
-    landline = (rf"(?<![\d+]){country}?(?:\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})(?: - |\s?[- ]?){local}{extension}(?!\d)")
+    # a dash with a space before, after or either side too (010 - 6234 5678: 010 一 6234 5678 in the folded view;
+    # （010）- 6234 5678: （010）一 6234 5678)
+    landline = (rf"(?<![\d+]){country}?(?:\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}})(?:\s?- ?|\s\s?)?{local}{extension}(?!\d)")
     landline_intl = rf"(?<![\d+]){country}(?:10|2\d|[3-9]\d{{2}})[- ]?{local}{extension}(?!\d)"
     # A record-number label is a kind of record plus a number word: 住院号, 住院号码, 病案编号, 医保卡号, 患者ID.
     record_labels = label_shapes.RECORD_LABEL

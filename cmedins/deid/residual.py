@@ -34,8 +34,9 @@ GROUP = re.compile(r"\d+(?:[Xx](?![A-Za-z0-9]))?")  # greedy digits, never backe
 SEPARATORS = " -./()+（）—–"  # between digit groups, on the folded view (other full-width forms fold to these)
 _SEP_CLASS = "[" + SEPARATORS.replace("-", "\\-") + "]"
 # Between two groups: 1-2 separator characters, or one dash, dot or slash with a space either side
-# (138 - 1234 - 5678: the phone pattern's separator too).
-GAP = rf"(?:{_SEP_CLASS}{{1,2}}| [-./—–] )"
+# (138 - 1234 - 5678: the phone pattern's separator too), or after a closing bracket ((010)- 6234 5678: the
+# folded view of （010）一 6234 5678).
+GAP = rf"(?:{_SEP_CLASS}{{1,2}}| [-./—–] |[)）] ?[-./—–] ?)"
 # A run of groups: maximal digit runs (\d+ is never backed off: what may follow is optional), a gap between
 # them, an X only at the run's end (after one, no group joins).
 RUN = re.compile(rf"\d+(?:{GAP}\d+)*(?:[Xx](?![A-Za-z0-9]))?")
