@@ -1,20 +1,17 @@
 """Resume: each stage's finished output is kept beside the build and reused by a rerun.
 
 A checkpoint is keyed by everything its rows depend on: the code (a hash of the package's files), the
-interpreter (a row spool's marshalled batches are one Python version's format), the recipe's sources, seed
-and location, the inputs' content hashes, and the stages up to it with their parameters. A rerun of the same
-plan on the same inputs with the same code restarts after the last finished stage; any change gives another
-key, so a stale checkpoint can never be used (a resume under another Python starts fresh). A checkpoint holds
-the stage's output rows, the runner's state at that point (ledger counts, stage figures and facts) and a copy
-of the files the build had written by then (quarantine, audit, reports), each zstd-compressed under its own
-name.
+recipe's sources, seed and location, the inputs' content hashes, and the stages up to it with their
+parameters. A rerun of the same plan on the same inputs with the same code restarts after the last finished
+stage; any change gives another key, so a stale checkpoint can never be used. A checkpoint holds the stage's
+output rows, the runner's state at that point (ledger counts, stage figures and facts) and a copy of the
+files the build had written by then (quarantine, audit, reports), each zstd-compressed under its own name.
 
-The rows are a row spool (cmedins.rowio.spool: zstd-compressed marshalled or pickled batches, 1/3 of one
-pickle per row on real text, 1/15 on the synthetic corpus). Only the latest finished checkpoint is kept: once
-a stage's one is complete, every other goes (the earlier stages' of this plan, any other plan's), because
-resuming needs only the last one, and keeping all of them cost 2.4x the input on real text (measured in the
-README's "Scale"). The price: a rerun that changes a stage before the last checkpointed one starts from the
-sources.
+The rows are a row spool (cmedins.rowio.spool: zstd-compressed pickled batches, 1/3 of one pickle per row on
+real text, 1/15 on the synthetic corpus). Only the latest finished checkpoint is kept: once a stage's one is
+complete, every other goes (the earlier stages' of this plan, any other plan's), because resuming needs only
+the last one, and keeping all of them cost 2.4x the input on real text (measured in the README's "Scale").
+The price: a rerun that changes a stage before the last checkpointed one starts from the sources.
 
 Checkpoints live in the toolkit's private folder beside the build (`<parent>/.<name>.cmedins/checkpoints/`),
 never inside a published folder; they hold de-identified rows after the deid stage, and the private
@@ -36,10 +33,9 @@ from typing import Any
 import pyarrow as pa
 
 import cmedins
-from cmedins.rowio import spool
 from cmedins.rowio.spool import CODEC, read_spool, write_spool
 
-ROWS, STATE, FILES = "rows.spool.zst", "state.pickle", "files"
+ROWS, STATE, FILES = "rows.pickle.zst", "state.pickle", "files"
 COPY_CHUNK = 1 << 20
 SKIPPED_FILES = (".work/spool",)  # the mix spool is rebuilt after the last stage
 
@@ -57,8 +53,8 @@ def code_version() -> str:
 
 def chain_keys(base: dict[str, Any], stages: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """One key per stage: the base facts plus every stage up to and including it."""
-    facts = {"code": code_version(), "python": spool.INTERPRETER, **base}
-    keys, digest = [], hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode())
+    keys, digest = [], hashlib.sha256(json.dumps({"code": code_version(), **base}, sort_keys=True,
+                                                 default=str).encode())
     for name, params in stages:
         digest.update(json.dumps([name, params], sort_keys=True, default=str).encode())
         keys.append(digest.copy().hexdigest()[:32])
