@@ -44,6 +44,13 @@ def test_every_planted_identity_of_generated_records_is_removed(deid_engine):
     ("请示王金兰主任后准予出院。", "请示<姓名>主任后准予出院。"),  # the title is not part of the name
     ("潘之清研究认为，婴幼儿更易感染。", "<姓名>研究认为，婴幼儿更易感染。"),
     ("来广西壮族自治区人民医院就诊。", "来<机构>就诊。"),
+    # a given name that is also a word (明月, 明天, 宇宙) kept its last character after a role word
+    ("患者：张明月，女，45岁。", "患者：<姓名>，女，45岁。"),
+    ("家属：欧阳明月（女儿）陪同。", "家属：<姓名>（女儿）陪同。"),
+    ("患者：吴宇宙，男", "患者：<姓名>，男"),
+    ("姓名：李春天", "姓名：<姓名>"),
+    ("家属：王明月电话13812345678", "家属：<姓名>电话<电话>"),
+    ("患者王强月经不调1年。", "患者<姓名>月经不调1年。"),  # the word goes on: the name is two characters
 ])
 def test_names_and_institutions_found(deid_engine, text, expected):
     assert masked(deid_engine, text) == expected

@@ -528,6 +528,9 @@ class ChineseNameRecognizer(EntityRecognizer):
                      or NAME_END_WORD.match(text, second + 1))
                 and self._may_be_given(text[first:second + 1])):  # 程志明代诉: 明代 is a word, 代诉 wins
             end = second + 1
+        elif (second < len(text) and HAN.match(text[second]) and text[second] not in STOP_AFTER_NAME
+              and NAME_END.match(text, second + 1) and not NAME_END.match(text, second)):
+            end = second + 1  # 患者：张明月，女: a word (明月) as the given name, yet the name ends only after it
         head = text[start:first + 1]
         if self._common_word(head) and not (  # 医生关照：, 母亲高兴地说, 患者钱包丢失 are not names, but
                 any(NAME_END.match(text, e) for e in {first + 1, end})  # 黎明，男 (a noun), 家属初春梅（
