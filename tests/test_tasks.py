@@ -189,3 +189,82 @@ def test_public_records_make_every_task_their_fields_allow(shared_data: Path, tm
         # admission clause "以<diagnosis>收入院" is moved out of the narrative).
         assert (row["answer"] not in row["query"]) if row["source"] == "cmb_clin" else f"以{row['answer']}" not in row["query"]
     assert ctx.reports["tasks"].records == len(records)
+
+
+def _hostile_records() -> list[dict]:
+    """Records whose fields stress the stage's normal forms: whitespace of every kind inside and around the
+    texts, multi-line sections, an admission diagnosis at the very start of the narrative, fields that are not
+    text, demographics with spaces, departments mapped and not."""
+    messy = "\u3000反复胸闷 \t 2年，\n\n 加重\xa0 3天。\u2028"
+    variants = [
+        {"chief_complaint": messy, "present_illness": "以“不稳定型心绞痛”收入院。\n 患者2年前…", "department": " 心内科 "},
+        {"present_illness": "  以冠心病收住我科。", "sex": " 男 ", "age": 0},
+        {"present_illness": None, "history_summary": "老年男性，\n\n以胸痛收入院", "age": None, "sex": ""},
+        {"present_illness": "   ", "chief_complaint": 17, "diagnosis": ["不是文本"], "department": 3},
+        {"physical_exam": "BP 150/90mmHg\r\n心率88次/分\x1c律齐", "auxiliary_exam": "待回报。", "department": "五官科"},
+        {"treatment": '予"阿司匹林"\\氯吡格雷。\x00', "discharge_advice": "ＡＢＣ全角ﬁ①，emoji😀 𠀀", "department": None},
+        {"chief_complaint": "", "present_illness": "", "history_summary": "", "diagnosis": "  "},
+        {"discharge_status": "\n平稳\n", "department": "小儿内科门诊", "chief_complaint": "发热。。，"},
+    ]
+    return [{**CARDIAC, **variant, "record_id": f"hostile:{n}", "_row": n} for n, variant in enumerate(variants)]
+
+
+def _synthetic_records(count: int) -> list[dict]:
+    import random
+
+    from cmedins.records.formats import structured_record, text_record
+    from cmedins.sample.corpus import record_rows, text_record_rows
+
+    rows = [{**structured_record(row), "record_id": f"record:{n}", "source": "record", "_file": "records.jsonl",
+             "_row": n} for n, row in enumerate(record_rows(random.Random("1:records"), count))]
+    return rows + [{**text_record(row), "record_id": f"record_text:{n}", "source": "record_text",
+                    "_file": "records_text.jsonl", "_row": n}
+                   for n, row in enumerate(text_record_rows(random.Random("1:records_text"), count))]
+
+
+def _same_as_reference(records: list[dict], tmp_path: Path, **params) -> list[dict]:
+    """The stage's rows, report and ledger equal the former per-row code's (tests/support/tasks_reference.py)."""
+    from tests.support.tasks_reference import ReferenceTasksStage, reference_content_id
+
+    results = []
+    for name, stage in (("new", TasksStage), ("former", ReferenceTasksStage)):
+        ctx = _ctx(tmp_path / name)
+        rows = list(stage(params, ctx).run(iter([dict(row) for row in records])))
+        results.append(([list(row.items()) for row in rows], ctx.reports["tasks"].model_dump(),
+                        ctx.ledger.stage("tasks").as_dict()))
+    assert results[0][0] == results[1][0]  # same keys in the same order, same values
+    assert results[0][1:] == results[1][1:]
+    rows = [dict(items) for items in results[0][0]]
+    for row in rows:
+        assert row["id"] == reference_content_id(row["messages"], row["task"])
+    return rows
+
+
+def test_rows_equal_the_former_code_on_synthetic_and_hostile_records(tmp_path):
+    records = _synthetic_records(150) + _hostile_records()
+    rows = _same_as_reference(records, tmp_path)
+    assert len(rows) > 4 * 300 and {row["task"] for row in rows} == set(RECORD_TASKS)
+    subset = _same_as_reference(records, tmp_path / "subset", tasks=["triage", "summary"], max_query_chars=300,
+                                max_answer_chars=40)
+    assert {row["task"] for row in subset} == {"triage", "summary"}
+
+
+def test_rows_with_a_system_prompt_equal_the_former_code(tmp_path):
+    rows = _same_as_reference(_hostile_records(), tmp_path, system_prompt="\u3000你是一名\n\n医生。  ")
+    assert rows and all(row["messages"][0]["role"] == "system" for row in rows)
+
+
+def test_rows_equal_the_former_code_on_public_records(shared_data: Path, tmp_path):
+    records = [{**cmb_clin(row), "record_id": f"cmb:{n}", "source": "cmb_clin"}
+               for n, row in iter_rows(shared_data / "cmb" / "CMB-test-qa.json")]
+    records += [{**ccks2017(raw), "record_id": f"ccks:{n}", "source": "ccks2017"}
+                for _, n, raw in read_ccks2017(shared_data / "ccks2017_emr" / "data_origin")]
+    assert len(_same_as_reference(records, tmp_path)) > 900
+
+
+def test_query_labels_hold_no_whitespace():
+    # RecordFields writes a line's normal form as label + "：" + the text's normal form: true only while no
+    # label holds whitespace (a label with a space would normalise differently).
+    from cmedins.tasks.definitions import LABELS
+
+    assert all(label == "".join(label.split()) and label for label in LABELS.values())

@@ -18,18 +18,19 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field
 
-from cmedins.contracts.ids import content_id
+from cmedins.contracts.ids import normal_chat_id, normalise_for_id
 from cmedins.contracts.reports import Count, NestedTally, Report, Tally
 from cmedins.contracts.schema import RECORD_TASKS
 from cmedins.records.departments import normalize_department
 from cmedins.runner.report import StageReport
 from cmedins.runner.stage import BuildContext, Stage, StageParams, register_stage
 from cmedins.tasks.bank import Bank, choose_templates, load_bank
-from cmedins.tasks.definitions import TASKS, Made, make_task
+from cmedins.tasks.definitions import TASKS, Made, RecordFields, make_task
 
 
 class TasksParams(StageParams):
@@ -66,15 +67,21 @@ class TasksReport(StageReport):
     facts: TasksFacts
 
 
-def sft_row(record: dict, made: Made, instruction: str, template_id: str, department: str | None,
-            system_prompt: str | None) -> dict:
+def sft_row(record: dict, made: Made, instruction: str, instruction_normal: str, template_id: str,
+            department: str | None, system_prompt: tuple[str, str] | None) -> dict:
+    """The row of one made task; `instruction_normal` and the system prompt's second item are the normal forms
+    (normalise_for_id) the id is taken over."""
     messages = [{"role": "user", "content": f"{instruction}\n\n{made.query}"},
                 {"role": "assistant", "content": made.answer}]
+    # The user turn's normal form: "\n\n" is whitespace, so it is the two normal forms joined by a space.
+    user_normal = " ".join([part for part in (instruction_normal, made.query_normal) if part])
+    turns = [("user", user_normal), ("assistant", made.answer_normal)]
     if system_prompt:
-        messages.insert(0, {"role": "system", "content": system_prompt})
+        messages.insert(0, {"role": "system", "content": system_prompt[0]})
+        turns.insert(0, ("system", system_prompt[1]))
     return {
         "kind": "sft",
-        "id": content_id(messages, made.task),
+        "id": normal_chat_id(turns, made.task),  # = content_id(messages, made.task)
         "messages": messages,
         "task": made.task,
         "instruction": instruction,
@@ -111,6 +118,12 @@ class TasksStage(Stage):
             (self.system_prompt,) = clean_free_texts([self.system_prompt], where="recipe stage 'tasks', system_prompt")
         folder = self.config.templates
         self.bank: Bank = load_bank(ctx.resolve(folder) if folder else None)
+        # Per template, not per row: its id and its instruction's normal form.
+        self.template_ids = {task: tuple(map(templates.template_id, range(len(templates.templates))))
+                             for task, templates in self.bank.items()}
+        self.instructions_normal = {task: tuple(map(normalise_for_id, templates.templates))
+                                    for task, templates in self.bank.items()}
+        self.system = (self.system_prompt, normalise_for_id(self.system_prompt)) if self.system_prompt else None
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
         figures = _Figures()
@@ -136,13 +149,14 @@ class TasksStage(Stage):
         """The record's candidate rows; a candidate over a length limit is dropped here and yields None, so
         the caller still counts it among the created rows."""
         raw_department = record.get("department")
-        department = normalize_department(raw_department)
+        department = _department(raw_department) if type(raw_department) is str else normalize_department(raw_department)
         if raw_department and department is None:
             figures.unmapped[str(raw_department).strip()] += 1
         chosen = choose_templates(self.bank, self.ctx.seed, str(record["record_id"]))
+        fields = RecordFields(record)
         for task in self.tasks:
             templates = self.bank[task]
-            made = make_task(record, TASKS[task], templates, department)
+            made = make_task(fields, TASKS[task], templates, department)
             if made.skipped:
                 figures.skipped[task][made.skipped] += 1
                 continue
@@ -152,9 +166,14 @@ class TasksStage(Stage):
                 yield None
                 continue
             index = chosen[task]
-            template_id = templates.template_id(index)
+            template_id = self.template_ids[task][index]
             figures.count(task, department, template_id)
-            yield sft_row(record, made, templates.templates[index], template_id, department, self.system_prompt)
+            yield sft_row(record, made, templates.templates[index], self.instructions_normal[task][index],
+                          template_id, department, self.system)
+
+
+# Department names repeat across a corpus' records; the mapping is a pure function of the name.
+_department = lru_cache(maxsize=4096)(normalize_department)
 
 
 class _Figures:
