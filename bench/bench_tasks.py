@@ -6,8 +6,10 @@
 2. Baseline, in a child process: read both files and convert each row with its source format (the runner's
    read path: io.iter_rows + the `record` / `record_text` adapters).
 3. The same plus the tasks stage, in another child process.
-Reports rows/s, the tasks/baseline time ratio and each child's peak RSS: the stage streams, so its peak
-should stay near the baseline's whatever the corpus size.
+Reports rows/s, wall and CPU seconds, the tasks/baseline time ratio, the stage's own CPU-µs per record and
+each child's peak RSS: the stage streams, so its peak should stay near the baseline's whatever the corpus size.
+The children import cmedins as this process does: to compare two trees, run the bench with each tree's
+PYTHONPATH in turn (on a shared machine, alternate the runs and compare CPU seconds, not wall time).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def measure(corpus: Path, with_tasks: bool) -> dict:
             for number, row in iter_rows(corpus / file):
                 yield {**adapter(row), "record_id": f"{fmt}:{number}", "source": fmt, "_file": file, "_row": number}
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows_in = rows_out = 0
     stream = records()
     if with_tasks:
@@ -51,9 +53,9 @@ def measure(corpus: Path, with_tasks: bool) -> dict:
         stream = TasksStage({}, ctx).run(stream)
     for _ in stream:
         rows_out += 1
-    seconds = time.perf_counter() - start
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     rows_in = sum(1 for file, _ in FILES for _ in (corpus / file).open(encoding="utf-8"))
-    return {"seconds": seconds, "rows_in": rows_in, "rows_out": rows_out,
+    return {"seconds": seconds, "cpu_s": cpu_s, "rows_in": rows_in, "rows_out": rows_out,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -81,10 +83,11 @@ def main() -> None:
     tasks = child(corpus, with_tasks=True)
     print(f"records: {baseline['rows_in']:,}   task rows: {tasks['rows_out']:,}")
     for name, result in (("read + adapt (baseline)", baseline), ("read + adapt + tasks", tasks)):
-        print(f"{name:26s} {result['seconds']:7.1f} s  {result['rows_in'] / result['seconds']:9,.0f} records/s  "
-              f"peak RSS {result['peak_rss_mb']:6.0f} MB")
+        print(f"{name:26s} {result['seconds']:7.1f} s  CPU {result['cpu_s']:7.1f} s  "
+              f"{result['rows_in'] / result['seconds']:9,.0f} records/s  peak RSS {result['peak_rss_mb']:6.0f} MB")
     print(f"tasks/baseline time ratio: {tasks['seconds'] / baseline['seconds']:.2f}  "
-          f"(tasks stage alone: {(tasks['seconds'] - baseline['seconds']) / tasks['rows_in'] * 1e6:.0f} µs/record)")
+          f"(tasks stage alone: {(tasks['seconds'] - baseline['seconds']) / tasks['rows_in'] * 1e6:.0f} µs/record, "
+          f"{(tasks['cpu_s'] - baseline['cpu_s']) / tasks['rows_in'] * 1e6:.0f} CPU-µs/record)")
 
 
 if __name__ == "__main__":
