@@ -51,6 +51,13 @@ def test_every_planted_identity_of_generated_records_is_removed(deid_engine):
     ("姓名：李春天", "姓名：<姓名>"),
     ("家属：王明月电话13812345678", "家属：<姓名>电话<电话>"),
     ("患者王强月经不调1年。", "患者<姓名>月经不调1年。"),  # the word goes on: the name is two characters
+    # a name field's value is a name even when it is also a word (黎明 dawn, 夏天 summer, 马上 at once)
+    ("姓名：黎明，性别：男", "姓名：<姓名>，性别：男"),
+    ("姓名：夏天", "姓名：<姓名>"),
+    ("患者姓名：马上 性别：男", "患者姓名：<姓名> 性别：男"),
+    ("姓名：不详，性别：女", "姓名：不详，性别：女"),
+    ("护士长王丽查房后指出", "护士长<姓名>查房后指出"),
+    ("护士长马上到病房。", "护士长马上到病房。"),
 ])
 def test_names_and_institutions_found(deid_engine, text, expected):
     assert masked(deid_engine, text) == expected

@@ -51,6 +51,9 @@ PARTIAL_ANCHOR = (re.compile(rf"{_marks}|{'|'.join(lexicon.NAME_SUFFIX_CONTEXT)}
 ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*(?={_surnames})")
 # A patient's label, then the name in quotes or brackets (姓名【王芳】, 姓名：『王芳』, 患者"王芳"); not after any role
 # word: 叫做“金鱼草” names a plant.
+# The role words that are a name field's label: after them the value is a name whatever word it also is.
+# A separator after 姓名 (姓名和年龄, 姓名及电话 are the words, not a field).
+NAME_FIELD = re.compile(r"(?:姓名|患者名|病人名)[：:\s]\s*$|(?:姓名为|姓名是|姓名叫)\s*$")
 ROLE_QUOTED = re.compile(rf"(?:姓名|患者|病人|患儿|家属|签名|联系人)[：:\s]?\s*[【『「“\"<]\s*(?={_surnames})")
 SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
 SURNAME_BARE = re.compile(rf"(?:{_surnames})")  # one that nothing need follow (Mr 王)
@@ -285,6 +288,8 @@ class ChineseNameRecognizer(EntityRecognizer):
             role_end = match.start() + len(match.group().rstrip("：: \t\n"))
             if match.end() not in taken and not self._inside_word(text, match.start(), role_end):
                 end = self._name_after_role(text, match.end())
+                if end is None and NAME_FIELD.search(match.group()):
+                    end = self._field_value_name(text, match.end())
                 if end and _unclosed_tag(text, match, end):
                     end = None
                 if end:
@@ -620,6 +625,22 @@ class ChineseNameRecognizer(EntityRecognizer):
         frequent = self.freq.get(part, 0) >= COMMON_NOUN_FREQ and self.tags.get(part, "n") not in NAME_TAGS
         return (bool(part) and not frequent and part not in STOP_AFTER_NAME
                 and not any(part.startswith(term) for term in self.protected_by_char.get(part[0], ())))
+
+    @staticmethod
+    def _field_value_name(text: str, start: int) -> int | None:
+        """End of the name that is a name field's whole value (姓名：黎明，性别：男; 姓名：夏天): a surname and one or
+        two characters, then the value's end. A word is no objection here (黎明 and 夏天 are names after 姓名),
+        only the field's end must be clear: a text that goes on (姓名：王芳芳芳) is left to the other rules."""
+        match = SURNAME.match(text, start)
+        if match is None or match.group() in FUNCTION_SURNAMES:
+            return None  # 于, 和, 向 ...: the bounded rule decides (cmedins.deid.names._bounded_name)
+        first = start + len(match.group())
+        for end in (first + 2, first + 1):
+            given = text[first:end]
+            if (len(given) == end - first and all(HAN.match(ch) and ch not in STOP_AFTER_NAME for ch in given)
+                    and (NAME_END.match(text, end) or HEADER_WORD.match(text, end))):
+                return end
+        return None
 
     def _may_be_given(self, given: str) -> bool:
         """Can this two-character word be a given name (建国, 海燕, 浩然: yes; 帮助, 细胞, 医生: no)?"""
