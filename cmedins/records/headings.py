@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 GENERAL = "_general"  # 一般项目: mined for sex, age, identity and chief complaint, not a clinical section
 
@@ -55,33 +56,75 @@ _NUMBER = r"(?:[一二三四五六七八九十]+[、.．]|\d{1,2}" + _SPACE + r"
     r"*[\d一二三四五六七八九十]{1,2}" + _SPACE + r"*[)）]|[①-⑳])"
 
 
-def _name_pattern(name: str) -> str:
-    # "主 诉" and "主　诉": spaced-out headings are common in printed records.
-    return (_SPACE + "*").join(re.escape(char) for char in name)
+def _names_pattern(names: list[str]) -> str:
+    """One alternation of `names` as a trie (主诉|主要… -> 主(?:诉|要…)): at a candidate position the regex tries
+    the few names sharing its first character instead of every name in turn. A longer name is tried before
+    its prefix, as the longest-first alternation it replaces did; names differing in a character never both
+    match, so their order is free (sorted, for one pattern text everywhere)."""
+    trie: dict = {}
+    for name in names:
+        node = trie
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def alternatives(node: dict) -> str:
+        branches = []
+        for char in sorted(key for key in node if key):
+            child = node[char]
+            # "主 诉" and "主　诉": spaced-out headings are common in printed records.
+            rest = alternatives(child) if set(child) != {""} else ""
+            branches.append(re.escape(char) + (f"(?:{_SPACE}*{rest}|)" if rest and "" in child else
+                                                f"{_SPACE}*{rest}" if rest else ""))
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return alternatives(trie)
 
 
-_NAMES = "|".join(_name_pattern(name) for name in sorted(HEADINGS, key=len, reverse=True))
-HEADING_PATTERN = re.compile(
-    rf"(?:^|(?<=[。；;，,]))(?P<indent>{_SPACE}*)(?P<number>{_NUMBER})?{_SPACE}*"
-    rf"(?:【(?P<bracketed>{_NAMES})】|\[(?P<squared>{_NAMES})\]|(?P<plain>{_NAMES})(?={_SPACE}*(?:[:：]|$)|{_SPACE}+\S))"
-    rf"{_SPACE}*(?P<colon>[:：])?{_SPACE}*",
-    re.MULTILINE,
-)
+_NAMES = _names_pattern(list(HEADINGS))
+# A heading from where it starts: indent, numbering, the name (bare, 【】 or []), colon.
+_HEADING = (rf"(?P<indent>{_SPACE}*)(?P<number>{_NUMBER})?{_SPACE}*"
+            rf"(?:【(?P<bracketed>{_NAMES})】|\[(?P<squared>{_NAMES})\]|(?P<plain>{_NAMES})(?={_SPACE}*(?:[:：]|$)|{_SPACE}+\S))"
+            rf"{_SPACE}*(?P<colon>[:：])?{_SPACE}*")
+# A heading starts a line or follows 。；;，, (mid-paragraph: see find_headings). The pattern consumes that break
+# character, so that the regex engine scans for one character class instead of trying an assertion at every
+# position; the lookahead (any first character a heading can have) skips most commas at once.
+_FIRST_CHARS = re.escape(" \t\u3000一二三四五六七八九十（(【[" + "".join(sorted({name[0] for name in HEADINGS})))
+_AFTER_BREAK = re.compile(rf"[\n。；;，,](?=[{_FIRST_CHARS}\d①-⑳]){_HEADING}", re.MULTILINE)
+_SPACES = re.compile(_SPACE)
 
 
-def heading_name(match: re.Match) -> str:
-    raw = match.group("bracketed") or match.group("squared") or match.group("plain")
-    return re.sub(_SPACE, "", raw)
+class Found(NamedTuple):
+    """A heading in a text: its span, its name without spaces, the numbering as written, 【】/[] or bare."""
+
+    start: int
+    end: int
+    name: str
+    number: str | None
+    bracketed: bool
 
 
-def is_heading(match: re.Match, text: str) -> bool:
-    """A match at a line start is a heading (a bare name followed by text on its line only when numbered);
-    mid-paragraph (after 。；，) only when numbered and followed by
-    a colon, as in `…未排大便。4.查体：`, so that prose such as `，治疗：` is not split."""
-    start = match.start()
-    numbered, colon = bool(match.group("number")), bool(match.group("colon"))
-    ends_line = match.end() == len(text) or text[match.end() - 1] == "\n" or text[match.end()] == "\n"
-    if match.group("plain") and not colon and not ends_line and not numbered:
-        return False  # "主诉 发热" is a heading only when numbered: "(2)主诉 发热3天"
-    at_line_start = start == 0 or text[start - 1] == "\n"
-    return at_line_start or (numbered and colon)
+def find_headings(text: str) -> list[Found]:
+    """The headings of `text`, in order. A match at a line start is a heading (a bare name followed by text
+    on its line only when numbered); mid-paragraph (after 。；，) only when numbered and followed by a colon,
+    as in `…未排大便。4.查体：`, so that prose such as `，治疗：` is not split.
+
+    Matches are found left to right without overlapping, as one finditer over the text would; the text gets
+    a leading newline so that its start is a line start like any other (offsets are the text's own)."""
+    found = []
+    padded = "\n" + text
+    size = len(padded)
+    for match in _AFTER_BREAK.finditer(padded):
+        _, number, bracketed, squared, plain, colon = match.groups()
+        end = match.end()
+        if number is None:
+            if padded[match.start()] != "\n":
+                continue  # mid-paragraph and not numbered: prose
+            if plain is not None and colon is None and end != size and padded[end] != "\n":
+                continue  # "主诉 发热" is a heading only when numbered: "(2)主诉 发热3天"
+        elif colon is None and padded[match.start()] != "\n":
+            continue
+        raw = plain if plain is not None else bracketed or squared
+        found.append(Found(match.start(), end - 1, raw if raw in HEADINGS else _SPACES.sub("", raw), number,
+                           plain is None))
+    return found

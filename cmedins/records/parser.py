@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cmedins.contracts.schema import CLINICAL_FIELDS
-from cmedins.records.headings import GENERAL, HEADING_PATTERN, HEADINGS, heading_name, is_heading
+from cmedins.records.headings import GENERAL, HEADINGS, Found, find_headings
 
 # Key-value identity lines of a record header: "姓名：张三  性别：男  年龄：45岁  科室：心内科".
 _KEYS = {
@@ -40,6 +41,7 @@ _KEY_VALUE = re.compile(
 # A title line, maybe after the hospital's name: "石家庄市中心医院  住院病历", "入院记录".
 _TITLE = re.compile(r"^\s*(?:(?P<hospital>\S{2,30}?(?:医院|卫生院|保健院|诊所|医学中心))\s*)?\S{0,10}"
                     r"(?:记录|病历|小结|病案|病案首页)\s*$")
+_LINE_PADDING = " \t\u3000，,；;"
 _SEX = re.compile(r"(?<![妇男女])(男|女)(?=性|孩|童|婴|患|病|[，,、。\s；;]|\d)")
 _AGE = re.compile(r"(\d{1,3})\s*(?:岁|周岁)")
 _ADMISSION = (
@@ -52,8 +54,7 @@ _ADMITTED_AS = re.compile(r"(?:门诊|急诊)?以(?![来上下后前及])")
 _QUOTED_COMPLAINT = re.compile(r"(?:主诉|主因|因)[:：]?\s*[“\"](?P<complaint>[^”\"\n]{2,80})[”\"]")
 
 
-@dataclass
-class _Part:
+class _Part(NamedTuple):
     heading: str  # the heading as written, without surrounding whitespace ("（1）实验室检查", "主诉：")
     name: str
     inline: bool  # content starts on the heading's line
@@ -67,8 +68,7 @@ class _Sections:
     parts: dict[str, list[_Part]] = field(default_factory=dict)
 
 
-def _numbering_style(match: re.Match) -> str | None:
-    number = match.group("number")
+def _numbering_style(number: str | None) -> str | None:
     if not number:
         return None
     if number[0] in "（(":
@@ -76,49 +76,70 @@ def _numbering_style(match: re.Match) -> str | None:
     return "arabic" if number[0].isdigit() else "other"
 
 
-def _top_level(matches: list[re.Match]) -> list[re.Match]:
+def _top_level(headings: list[Found]) -> list[Found]:
     """Headings that open a section. A 病史特点 lists its own items as numbered headings ("2.查体：…",
     "3.辅助检查：…"); those stay inside it unless numbered like the 病史特点 heading itself (its siblings)."""
-    kept: list[re.Match] = []
+    kept: list[Found] = []
     summary_style: str | None = None
     inside_summary = False
-    for match in matches:
-        style = _numbering_style(match)
-        bracketed = bool(match.group("bracketed") or match.group("squared"))
-        if inside_summary and style is not None and style != summary_style and not bracketed:
+    for heading in headings:
+        style = _numbering_style(heading.number)
+        if inside_summary and style is not None and style != summary_style and not heading.bracketed:
             continue
-        kept.append(match)
-        inside_summary = HEADINGS[heading_name(match)].field == "history_summary"
+        kept.append(heading)
+        inside_summary = HEADINGS[heading.name].field == "history_summary"
         summary_style = style
     return kept
+
+
+_SUMMARIES = frozenset(name for name, heading in HEADINGS.items() if heading.field == "history_summary")
 
 
 def split_sections(text: str) -> _Sections:
     """Cut `text` at its headings; keep each section's heading as written."""
     sections = _Sections()
-    matches = _top_level([m for m in HEADING_PATTERN.finditer(text) if is_heading(m, text)])
-    sections.preamble = (text[: matches[0].start()] if matches else text).strip()
-    for index, match in enumerate(matches):
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        body = text[match.end():end]
-        name = heading_name(match)
-        target = HEADINGS[name].field
+    headings = find_headings(text)
+    if not headings:
+        sections.preamble = text.strip()
+        return sections
+    if not _SUMMARIES.isdisjoint([heading.name for heading in headings]):
+        headings = _top_level(headings)
+    sections.preamble = text[: headings[0].start].strip()
+    ends = [heading.start for heading in headings[1:]]
+    ends.append(len(text))
+    parts = sections.parts
+    for heading, end in zip(headings, ends, strict=True):
+        body = text[heading.end:end]
+        target = HEADINGS[heading.name].field
         if target == GENERAL:
             sections.general.append(body.strip())
             continue
-        inline = bool(body) and not body.startswith("\n")
-        part = _Part(match.group(0).strip(), name, inline, _tidy(body))
-        sections.parts.setdefault(target, []).append(part)
+        inline = bool(body) and body[0] != "\n"
+        part = _Part(text[heading.start:heading.end].strip(), heading.name, inline, _tidy(body))
+        if target in parts:
+            parts[target].append(part)
+        else:
+            parts[target] = [part]
     return sections
 
 
 def _tidy(text: str) -> str:
     # Indentation of wrapped lines is layout, not content.
-    lines = [line.strip() for line in text.strip().split("\n")]
+    text = text.strip()
+    if "\n" not in text:  # one line, the usual section: already stripped
+        return text
+    lines = [line.strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line)
 
 
 def _join_parts(parts: list[_Part]) -> str | None:
+    if len(parts) == 1:  # the usual field, from one section: no label unless a sub-heading's
+        part = parts[0]
+        if not part.text:
+            return None
+        if HEADINGS[part.name].keep_label:
+            return part.heading + ("" if part.inline else "\n") + part.text
+        return part.text
     filled = [part for part in parts if part.text]
     if not filled:
         return None
@@ -137,18 +158,26 @@ def _join_parts(parts: list[_Part]) -> str | None:
 def header_fields(text: str) -> tuple[dict, str]:
     """Identity/demographic key-values of a header, and the text without them."""
     found: dict = {}
+    if not text:
+        return found, ""
+    # The text without the key-values: the gaps between the matches (what _KEY_VALUE.sub("", text) returns).
+    kept, position = [], 0
     for match in _KEY_VALUE.finditer(text):
         key, value = _KEYS[match.group("key")], match.group("value").strip()
         if value and key not in found:
             found[key] = value
-    rest = _KEY_VALUE.sub("", text)
+        kept.append(text[position:match.start()])
+        position = match.end()
+    rest = "".join(kept) + text[position:] if kept else text
     lines = []
     for line in rest.split("\n"):
-        line = line.strip(" \t\u3000，,；;")
+        line = line.strip(_LINE_PADDING)
+        if not line:
+            continue
         title = _TITLE.match(line)
         if title and title.group("hospital"):
             found.setdefault("hospital", title.group("hospital"))
-        if line and not title:
+        if not title:
             lines.append(line)
     return found, "\n".join(lines)
 
@@ -192,7 +221,8 @@ def _clean_header(found: dict) -> dict:
 
 def parse_record_text(text: str) -> dict:
     """Fields of a MedicalRecord (those found; absent fields are left out) from one free-text record."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     sections = split_sections(text)
     record: dict = {}
     for target, parts in sections.parts.items():
