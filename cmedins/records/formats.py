@@ -31,12 +31,18 @@ _SEXES = {"男": "男", "女": "女", "男性": "男", "女性": "女", "m": "�
 
 
 def _text(value: object) -> str | None:
+    if type(value) is str:  # the usual cell: skips the checks below
+        return clean_text(value).strip() or None
     if value is None or (isinstance(value, float) and value != value):  # None or NaN from CSV/Parquet
         return None
-    if isinstance(value, (dict, list, bool)):  # never turned into text (numbers are: ages, record numbers)
-        raise RowError(f"holds a {type(value).__name__}, not text or a number")
+    _refuse_containers(value)
     text = clean_text(str(value)).strip()
     return text or None
+
+
+def _refuse_containers(value: object) -> None:
+    if isinstance(value, (dict, list, bool)):  # never turned into text (numbers are: ages, record numbers)
+        raise RowError(f"holds a {type(value).__name__}, not text or a number")
 
 
 def _sex(value: object) -> str:
@@ -67,11 +73,19 @@ def structured_record(row: dict) -> dict:
     joined, each labelled with its column name."""
     parts: dict[str, list[tuple[str, str]]] = {}
     for column, value in row.items():
-        name = COLUMNS.get(str(column).strip())
-        text = _text(value)
-        if name is None or text is None or name == "kind":
+        heading = column.strip() if type(column) is str else str(column).strip()
+        name = COLUMNS.get(heading)
+        if name is None or name == "kind":
+            if type(value) is not str:
+                _refuse_containers(value)  # an ignored column is still refused for holding a dict or list
             continue
-        parts.setdefault(name, []).append((str(column).strip(), text))
+        text = _text(value)
+        if text is None:
+            continue
+        if name in parts:
+            parts[name].append((heading, text))
+        else:
+            parts[name] = [(heading, text)]
     fields: dict = {}
     for name, values in parts.items():
         fields[name] = values[0][1] if len(values) == 1 else "\n".join(f"{column}：{text}" for column, text in values)

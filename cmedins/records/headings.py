@@ -56,15 +56,15 @@ _NUMBER = r"(?:[一二三四五六七八九十]+[、.．]|\d{1,2}" + _SPACE + r"
     r"*[\d一二三四五六七八九十]{1,2}" + _SPACE + r"*[)）]|[①-⑳])"
 
 
-def _names_pattern(names: list[str]) -> str:
-    """One alternation of `names` as a trie (主诉|主要… -> 主(?:诉|要…)): at a candidate position the regex tries
-    the few names sharing its first character instead of every name in turn. A longer name is tried before
-    its prefix, as the longest-first alternation it replaces did; names differing in a character never both
-    match, so their order is free (sorted, for one pattern text everywhere)."""
+def words_pattern(words: list[str], between: str = "") -> str:
+    """One alternation of `words` as a trie (主诉|主要… -> 主(?:诉|要…)), `between` allowed between characters:
+    at a candidate position the regex tries the few words sharing its first character instead of every word
+    in turn. A longer word is tried before its prefix, as a longest-first alternation would; words differing
+    in a character never both match, so their order is free (sorted, for one pattern text everywhere)."""
     trie: dict = {}
-    for name in names:
+    for word in words:
         node = trie
-        for char in name:
+        for char in word:
             node = node.setdefault(char, {})
         node[""] = {}
 
@@ -72,16 +72,19 @@ def _names_pattern(names: list[str]) -> str:
         branches = []
         for char in sorted(key for key in node if key):
             child = node[char]
-            # "主 诉" and "主　诉": spaced-out headings are common in printed records.
             rest = alternatives(child) if set(child) != {""} else ""
-            branches.append(re.escape(char) + (f"(?:{_SPACE}*{rest}|)" if rest and "" in child else
-                                                f"{_SPACE}*{rest}" if rest else ""))
+            if rest and "" in child:
+                rest = f"(?:{between}{rest}|)"  # the longer word first, then the word ending here
+            elif rest:
+                rest = between + rest
+            branches.append(re.escape(char) + rest)
         return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
     return alternatives(trie)
 
 
-_NAMES = _names_pattern(list(HEADINGS))
+# "主 诉" and "主　诉": spaced-out headings are common in printed records.
+_NAMES = words_pattern(list(HEADINGS), between=_SPACE + "*")
 # A heading from where it starts: indent, numbering, the name (bare, 【】 or []), colon.
 _HEADING = (rf"(?P<indent>{_SPACE}*)(?P<number>{_NUMBER})?{_SPACE}*"
             rf"(?:【(?P<bracketed>{_NAMES})】|\[(?P<squared>{_NAMES})\]|(?P<plain>{_NAMES})(?={_SPACE}*(?:[:：]|$)|{_SPACE}+\S))"
