@@ -56,7 +56,7 @@ _NUMBER = r"(?:[一二三四五六七八九十]+[、.．]|\d{1,2}" + _SPACE + r"
     r"*[\d一二三四五六七八九十]{1,2}" + _SPACE + r"*[)）]|[①-⑳])"
 
 
-def words_pattern(words: list[str], between: str = "") -> str:
+def trie_pattern(words: list[str], between: str = "") -> str:
     """One alternation of `words` as a trie (主诉|主要… -> 主(?:诉|要…)), `between` allowed between characters:
     at a candidate position the regex tries the few words sharing its first character instead of every word
     in turn. A longer word is tried before its prefix, as a longest-first alternation would; words differing
@@ -84,7 +84,7 @@ def words_pattern(words: list[str], between: str = "") -> str:
 
 
 # "主 诉" and "主　诉": spaced-out headings are common in printed records.
-_NAMES = words_pattern(list(HEADINGS), between=_SPACE + "*")
+_NAMES = trie_pattern(list(HEADINGS), between=_SPACE + "*")
 # A heading from where it starts: indent, numbering, the name (bare, 【】 or []), colon.
 _HEADING = (rf"(?P<indent>{_SPACE}*)(?P<number>{_NUMBER})?{_SPACE}*"
             rf"(?:【(?P<bracketed>{_NAMES})】|\[(?P<squared>{_NAMES})\]|(?P<plain>{_NAMES})(?={_SPACE}*(?:[:：]|$)|{_SPACE}+\S))"

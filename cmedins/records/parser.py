@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cmedins.contracts.schema import CLINICAL_FIELDS
-from cmedins.records.headings import GENERAL, HEADINGS, Found, find_headings, words_pattern
+from cmedins.records.headings import GENERAL, HEADINGS, Found, find_headings, trie_pattern
 
 # Key-value identity lines of a record header: "姓名：张三  性别：男  年龄：45岁  科室：心内科".
 _KEYS = {
@@ -31,7 +31,7 @@ _KEYS = {
     "入院时间": "admission_date", "医院": "hospital", "就诊医院": "hospital", "性别": "sex", "年龄": "age",
     "科室": "department", "科别": "department", "就诊科室": "department", "入院科室": "department",
 }
-_KEY_NAMES = words_pattern(list(_KEYS))
+_KEY_NAMES = trie_pattern(list(_KEYS))
 # A value runs to the next key, a separator or the line end ("姓名：宋桂兰　性别：女", "住址：长安区 西兆通镇").
 _KEY_VALUE = re.compile(
     rf"(?P<key>{_KEY_NAMES})[ \t\u3000]*[:：][ \t\u3000]*"
