@@ -102,7 +102,7 @@ def split_sections(text: str) -> _Sections:
     if not headings:
         sections.preamble = text.strip()
         return sections
-    if not _SUMMARIES.isdisjoint([heading.name for heading in headings]):
+    if not _SUMMARIES.isdisjoint([heading.name for heading in headings]):  # else every heading opens a section
         headings = _top_level(headings)
     sections.preamble = text[: headings[0].start].strip()
     ends = [heading.start for heading in headings[1:]]
@@ -116,10 +116,7 @@ def split_sections(text: str) -> _Sections:
             continue
         inline = bool(body) and body[0] != "\n"
         part = _Part(text[heading.start:heading.end].strip(), heading.name, inline, _tidy(body))
-        if target in parts:
-            parts[target].append(part)
-        else:
-            parts[target] = [part]
+        parts.setdefault(target, []).append(part)
     return sections
 
 
@@ -133,17 +130,10 @@ def _tidy(text: str) -> str:
 
 
 def _join_parts(parts: list[_Part]) -> str | None:
-    if len(parts) == 1:  # the usual field, from one section: no label unless a sub-heading's
-        part = parts[0]
-        if not part.text:
-            return None
-        if HEADINGS[part.name].keep_label:
-            return part.heading + ("" if part.inline else "\n") + part.text
-        return part.text
     filled = [part for part in parts if part.text]
     if not filled:
         return None
-    labelled = len({part.name for part in filled}) > 1
+    labelled = len(filled) > 1 and len({part.name for part in filled}) > 1
     chunks = []
     for part in filled:
         if HEADINGS[part.name].keep_label:  # as written, numbering included: its siblings are in the text
