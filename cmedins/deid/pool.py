@@ -76,6 +76,9 @@ def import_presidio() -> None:
 
 
 def _init_worker(config_json: str) -> None:
+    from cmedins.runner.collector import collect_for_rows
+
+    collect_for_rows()
     without_model_packages()
     global _worker_engine
     _worker_engine = shared_engine(config_json)

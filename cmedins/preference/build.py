@@ -21,6 +21,7 @@ from cmedins.publish.llamafactory import write_dataset_info
 from cmedins.rowio.formats import Format
 from cmedins.rowio.shards import SplitWriter, write_json, write_preview
 from cmedins.runner.build import READ, open_build, read_sources, run_stages
+from cmedins.runner.collector import rows_collector
 from cmedins.runner.ledger import Ledger
 from cmedins.runner.manifest import build_manifest
 from cmedins.runner.recipe import Recipe, SourceConfig
@@ -33,6 +34,7 @@ DEID_STAGE = "spf_deid"
 PREVIEW_ROWS = 20
 
 
+@rows_collector()
 def build_spf(recipe_path: Path, out_dir: Path | None = None) -> dict[str, Any]:
     """Run an SPF recipe; returns stats.json's content."""
     build = open_build(recipe_path, out_dir, plan=_plan, source_kinds=SPF_KINDS, build_kind="an SPF build")

@@ -40,6 +40,7 @@ from cmedins.runner.build import (
     timed,
 )
 from cmedins.runner.checkpoints import Checkpoints, chain_keys
+from cmedins.runner.collector import rows_collector
 from cmedins.runner.ledger import Ledger
 from cmedins.runner.manifest import build_manifest
 from cmedins.runner.progress import Progress
@@ -65,6 +66,7 @@ class BuildResult:
 NOT_DEIDENTIFIED_WARNING = ("the recipe declares sources_already_deidentified: true, so cmedins did not de-identify "
                             "this build; its card says so and `cmedins push` refuses it")
 
+@rows_collector()
 def run_recipe(recipe_path: Path, out_dir: Path | None = None, *, show_progress: bool = True,
                resume: bool = True, executor: Any = None) -> BuildResult:
     """Build a recipe. With `resume`, stages whose finished output an earlier run of the same plan on the same

@@ -155,8 +155,10 @@ class _StageWorker:
 
     def __init__(self, specs: list[tuple[str, type[Stage], dict[str, Any]]], seed: int, recipe_dir: str):
         from cmedins.deid.pool import run_in_this_process, without_model_packages
+        from cmedins.runner.collector import collect_for_rows
         from cmedins.runner.registry import load_plugins
 
+        collect_for_rows()
         if all(cls.__module__.startswith("cmedins.") for _, cls, _ in specs):
             without_model_packages()  # cmedins' build stages use no model: presidio's import then skips torch
         load_plugins()
