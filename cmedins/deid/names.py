@@ -88,6 +88,10 @@ SURNAME_SET = set(lexicon.SURNAMES) | set(lexicon.COMPOUND_SURNAMES)
 SEX_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}"
                        rf"(?=[，,、|｜\s]*(?:男|女)(?:[，,、|｜\s\d]|性)|/(?:男|女)/\d|\s*性别)")  # 王芳/女/45岁, 王芳|女|45岁
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# The sex of a header line right after a name (男 alone, or 男性 with the age): after a role word it makes a name of
+# a word (患者黎明，男，45岁; 患者夏天，女性，30岁), where 患者成年，男性 or 患者青年男性 stay words.
+SEX_HEADER = re.compile(r"[，,、|｜\s]*(?:男|女)(?:(?=[，,、|｜\s\d]|$)|性[，,、|｜\s]*\d{1,3}\s*(?:岁|周岁))")
+FIELD_VALUE_MORE = 4  # given-name characters a name field's value may run on past a name's usual end
 # The same header line in English ("王芳 female 45y", "王芳, F, 45"): found from the sex word back to the name (a
 # scan for the name first would try ~400 surnames at every position of every text).
 SEX_AFTER_EN = re.compile(r"[，,、 ]*(?i:male|female)(?=[，,、;；\s\d/)）.]|$)|[ ]*[，,/][ ]*[MF][ ]*[，,/][ ]*\d")
@@ -288,8 +292,8 @@ class ChineseNameRecognizer(EntityRecognizer):
             role_end = match.start() + len(match.group().rstrip("：: \t\n"))
             if match.end() not in taken and not self._inside_word(text, match.start(), role_end):
                 end = self._name_after_role(text, match.end())
-                if end is None and NAME_FIELD.search(match.group()):
-                    end = self._field_value_name(text, match.end())
+                if NAME_FIELD.search(match.group()):
+                    end = self._field_value_name(text, match.end()) if end is None else _field_value_end(text, end)
                 if end and _unclosed_tag(text, match, end):
                     end = None
                 if end:
@@ -518,8 +522,9 @@ class ChineseNameRecognizer(EntityRecognizer):
         if match is None:
             return None  # the role word ends the text
         surname = match.group()
-        if any(text.startswith(term, start) for term in self.protected_by_char.get(text[start], ())):
-            return None  # 患者高热, 患者周身, 患者陈述
+        if any(text.startswith(term, start) and not SEX_HEADER.match(text, start + len(term))
+               for term in self.protected_by_char.get(text[start], ())):
+            return None  # 患者高热, 患者周身, 患者陈述; but 患者黎明，男 (黎明现象 is a clinical term) is a name
         first = start + len(surname)
         if first >= len(text) or not HAN.match(text[first]) or text[first] in STOP_AFTER_NAME:
             return None
@@ -539,7 +544,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         head = text[start:first + 1]
         if self._common_word(head) and not (  # 医生关照：, 母亲高兴地说, 患者钱包丢失 are not names, but
                 any(NAME_END.match(text, e) for e in {first + 1, end})  # 黎明，男 (a noun), 家属初春梅（
-                and (self.tags.get(head) in GIVEN_TAGS or end > first + 1 or NAME_END_WORD.match(text, end))):
+                and (self.tags.get(head) in GIVEN_TAGS or end > first + 1 or NAME_END_WORD.match(text, end)
+                     or SEX_HEADER.match(text, end))):  # 患者黎明，男，45岁: a role word, then a header's sex
             return None  # ... and 其子高欢陪同 (a verb in the dictionary) are
         return end
 
@@ -693,6 +699,17 @@ class ChineseNameRecognizer(EntityRecognizer):
         return RecognizerResult("PERSON", start, end, score, recognition_metadata={
             RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             "rule": rule})
+
+
+def _field_value_end(text: str, end: int) -> int:
+    """A name field's value runs to the field's end (姓名：王芳芳芳，性别 masks all four characters, not 王芳芳):
+    past `end` by at most FIELD_VALUE_MORE characters of a name, to the first clear end; `end` if there is none."""
+    for stop in range(end, min(end + FIELD_VALUE_MORE, len(text)) + 1):
+        if NAME_END.match(text, stop) or HEADER_WORD.match(text, stop):
+            return stop
+        if stop < len(text) and text[stop] in STOP_AFTER_NAME:
+            break
+    return end
 
 
 def _spans(pattern: re.Pattern, anchor: tuple[re.Pattern, int], text: str) -> list[tuple[int, int]]:
