@@ -21,6 +21,16 @@ from tests.test_deid_real import uncovered
     ("姓名：张\x00三，男，45岁。", "姓名：<姓名>，男，45岁。"),
     ("姓名：欧阳  英梓。", "姓名：<姓名>。"),
     ("姓名：祝 文颖。", "姓名：<姓名>。"),  # a surname that is mostly a function word, after a label
+    # the real-text benchmark's leaks of 2026-12-04: a spaced name with the sex after it, a word as the given name
+    ("支气管炎收入院。患者祝 文颖，男，52岁", "支气管炎收入院。患者<姓名>，男，52岁"),
+    ("睡眠及二便正常。患者徐 海，男，52岁", "睡眠及二便正常。患者<姓名>，男，52岁"),  # 徐海 is a place
+    ("余未见明显异常。患者尚  生，男，52岁", "余未见明显异常。患者<姓名>，男，52岁"),
+    ("隐痛10天。\n姓名：葉 強強。\n体格检查", "隐痛10天。\n姓名：<姓名>。\n体格检查"),
+    # a function-word surname, then a frequent character, before a title
+    ("患者为中老年男性。常玉雪同志。2.主", "患者为中老年男性。<姓名>同志。2.主"),
+    ("4。13：20入院。祝道华同志。", "4。13：20入院。<姓名>同志。"),  # not 祝道<姓名>同志
+    ("，饮食睡眠二便正常。向国兴医生建议复查", "，饮食睡眠二便正常。<姓名>医生建议复查"),
+    ("今天还可以吃吗？经于远瑶主任医师查房", "今天还可以吃吗？经<姓名>主任医师查房"),
     # traditional characters (Hong Kong, Taiwan, older records)
     ("患者張偉，男，45歲，因胸痛2小時入院。", "患者<姓名>，男，45歲，因胸痛2小時入院。"),
     ("主治醫師：羅蘭興。", "主治醫師：<姓名>。"),
@@ -85,6 +95,9 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
 
 @pytest.mark.parametrize("text", [
     "患者高 热，体温39℃。",  # spaced clinical words after a role word
+    "患者高 热，男，52岁",  # ... with the sex after them
+    "。由管床医生查房，由值班医生处理。",  # a verb after a function-word surname before a title
+    "。向主治医生咨询，和主管医生沟通。",  # a word after it
     "患者周 身乏力，纳差。",
     "患者于 今日入院。",
     "姓名：张 性别：男",  # the header word after the space is no given name

@@ -323,9 +323,12 @@ class ChineseNameRecognizer(EntityRecognizer):
         return [(r.entity_type, r.start, r.end, r.score) for r in self.analyze(text, None, regions=regions)]
 
     # --- structural rules (5-10 in the module notes) ---------------------------------------------------------
-    def _plausible(self, text: str, start: int, end: int, strong: bool = False) -> bool:
+    def _plausible(self, text: str, start: int, end: int, strong: bool = False, titled: bool = False) -> bool:
         """Is text[start:end] surname + 1-2 given characters, and not a word or a clinical term? With `strong`
-        context (a list of people, brackets after a role word) a given name may be an ordinary word (远志, 银子)."""
+        context (a list of people, brackets after a role word) a given name may be an ordinary word (远志, 银子).
+        `titled`: a title follows (医生, 同志): after a function-word surname, a two-character given name may
+        start with a frequent character (常玉雪同志, 向国兴医生), if it is no word (向主治医生) and starts with no verb
+        (由管床医生, 由值班医生)."""
         match = SURNAME.match(text, start)
         if match is None:
             return False
@@ -341,7 +344,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         if not strong and self.freq.get(name, 0) >= NR_WORD_FREQ:
             return False  # 谢谢 is in the dictionary as nr, and frequent: a word, not a name
         if not strong and match.group() in FUNCTION_SURNAMES and (
-                self.freq.get(given[0], 0) >= 5000 or self.tags.get(given[0]) in VERB_TAGS):
+                self.freq.get(given[0], 0) >= 5000 and not (titled and len(given) == 2 and not self._common_word(given))
+                or self.tags.get(given[0]) in VERB_TAGS):
             return False  # 来问问医生, 应请医生: after a function-word surname, a frequent word or a verb
         if len(given) == 2 and not strong and self._common_word(given) and not self._may_be_given(given):
             return False
@@ -401,8 +405,9 @@ class ChineseNameRecognizer(EntityRecognizer):
         for verb in where.finditer(CONTACT):
             add(verb.end(), self._name_ending(text, verb.end(), lambda t, e: bool(CONTACT_END.match(t, e))), "contact")
         for title in where.finditer(TITLE_AFTER):
-            start = self._name_before(text, title.start())
-            if start is not None and not any(i in taken for i in range(start, title.start())):
+            start = self._name_before(text, title.start(), titled=True)
+            # only its last character may be taken already: a surname alone masked with the title (祝道华同志: 华同志)
+            if start is not None and not any(i in taken for i in range(start, title.start() - 1)):
                 add(start, title.start(), "title")
         return [self._result(start, end, self.context_score, rule) for start, end, rule in found]
 
@@ -450,7 +455,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         return self._name_before(text, index + 1) is not None
 
     def _name_before(self, text: str, end: int, boundary: set[str] = TITLE_BOUNDARY,
-                     strong: bool = False) -> int | None:
+                     strong: bool = False, titled: bool = False) -> int | None:
         """Start of a plausible name that ends at `end` and starts at a boundary (3 characters preferred, then
         2, then 4 for double surnames). A function-word surname that is itself the boundary (由丁雪 -> 丁雪,
         和李强 -> 李强) yields to the shorter name."""
@@ -459,10 +464,10 @@ class ChineseNameRecognizer(EntityRecognizer):
             if start < 0:
                 continue
             before = text[start - 1] if start else ""
-            if before not in boundary or not self._plausible(text, start, end, strong):
+            if before not in boundary or not self._plausible(text, start, end, strong, titled):
                 continue
             shorter = start + 1
-            if text[start] in TITLE_BOUNDARY and index == 0 and self._plausible(text, shorter, end, strong):
+            if text[start] in TITLE_BOUNDARY and index == 0 and self._plausible(text, shorter, end, strong, titled):
                 return shorter
             return start
         return None
@@ -563,8 +568,13 @@ class ChineseNameRecognizer(EntityRecognizer):
             compact = text[start:first] + given
             if HEADER_WORD.match(given):
                 return None  # 姓名：张 性别：男
-            label = start > 0 and text[start - 1] in "：: "  # 姓名：祝 文颖: a label's name may be an ordinary word
-            if self._plausible(compact, 0, len(compact), label) and (len(given) == 1 or self._may_be_given(given)):
+            # 姓名：祝 文颖, 姓名：叶 强强, 患者徐 海，男: after a label, or with a header's sex after it, a spaced
+            # name may be an ordinary word or a place (徐海) as well; never a clinical term (患者高 热，男)
+            if start > 0 and text[start - 1] in "：: " or SEX_HEADER.match(text, end):
+                if all(HAN.match(ch) and ch not in STOP_AFTER_NAME for ch in given) and not any(
+                        compact.startswith(term) and len(term) > 1 for term in self.protected_by_char.get(compact[0], ())):
+                    return end
+            elif self._plausible(compact, 0, len(compact)) and (len(given) == 1 or self._may_be_given(given)):
                 return end
         return None
 
