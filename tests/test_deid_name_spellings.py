@@ -31,6 +31,8 @@ from tests.test_deid_real import uncovered
     ("4。13：20入院。祝道华同志。", "4。13：20入院。<姓名>同志。"),  # not 祝道<姓名>同志
     ("，饮食睡眠二便正常。向国兴医生建议复查", "，饮食睡眠二便正常。<姓名>医生建议复查"),
     ("今天还可以吃吗？经于远瑶主任医师查房", "今天还可以吃吗？经<姓名>主任医师查房"),
+    ("有事情吗。罗光宏和向光旺医师共同查看", "有事情吗。<姓名>和<姓名>医师共同查看"),
+    ("同意出院。已电话联系尚红永。", "同意出院。已电话联系<姓名>。"),  # or after a contact verb, to a clause end
     # traditional characters (Hong Kong, Taiwan, older records)
     ("患者張偉，男，45歲，因胸痛2小時入院。", "患者<姓名>，男，45歲，因胸痛2小時入院。"),
     ("主治醫師：羅蘭興。", "主治醫師：<姓名>。"),
@@ -98,6 +100,7 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "患者高 热，男，52岁",  # ... with the sex after them
     "。由管床医生查房，由值班医生处理。",  # a verb after a function-word surname before a title
     "。向主治医生咨询，和主管医生沟通。",  # a word after it
+    "已电话联系尚未成功。电话联系尚可。告知常规复查。已电话联系常年在外的儿子。",
     "患者周 身乏力，纳差。",
     "患者于 今日入院。",
     "姓名：张 性别：男",  # the header word after the space is no given name

@@ -323,10 +323,11 @@ class ChineseNameRecognizer(EntityRecognizer):
         return [(r.entity_type, r.start, r.end, r.score) for r in self.analyze(text, None, regions=regions)]
 
     # --- structural rules (5-10 in the module notes) ---------------------------------------------------------
-    def _plausible(self, text: str, start: int, end: int, strong: bool = False, titled: bool = False) -> bool:
+    def _plausible(self, text: str, start: int, end: int, strong: bool = False, framed: bool = False) -> bool:
         """Is text[start:end] surname + 1-2 given characters, and not a word or a clinical term? With `strong`
         context (a list of people, brackets after a role word) a given name may be an ordinary word (远志, 银子).
-        `titled`: a title follows (医生, 同志): after a function-word surname, a two-character given name may
+        `framed`: a title follows (医生, 同志), or a contact verb precedes and a clause end follows (已电话联系
+        尚红永。): after a function-word surname, a two-character given name may
         start with a frequent character (常玉雪同志, 向国兴医生), if it is no word (向主治医生) and starts with no verb
         (由管床医生, 由值班医生)."""
         match = SURNAME.match(text, start)
@@ -344,7 +345,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         if not strong and self.freq.get(name, 0) >= NR_WORD_FREQ:
             return False  # 谢谢 is in the dictionary as nr, and frequent: a word, not a name
         if not strong and match.group() in FUNCTION_SURNAMES and (
-                self.freq.get(given[0], 0) >= 5000 and not (titled and len(given) == 2 and not self._common_word(given))
+                self.freq.get(given[0], 0) >= 5000 and not (framed and len(given) == 2 and not self._common_word(given))
                 or self.tags.get(given[0]) in VERB_TAGS):
             return False  # 来问问医生, 应请医生: after a function-word surname, a frequent word or a verb
         if len(given) == 2 and not strong and self._common_word(given) and not self._may_be_given(given):
@@ -352,14 +353,14 @@ class ChineseNameRecognizer(EntityRecognizer):
         ambiguous = match.group() in FUNCTION_SURNAMES
         return not (ambiguous and (self._common_word(text[start:first + 1]) or text[first] in NOT_GIVEN_FIRST))
 
-    def _name_ending(self, text: str, start: int, end_ok, strong: bool = False) -> int | None:
+    def _name_ending(self, text: str, start: int, end_ok, strong: bool = False, framed: bool = False) -> int | None:
         """End of a plausible name at `start` (two given characters preferred) after which `end_ok` matches."""
         match = SURNAME.match(text, start)
         if match is None:
             return None
         first = start + len(match.group())
         for end in (first + 2, first + 1):
-            if end <= len(text) and end_ok(text, end) and self._plausible(text, start, end, strong):
+            if end <= len(text) and end_ok(text, end) and self._plausible(text, start, end, strong, framed):
                 return end
         return None
 
@@ -403,9 +404,10 @@ class ChineseNameRecognizer(EntityRecognizer):
         for word in where.finditer(INFORMANT):
             add(word.end(), self._name_ending(text, word.end(), lambda t, e: bool(INFORMANT_END.match(t, e))), "informant")
         for verb in where.finditer(CONTACT):
-            add(verb.end(), self._name_ending(text, verb.end(), lambda t, e: bool(CONTACT_END.match(t, e))), "contact")
+            add(verb.end(), self._name_ending(text, verb.end(), lambda t, e: bool(CONTACT_END.match(t, e)), framed=True),
+                "contact")
         for title in where.finditer(TITLE_AFTER):
-            start = self._name_before(text, title.start(), titled=True)
+            start = self._name_before(text, title.start(), framed=True)
             # only its last character may be taken already: a surname alone masked with the title (祝道华同志: 华同志)
             if start is not None and not any(i in taken for i in range(start, title.start() - 1)):
                 add(start, title.start(), "title")
@@ -455,7 +457,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         return self._name_before(text, index + 1) is not None
 
     def _name_before(self, text: str, end: int, boundary: set[str] = TITLE_BOUNDARY,
-                     strong: bool = False, titled: bool = False) -> int | None:
+                     strong: bool = False, framed: bool = False) -> int | None:
         """Start of a plausible name that ends at `end` and starts at a boundary (3 characters preferred, then
         2, then 4 for double surnames). A function-word surname that is itself the boundary (由丁雪 -> 丁雪,
         和李强 -> 李强) yields to the shorter name."""
@@ -464,10 +466,10 @@ class ChineseNameRecognizer(EntityRecognizer):
             if start < 0:
                 continue
             before = text[start - 1] if start else ""
-            if before not in boundary or not self._plausible(text, start, end, strong, titled):
+            if before not in boundary or not self._plausible(text, start, end, strong, framed):
                 continue
             shorter = start + 1
-            if text[start] in TITLE_BOUNDARY and index == 0 and self._plausible(text, shorter, end, strong, titled):
+            if text[start] in TITLE_BOUNDARY and index == 0 and self._plausible(text, shorter, end, strong, framed):
                 return shorter
             return start
         return None
