@@ -93,7 +93,16 @@ def main() -> None:
     parser.add_argument("--public", type=int, default=0, help="findings on this many rows per public source")
     parser.add_argument("--leaks3", action="store_true",
                         help="only the third blind set (e-mail in words, IP addresses, landline with 一 and a space)")
+    parser.add_argument("--blind4", action="store_true",
+                        help="only the fourth blind set (record-keeping roles, headers, rarer surnames, new labels)")
     args = parser.parse_args()
+    if args.blind4:
+        if not DATA.is_dir():
+            raise SystemExit(f"--blind4 needs {DATA}")
+        import deid_real
+
+        deid_real.blind4(DATA, args.rounds)
+        return
     if args.leaks3:
         if not DATA.is_dir():
             raise SystemExit(f"--leaks3 needs {DATA}")

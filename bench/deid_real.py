@@ -266,6 +266,18 @@ def leaks3(data_dir: Path, rounds: int = 1) -> dict:
                 ("held_out", 31, {"leaks3_held": True}, "LEAKS3 HELD-OUT (written after the fixes, never tuned on)"))}
 
 
+def blind4(data_dir: Path, rounds: int = 1) -> dict:
+    """The fourth blind set (tests/support/plant_identities.py `blind4`): record-keeping and consent roles,
+    headers, rarer surnames, phones, IDs and record numbers under new labels; the same table as `leaks3`."""
+    from cmedins.deid.config import DeidConfig
+    from cmedins.deid.engine import Deidentifier
+    from cmedins.deid.residual import residual_hits
+
+    engine = Deidentifier(DeidConfig())
+    corpus = planted_corpus(data_dir, seed=41, rounds=rounds, blind4=True)
+    return _leaks3_table(engine, residual_hits, corpus, "BLIND4 (fourth blind set, written on bce070c before its fixes)")
+
+
 def _leaks3_table(engine, residual_hits, corpus: list[PlantedText], title: str) -> dict:
     units = engine.deidentify_units([(str(i), [item.text]) for i, item in enumerate(corpus)])
     rows = leaks(corpus, [unit[0].findings for unit in units])

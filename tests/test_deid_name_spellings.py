@@ -33,6 +33,15 @@ from tests.test_deid_real import uncovered
     ("今天还可以吃吗？经于远瑶主任医师查房", "今天还可以吃吗？经<姓名>主任医师查房"),
     ("有事情吗。罗光宏和向光旺医师共同查看", "有事情吗。<姓名>和<姓名>医师共同查看"),
     ("同意出院。已电话联系尚红永。", "同意出院。已电话联系<姓名>。"),  # or after a contact verb, to a clause end
+    # the fourth blind set's leaks (tests/support/plant_identities.blind4_menu)
+    ("肾功能无异常。王芳之母代诉病史。", "肾功能无异常。<姓名>之母代诉病史。"),
+    ("本人王芳同意手术。", "本人<姓名>同意手术。"),
+    ("住院医师刘刚冬、主治医师常怡生查房。", "住院医师<姓名>、主治医师<姓名>查房。"),
+    ("上级医师向鑫庆查看患者后指示。", "上级医师<姓名>查看患者后指示。"),
+    ("监护人：高敏蕾（父亲）。给予静点", "监护人：<姓名>（父亲）。给予静点"),  # a word (高敏) in a field
+    ("审核医师：白薇春。咳嗽症状未治疗", "审核医师：<姓名>。咳嗽症状未治疗"),  # a herb (白薇) in a field
+    ("麻醉医师：包涵 手术医师：郑凤云。", "麻醉医师：<姓名> 手术医师：<姓名>。"),
+    ("记录者：王芳芳芳。", "记录者：<姓名>。"),
     # traditional characters (Hong Kong, Taiwan, older records)
     ("患者張偉，男，45歲，因胸痛2小時入院。", "患者<姓名>，男，45歲，因胸痛2小時入院。"),
     ("主治醫師：羅蘭興。", "主治醫師：<姓名>。"),
@@ -101,6 +110,11 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "。由管床医生查房，由值班医生处理。",  # a verb after a function-word surname before a title
     "。向主治医生咨询，和主管医生沟通。",  # a word after it
     "已电话联系尚未成功。电话联系尚可。告知常规复查。已电话联系常年在外的儿子。",
+    "本人女，30岁。本人高血压5年，本人白天上班，本人于2020年手术，本人平时身体好。",  # 本人 before no name
+    "总之母乳喂养好。",
+    "患者：高烧三天。患者：白天咳嗽。家属：高兴。\n医生：常规检查\n",  # a dialogue's speakers, then speech
+    "儿子：谢谢爸爸！",
+    "主治医师于是查房。医师常规查房。主治医师向患者家属交代病情。",
     "患者周 身乏力，纳差。",
     "患者于 今日入院。",
     "姓名：张 性别：男",  # the header word after the space is no given name

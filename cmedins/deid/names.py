@@ -54,6 +54,12 @@ ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, r
 # The role words that are a name field's label: after them the value is a name whatever word it also is.
 # A separator after 姓名 (姓名和年龄, 姓名及电话 are the words, not a field).
 NAME_FIELD = re.compile(r"(?:姓名|患者名|病人名)[：:\s]\s*$|(?:姓名为|姓名是|姓名叫)\s*$")
+# A role word with a colon is a record's field too (监护人：高敏蕾（父亲）, 审核医师：白薇春), but not a dialogue's
+# speaker label (医生：张嘴看看, 患者：高烧三天), where speech follows: a speaker word counts only as the tail of a
+# longer role (审核医师：, 麻醉医师：).
+SPEAKER_ROLES = frozenset({"患者", "病人", "患儿", "医生", "医师", "大夫", "护士", "家属", "家长", "儿子", "女儿", "父亲",
+                           "母亲", "丈夫", "妻子", "爱人", "哥哥", "姐姐", "弟弟", "妹妹"})  # 儿子：谢谢爸爸！
+ROLE_FIELD = re.compile(r"[：:]\s*$")
 ROLE_QUOTED = re.compile(rf"(?:姓名|患者|病人|患儿|家属|签名|联系人)[：:\s]?\s*[【『「“\"<]\s*(?={_surnames})")
 SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
 SURNAME_BARE = re.compile(rf"(?:{_surnames})")  # one that nothing need follow (Mr 王)
@@ -67,7 +73,8 @@ NOT_GIVEN_FIRST = set("我本外该其此这那各每某当上下前后左右内
 # What may directly follow a name when its first character is ambiguous (患者于强，男; 家属于明电话).
 NAME_END_WORD = re.compile(r"代诉|陪同|陪护|电话|手机|联系|签字|签名|同意|之[父母子女夫妻孙兄弟姐妹]")
 NAME_END = re.compile(rf"[^\u4e00-\u9fff]|$|{NAME_END_WORD.pattern}|男|女|平素|"
-                      r"既往|主因|因|于|自|近|今|昨|半|[一二两三四五六七八九十几数多]+[年月周天日]|反复|突发|突然|出现|诉")
+                      r"既往|主因|因|于|自|近|今|昨|半|[一二两三四五六七八九十几数多]+[年月周天日]|反复|突发|突然|出现|诉|"
+                      r"查房|查看|会诊")  # 主治医师常怡生查房, 上级医师向鑫庆查看患者
 # Common words that may still be a given name after an ambiguous surname (向浩然, 于宇航, 时建国); nouns only
 # when rare enough (于树林 yes, 向医生 no).
 GIVEN_TAGS = {"nr", "nrt", "nrfg", "ns", "nz", "a", "i", "n"}
@@ -166,6 +173,7 @@ GREETING = re.compile(r"[你您]好(?!运)")  # not 祝你好运
 # An informant between 据 and a verb of telling (据王芳介绍, 据李强反映).
 INFORMANT_END = re.compile(r"介绍|反映|所述|描述|回忆|讲述|说|称|诉")
 INFORMANT = re.compile(rf"据(?=[\u4e00-\u9fff]{{2,4}}?(?:{INFORMANT_END.pattern}))")
+KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|兄|弟|姐|妹)")  # 王芳之母代诉病史
 CLAUSE_START = set("。；;！？!?\n，,：: \t") | {""}  # what may precede a clause-initial name
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
 CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
@@ -201,7 +209,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
-         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE)
+         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -292,7 +300,7 @@ class ChineseNameRecognizer(EntityRecognizer):
             role_end = match.start() + len(match.group().rstrip("：: \t\n"))
             if match.end() not in taken and not self._inside_word(text, match.start(), role_end):
                 end = self._name_after_role(text, match.end())
-                if NAME_FIELD.search(match.group()):
+                if NAME_FIELD.search(match.group()) or self._role_field(text, match.start(), role_end, match.group()):
                     end = self._field_value_name(text, match.end()) if end is None else _field_value_end(text, end)
                 if end and _unclosed_tag(text, match, end):
                     end = None
@@ -390,7 +398,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         # A bracket right after the name saying who the person is (kinship, sex, age) is strong evidence: the
         # given name may then be an ordinary word (石安静（女，45岁）).
         for cue, rule, strong in ((KIN_PAREN, "kin_paren", True), (SPEECH_AFTER, "sentence", False),
-                                  (GREETING, "greeting", False)):
+                                  (GREETING, "greeting", False), (KIN_AFTER, "kin_after", False)):
             for match in where.finditer(cue):
                 if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
                     continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
@@ -481,6 +489,13 @@ class ChineseNameRecognizer(EntityRecognizer):
             return True
         return not any(self.freq.get(text[start:start + n], 0) >= COMMON_FREQ for n in range(2, end - start + 1))
 
+    @staticmethod
+    def _role_field(text: str, start: int, role_end: int, label: str) -> bool:
+        """Is this role word, with its colon, a record's field label (see SPEAKER_ROLES)?"""
+        if not ROLE_FIELD.search(label):
+            return False
+        return text[start:role_end] not in SPEAKER_ROLES or (start > 0 and bool(HAN.match(text[start - 1])))
+
     def _inside_word(self, text: str, start: int, end: int) -> bool:
         """Is this role word the tail of a longer word (辅助手段 holds 助手)? Only the left side is checked: on
         the right, role and name often make a word by chance (之女王鑫, 家属于明, 其子孙冬梅)."""
@@ -549,6 +564,9 @@ class ChineseNameRecognizer(EntityRecognizer):
               and NAME_END.match(text, second + 1) and not NAME_END.match(text, second)):
             end = second + 1  # 患者：张明月，女: a word (明月) as the given name, yet the name ends only after it
         head = text[start:first + 1]
+        if (end == first + 1 and text[start] == text[first] and self.freq.get(head, 0) >= NR_WORD_FREQ
+                and not SEX_HEADER.match(text, end)):
+            return None  # 儿子：谢谢爸爸: a doubled "name" of the dictionary this frequent is a word (not 李鹏)
         if self._common_word(head) and not (  # 医生关照：, 母亲高兴地说, 患者钱包丢失 are not names, but
                 any(NAME_END.match(text, e) for e in {first + 1, end})  # 黎明，男 (a noun), 家属初春梅（
                 and (self.tags.get(head) in GIVEN_TAGS or end > first + 1 or NAME_END_WORD.match(text, end)

@@ -367,8 +367,9 @@ def pattern_recognizers() -> list[CompiledRecognizer]:
     # an extension after 转 / - / 分机.
     country = r"(?:(?:\+|00)\s?86\s?[- .]?|[(（]\s?\+?86\s?[)）]\s?)"
     gsep = r"(?: ?[-./] ?| )"
-    mobile = (rf"(?<![\d+]){country}?1[3-9]\d(?:\d{{8}}|{gsep}\d{{4}}{gsep}?\d{{4}}|\d{{4}}{gsep}\d{{4}}"
-              rf"|\d{gsep}\d{{3}}{gsep}\d{{4}}|{gsep}\d{{8}})(?!\d)")
+    # ... and the first three digits in brackets, as an area code is written: (138)1234 5678
+    mobile = (rf"(?<![\d+]){country}?(?:1[3-9]\d(?:\d{{8}}|{gsep}\d{{4}}{gsep}?\d{{4}}|\d{{4}}{gsep}\d{{4}}"
+              rf"|\d{gsep}\d{{3}}{gsep}\d{{4}}|{gsep}\d{{8}})|[(（]1[3-9]\d[)）] ?(?:\d{{8}}|\d{{4}}{gsep}\d{{4}}))(?!\d)")
     local = rf"[2-9](?:\d{{6,7}}|\d{{3}}{gsep}\d{{3,4}}|\d{{2}}{gsep}\d{{4}})"
     extension = r"(?:\s?(?:转|分机|ext\.?|-)\s?\d{1,5})?"
     # a dash with a space before, after or either side too (010 - 6234 5678: 010 一 6234 5678 in the folded view;

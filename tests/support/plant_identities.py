@@ -608,6 +608,73 @@ def leaks3_held_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     ]
 
 
+# --- the fourth blind set ("blind4"): written on 2026-12-04 at 04:20 UTC on bce070c, before any change for it:
+# frames a hospital's records use that no earlier set plants (record-keeping and consent roles, obstetric and
+# paediatric headers, space- and ASCII-separated headers, two roles on one line), names with surnames rarer than
+# `SURNAMES`, and phones, IDs and record numbers under labels and in spellings no earlier set has. Its first
+# measurement (bce070c) is the blind figure: bench/deid_real.py `blind4` (python bench/bench_deid.py --blind4).
+RARE_SURNAMES = "闫覃靳逯亓敖檀嵇缪甄麦冼伍喻虞仝佟栾隋鞠牟晏阎芦"
+
+
+def rare_person(r: random.Random) -> str:
+    return r.choice(RARE_SURNAMES) + "".join(r.choice(GIVEN) for _ in range(r.choice((1, 2, 2))))
+
+
+BLIND4_NAME_FRAMES = [
+    Frame("blind4_name_record_doctor", True, "记录医师：{v}", "PERSON", person),
+    Frame("blind4_name_senior_instructs", True, "上级医师{v}查看患者后指示", "PERSON", person),
+    Frame("blind4_name_guardian", True, "监护人：{v}（父亲）", "PERSON", person),
+    Frame("blind4_name_delegate_signs", True, "委托人{v}签字", "PERSON", person),
+    Frame("blind4_name_parturient", True, "产妇{v}，G2P1，孕39周", "PERSON", person),
+    Frame("blind4_name_child_header", True, "患儿{v}，男，5岁", "PERSON", person),
+    Frame("blind4_name_spaced_header", True, "{v} 女 45岁 汉族", "PERSON", person),
+    Frame("blind4_name_ascii_paren_header", True, "{v}(男,45岁)", "PERSON", person),
+    Frame("blind4_name_reviewer", True, "审核医师：{v}", "PERSON", person),
+    Frame("blind4_name_bed_nurse", True, "管床护士{v}", "PERSON", person),
+    Frame("blind4_name_spouse_escort", True, "其爱人{v}陪同", "PERSON", person),
+    Frame("blind4_name_self_consents", True, "本人{v}同意手术", "PERSON", person),
+    Frame("blind4_name_two_roles", True, "麻醉医师：{v0} 手术医师：{v1}", "PERSON", person),
+    Frame("blind4_name_ward_round", True, "住院医师{v0}、主治医师{v1}查房", "PERSON", person),
+    Frame("blind4_name_mother_history", True, "{v}之母代诉病史", "PERSON", person),
+    Frame("blind4_name_reporter", True, "报告人：{v}", "PERSON", person),
+    Frame("blind4_name_label_space", True, "患者姓名 {v}", "PERSON", person),
+    Frame("blind4_name_rare_patient", True, "患者{v}，", "PERSON", rare_person),
+    Frame("blind4_name_rare_field", True, "姓名：{v}", "PERSON", rare_person),
+    Frame("blind4_name_rare_title", True, "经{v}主任医师查房", "PERSON", rare_person),
+]
+MOBILE_BLIND4: list[Spelling] = [
+    ("blind4_mobile_dots", True, lambda r: _groups(mobile_digits(r), (3, 4, 4), ".")),
+    ("blind4_mobile_plus86_space", True, lambda r: "+86 " + mobile_digits(r)),
+    ("blind4_mobile_paren_prefix", True, lambda r: (lambda d: f"({d[:3]}){d[3:]}")(mobile_digits(r))),
+]
+ID_BLIND4: list[Spelling] = [
+    ("blind4_id_plain", True, id_digits),
+    ("blind4_id_spaced_3s", True, lambda r: _groups(id_digits(r), (3, 3, 4, 4, 4), " ")),
+]
+
+
+def _record_blind4(r: random.Random) -> str:
+    return r.choice((f"{r.randint(10**6, 10**7)}", f"ZY{r.randint(10**6, 10**7)}", f"{r.randint(2015, 2024)}{r.randint(10**5, 10**6)}"))
+
+
+BLIND4_RECORD_FRAMES = [
+    Frame("blind4_record_no_colon", True, "住院号 No:{v}", "MEDICAL_RECORD_NUMBER", _record_blind4),
+    Frame("blind4_record_case_number", True, "病历编号：{v}", "MEDICAL_RECORD_NUMBER", _record_blind4),
+    Frame("blind4_record_visit_card", True, "就诊卡号：{v}", "MEDICAL_RECORD_NUMBER", _record_blind4),
+]
+
+
+def blind4_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    names = [(frame, None) for frame in BLIND4_NAME_FRAMES]
+    return [
+        _label_frames([("联系电话（家属）：{v}", True), ("手机/微信：{v}", True), ("电话号码是{v}", True)], "CN_PHONE",
+                      MOBILE_BLIND4, "blind4_phone"),
+        _label_frames([("身份证件号码 {v}", True), ("身份证号(18位)：{v}", True)], "CN_ID_CARD", ID_BLIND4, "blind4_id"),
+        [(frame, None) for frame in BLIND4_RECORD_FRAMES],
+        names, names,
+    ]
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -741,14 +808,15 @@ def insert_sentence(host: str, sentence: str) -> str:
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
                    blind: bool = False, attack: bool = False, blind2: bool = False,
-                   leaks3: bool = False, leaks3_held: bool = False) -> list[PlantedText]:
+                   leaks3: bool = False, leaks3_held: bool = False, blind4: bool = False) -> list[PlantedText]:
     """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
-    `attack` the attack set, `blind2` the second blind set, `leaks3` the third (record hosts only: CCKS, CMB)."""
+    `attack` the attack set, `blind2` the second blind set, `leaks3` the third, `blind4` the fourth (the last two
+    into record hosts only: CCKS, CMB)."""
     rng = random.Random(seed)
-    menu = (leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3 else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind
-            else planting_menu())
+    menu = (blind4_menu() if blind4 else leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3
+            else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind else planting_menu())
     hosts = host_texts(data_dir, limit)
-    if leaks3 or leaks3_held:
+    if leaks3 or leaks3_held or blind4:
         hosts = [(source, text) for source, text in hosts if source.startswith(("ccks2017/", "cmb/"))]
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
