@@ -228,6 +228,14 @@ def measured_section(measured: dict[str, Any] | None) -> str:
             header.append(f"leak rate on held-out spellings ({measured.get('planted_held_out', '?')} planted)")
         lines.append(table(header, [[name, _rate(leak[name]), *([_rate(held_out.get(name))] if held_out else [])]
                                     for name in sorted(leak)]))
+    unseen = measured.get("leak_rate_unseen") or {}
+    if unseen:
+        lines.append(f"**On frames never tuned on** ({measured.get('planted_unseen', '?')} planted; "
+                     f"{measured.get('unseen_set', 'set not recorded')}): "
+                     + ", ".join(f"{name} {_rate(rate)}" for name, rate in sorted(unseen.items()))
+                     + ". Names are found by their context (a role word, a title, a kinship word, a header's sex "
+                       "and age): a name written in a context the rules do not know survives, so review a sample "
+                       "of a build of real records before publishing it.")
     spellings = measured.get("leak_rate_by_spelling")
     if isinstance(spellings, dict) and spellings:
         leaking = {name: rate for name, rate in spellings.items() if isinstance(rate, (int, float)) and rate > 0}

@@ -675,6 +675,32 @@ def blind4_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     ]
 
 
+# Held out from blind4, written on 2026-12-04 at 04:35 UTC on b5efc5b, AFTER its fixes (so not blind, but never
+# tuned on): other record-keeping frames, measured once (bench/deid_real.py `blind4`, HELD-OUT) and not fixed.
+BLIND4_HELD_NAME_FRAMES = [
+    Frame("held4_name_nurse_record", True, "护理记录：{v}护士巡视病房", "PERSON", person),
+    Frame("held4_name_consent_patient", True, "患方签字：{v}", "PERSON", person),
+    Frame("held4_name_relation_paren", True, "{v}（与患者关系：夫妻）", "PERSON", person),
+    Frame("held4_name_transfer_doctor", True, "转科医师{v}", "PERSON", person),
+    Frame("held4_name_discharge_by", True, "出院小结由{v}书写", "PERSON", person),
+    Frame("held4_name_phone_owner", True, "联系电话略（{v}）", "PERSON", person),
+    Frame("held4_name_aunt_escort", True, "其姑姑{v}陪同来院", "PERSON", person),
+    Frame("held4_name_header_pipe", True, "{v} | 女 | 52岁", "PERSON", person),
+    Frame("held4_name_surgeon_done", True, "手术由{v}完成", "PERSON", person),
+    Frame("held4_name_said_colon", True, "{v}说：头痛好些了", "PERSON", person),
+    Frame("held4_name_rare_kin", True, "患者之妻{v}代诉", "PERSON", rare_person),
+    Frame("held4_name_rare_list", True, "参加人员：{v0}、{v1}", "PERSON", rare_person),
+]
+
+
+def blind4_held_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    names = [(frame, None) for frame in BLIND4_HELD_NAME_FRAMES]
+    return [
+        _label_frames([("家属手机 {v}，", True), ("本人电话：{v}。", True)], "CN_PHONE", MOBILE_BLIND4, "held4_phone"),
+        names, names,
+    ]
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -808,15 +834,16 @@ def insert_sentence(host: str, sentence: str) -> str:
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
                    blind: bool = False, attack: bool = False, blind2: bool = False,
-                   leaks3: bool = False, leaks3_held: bool = False, blind4: bool = False) -> list[PlantedText]:
+                   leaks3: bool = False, leaks3_held: bool = False, blind4: bool = False,
+                   blind4_held: bool = False) -> list[PlantedText]:
     """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
     `attack` the attack set, `blind2` the second blind set, `leaks3` the third, `blind4` the fourth (the last two
     into record hosts only: CCKS, CMB)."""
     rng = random.Random(seed)
-    menu = (blind4_menu() if blind4 else leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3
+    menu = (blind4_held_menu() if blind4_held else blind4_menu() if blind4 else leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3
             else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind else planting_menu())
     hosts = host_texts(data_dir, limit)
-    if leaks3 or leaks3_held or blind4:
+    if leaks3 or leaks3_held or blind4 or blind4_held:
         hosts = [(source, text) for source, text in hosts if source.startswith(("ccks2017/", "cmb/"))]
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
