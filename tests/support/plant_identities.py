@@ -701,6 +701,37 @@ def blind4_held_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     ]
 
 
+# --- the fifth blind set ("blind5"): written on 2026-12-04 at 04:30 UTC on 33c9b08, before the kinship, action-verb
+# and bracket rules that followed the held-out blind4 figure, and not run until they were done: its first
+# measurement is the figure for frames those rules were not written for (bench/deid_real.py `blind5`).
+BLIND5_NAME_FRAMES = [
+    Frame("blind5_name_agreed", True, "经{v}同意后出院", "PERSON", person),
+    Frame("blind5_name_eldest_son", True, "{v}为患者长子", "PERSON", person),
+    Frame("blind5_name_uncle_signs", True, "其舅舅{v}代为签字", "PERSON", person),
+    Frame("blind5_name_grandma_escort", True, "外婆{v}陪同就诊", "PERSON", person),
+    Frame("blind5_name_found_by", True, "被{v}发现后送医", "PERSON", person),
+    Frame("blind5_name_escorted_by", True, "患者由{v}护送入院", "PERSON", person),
+    Frame("blind5_name_notify", True, "通知{v}及时复诊", "PERSON", person),
+    Frame("blind5_name_two_doctors", True, "{v0}、{v1}两位医生参与抢救", "PERSON", person),
+    Frame("blind5_name_thanks", True, "感谢{v}医生", "PERSON", person),
+    Frame("blind5_name_explain_to", True, "向{v}交代病情", "PERSON", person),
+    Frame("blind5_name_dept_paren", True, "{v}（医务科）", "PERSON", person),
+    Frame("blind5_name_duty_doctor", True, "值班医生：{v}", "PERSON", person),
+    Frame("blind5_name_head_nurse_checks", True, "{v}护士长查看", "PERSON", person),
+    Frame("blind5_name_son_in_law", True, "患者的女婿{v}", "PERSON", person),
+    Frame("blind5_name_talk_with", True, "与{v}沟通后", "PERSON", person),
+    Frame("blind5_name_child_of", True, "{v}的孩子", "PERSON", person),
+    Frame("blind5_name_recalls", True, "据{v}回忆", "PERSON", person),
+    Frame("blind5_name_header_no_sex", True, "{v}，66岁，农民", "PERSON", person),
+    Frame("blind5_name_sender", True, "送检医师 {v}", "PERSON", person),
+]
+
+
+def blind5_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    names = [(frame, None) for frame in BLIND5_NAME_FRAMES]
+    return [names, names]
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -835,15 +866,15 @@ def insert_sentence(host: str, sentence: str) -> str:
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
                    blind: bool = False, attack: bool = False, blind2: bool = False,
                    leaks3: bool = False, leaks3_held: bool = False, blind4: bool = False,
-                   blind4_held: bool = False) -> list[PlantedText]:
+                   blind4_held: bool = False, blind5: bool = False) -> list[PlantedText]:
     """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
     `attack` the attack set, `blind2` the second blind set, `leaks3` the third, `blind4` the fourth (the last two
     into record hosts only: CCKS, CMB)."""
     rng = random.Random(seed)
-    menu = (blind4_held_menu() if blind4_held else blind4_menu() if blind4 else leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3
+    menu = (blind5_menu() if blind5 else blind4_held_menu() if blind4_held else blind4_menu() if blind4 else leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3
             else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind else planting_menu())
     hosts = host_texts(data_dir, limit)
-    if leaks3 or leaks3_held or blind4 or blind4_held:
+    if leaks3 or leaks3_held or blind4 or blind4_held or blind5:
         hosts = [(source, text) for source, text in hosts if source.startswith(("ccks2017/", "cmb/"))]
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
