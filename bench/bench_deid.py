@@ -95,7 +95,15 @@ def main() -> None:
                         help="only the third blind set (e-mail in words, IP addresses, landline with 一 and a space)")
     parser.add_argument("--blind4", action="store_true",
                         help="only the fourth blind set (record-keeping roles, headers, rarer surnames, new labels)")
+    parser.add_argument("--blind5", action="store_true", help="only the fifth blind set (name frames)")
     args = parser.parse_args()
+    if args.blind5:
+        if not DATA.is_dir():
+            raise SystemExit(f"--blind5 needs {DATA}")
+        import deid_real
+
+        deid_real.blind5(DATA, args.rounds)
+        return
     if args.blind4:
         if not DATA.is_dir():
             raise SystemExit(f"--blind4 needs {DATA}")

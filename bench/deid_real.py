@@ -294,6 +294,18 @@ def blind4(data_dir: Path, rounds: int = 1) -> dict:
                 ("held_out", 43, {"blind4_held": True}, "BLIND4 HELD-OUT (written after the fixes, never tuned on)"))}
 
 
+def blind5(data_dir: Path, rounds: int = 1) -> dict:
+    """The fifth blind set (tests/support/plant_identities.py `blind5`): name frames written before the rules that
+    followed the held-out blind4 figure; the same table as `leaks3`."""
+    from cmedins.deid.config import DeidConfig
+    from cmedins.deid.engine import Deidentifier
+    from cmedins.deid.residual import residual_hits
+
+    corpus = planted_corpus(data_dir, seed=47, rounds=rounds, blind5=True)
+    return _leaks3_table(Deidentifier(DeidConfig()), residual_hits, corpus,
+                         "BLIND5 (fifth blind set, written on 33c9b08 before the rules after blind4's held-out figure)")
+
+
 def _leaks3_table(engine, residual_hits, corpus: list[PlantedText], title: str) -> dict:
     units = engine.deidentify_units([(str(i), [item.text]) for i, item in enumerate(corpus)])
     rows = leaks(corpus, [unit[0].findings for unit in units])

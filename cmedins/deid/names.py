@@ -158,7 +158,7 @@ LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*|[ \u3000]+")  # or
 ITEM_END = re.compile(r"\s*(?:[、，,;；。！？!?\s/）)]|和|及|与|等|$|(?:副)?主任|医师|护士|教授|老师)")
 ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})\s*[（(]\s*")
 PAREN_END = re.compile(r"\s*[）)]")
-KIN_PAREN = re.compile(r"\s*[（(](?:(?:患者|病人|患儿)?(?:之|的)?(?:儿子|女儿|父亲|母亲|丈夫|妻子|孙子|孙女|哥哥|姐姐|"
+KIN_PAREN = re.compile(r"\s*[（(](?:(?:与患者|与病人|与患儿)(?:的)?关系|(?:患者|病人|患儿)?(?:之|的)?(?:儿子|女儿|父亲|母亲|丈夫|妻子|孙子|孙女|哥哥|姐姐|"
                        r"弟弟|妹妹|子|女|父|母|妻|夫|兄|弟|姐|妹|家属|朋友|同事|配偶|爱人|监护人|代理人)[）)]"
                        r"|(?:男|女)性?\s*[，,、\s)）]|\d{1,3}\s*岁"  # or the person's sex / age: 王梅（女，45岁）
                        # the same in English: 王梅 (patient), 王梅 (wife), 王梅 (F, 45)
@@ -176,6 +176,14 @@ INFORMANT = re.compile(rf"据(?=[\u4e00-\u9fff]{{2,4}}?(?:{INFORMANT_END.pattern
 KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|兄|弟|姐|妹)")  # 王芳之母代诉病史
 CLAUSE_START = set("。；;！？!?\n，,：: \t") | {""}  # what may precede a clause-initial name
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
+# Whose phone it is, in brackets after the phone: 联系电话略（王芳）, 手机13812345678（王芳）
+PHONE_OWNER = re.compile(rf"(?:电话|手机|联系方式|微信)[^（()）\n]{{0,24}}[（(]\s*(?={_surnames})")
+SAID = re.compile(r"[说问答](?=[：:])")  # 王芳说：头痛好些了 (a clause-initial name; not a cue of dotted names)
+# An agent after a preposition, then what the person did: 出院小结由王芳书写, 手术由王芳完成, 被王芳发现
+AGENT_BEFORE = re.compile(rf"(?:由(?!于)|被|经|请|让|交给|交由)(?={_surnames})")  # not 由于微波治疗
+AGENT_ACTION = re.compile(r"书写|完成|负责|主刀|执行|操作|记录|审核|签字|签名|护送|陪同|发现|送医|送院|同意|查看|处理|接诊|"
+                          r"诊治|治疗|会诊|评估|复核|核对|填写|开具|开立|转运|照顾|照料|看护|抢救")
+
 CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
 CONTACT_END = re.compile(r"\s*(?:[，。；、,;\s）)]|$|病情|家属|本人|并|后|签|沟通|谈话|同意|到|来|说明|解释|其|情况|相关|手术)")
 TITLE_AFTER = re.compile(r"副主任医师|主任医师|主治医师|住院医师|副主任|主任|医师|副教授|教授|护士长|护士|大夫|医生|院长|药师|技师|"
@@ -196,6 +204,7 @@ SURNAME_GIVEN = re.compile(rf"姓(?P<surname>{_surnames})[，,、\s]*(?:名字|�
 NAME_DOTS = "·•・‧･∙⋅\u0387\u2219"
 DOTTED = re.compile(rf"[\u4e00-\u9fff] ?(?P<dot>[{NAME_DOTS}.]) ?(?=[\u4e00-\u9fff])")  # 买买提 · 吐尔逊 too
 DOTTED_PART = 7  # characters in one part at most (努尔艾合买提, 阿卜杜热合曼)
+ROLE_WORDS = frozenset(lexicon.NAME_PREFIX_CONTEXT)
 PREFIX_WORDS = re.compile("|".join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True)))
 # What follows a dotted name and says a person is meant (陪同, 诉, 医师, a sex/age/kinship bracket, a sex); not any
 # bracket: 艾伦·瓦茨（Alan Watts） in general text is a public figure with the original spelling.
@@ -209,7 +218,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
-         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER)
+         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -393,12 +402,20 @@ class ChineseNameRecognizer(EntityRecognizer):
         for role in where.finditer(ROLE_PAREN):
             add(role.end(), self._name_ending(text, role.end(), lambda t, e: bool(PAREN_END.match(t, e)), True),
                 "paren")
+        for owner in where.finditer(PHONE_OWNER):
+            add(owner.end(), self._name_ending(text, owner.end(), lambda t, e: bool(PAREN_END.match(t, e))), "owner")
+        for agent in where.finditer(AGENT_BEFORE):
+            if agent.start() > 0 and self._common_word(text[agent.start() - 1:agent.end()]):
+                continue  # 神经和韧带, 痛经甘露丸, 理由: the preposition ends a word
+            add(agent.end(), self._name_ending(text, agent.end(), lambda t, e: bool(AGENT_ACTION.match(t, e))),
+                "agent")
         # Clause-initial names are found backwards from what follows them (a bracketed kinship, sex or age; a verb
         # of saying): those are rarer than clause starts.
         # A bracket right after the name saying who the person is (kinship, sex, age) is strong evidence: the
         # given name may then be an ordinary word (石安静（女，45岁）).
         for cue, rule, strong in ((KIN_PAREN, "kin_paren", True), (SPEECH_AFTER, "sentence", False),
-                                  (GREETING, "greeting", False), (KIN_AFTER, "kin_after", False)):
+                                  (GREETING, "greeting", False), (KIN_AFTER, "kin_after", False),
+                                  (SAID, "said", False)):
             for match in where.finditer(cue):
                 if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
                     continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
@@ -692,8 +709,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         if (text[first] in NOT_GIVEN_FIRST or self._common_word(text[start:first + 1])
                 or self._common_word(text[start:first + 2])):
             return None
-        if not self._may_be_given(text[first:first + 2]):
-            return None
+        if not self._may_be_given(text[first:first + 2]) or text[first:first + 2] in ROLE_WORDS:
+            return None  # ... 侄女和侄子: a role word is no given name
         for end in (first + 2, first + 1):
             if (all(HAN.match(ch) and ch not in STOP_AFTER_NAME for ch in text[first:end])
                     and len(text[first:end]) == end - first and NAME_END.match(text, end)):
