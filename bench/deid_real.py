@@ -152,8 +152,22 @@ def residual_false_positives(data_dir: Path, limit: int) -> dict[str, tuple[int,
     return out
 
 
-UNSEEN_SET = ("record-keeping, consent and kinship frames written on 2026-12-04 after the last fixes and never tuned "
-              "on (tests/support/plant_identities.py BLIND4_HELD_NAME_FRAMES), in CCKS / CMB record paragraphs")
+# What the detectors do on frames they were never tuned on: the FIRST measurement of the newest blind set, kept
+# as it was measured (a set is tuned on once its leaks are fixed, so measuring it again says nothing about unseen
+# frames). Replace it when a newer blind set is written and measured, before fixing anything for that set.
+UNSEEN = {
+    "set": "blind5: 19 name frames of records (kinship, prepositions, headers, brackets, lists, thanks) written on "
+           "2026-12-04 before the rules that followed the previous blind figure (tests/support/plant_identities.py "
+           "BLIND5_NAME_FRAMES), planted into CCKS / CMB record paragraphs",
+    "command": "python bench/bench_deid.py --blind5 --rounds 2",
+    "measured_on": "2026-12-04",
+    "code": "22364d4",
+    "planted": 6624,
+    "leak_rate": {"PERSON": 0.479},
+    "frames_leaking_whole": 9,
+    "previous": {"set": "blind4 held-out (BLIND4_HELD_NAME_FRAMES)", "code": "b5efc5b", "planted": 6673,
+                 "leak_rate": {"CN_PHONE": 0.0, "PERSON": 0.462}},
+}
 
 
 def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
@@ -195,10 +209,6 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     blind2_rows = leaks(blind2_corpus, engine.analyze_many([item.text for item in blind2_corpus]))
     print_set("SECOND BLIND frames/spellings (written on 2026-12-02 15:12 UTC after the attack fixes)", blind2_rows,
               every_spelling=True)
-    # Never tuned on (written after the last fixes): the figure to expect for frames the rules were not written for.
-    unseen_corpus = planted_corpus(data_dir, seed=43, rounds=rounds, blind4_held=True)
-    unseen_rows = leaks(unseen_corpus, engine.analyze_many([item.text for item in unseen_corpus]))
-    print_set(f"UNSEEN frames/spellings ({UNSEEN_SET})", unseen_rows, every_spelling=True)
     examples = [(item, span) for item, span, leaked in rows + blind_rows + attack_rows + blind2_rows if leaked]
     for item, span in examples[:: max(1, len(examples) // 25)][:25]:
         print(f"  left [{span.entity_type}/{span.spelling}] {item.text[max(0, span.start - 10):span.end + 6]!r}")
@@ -241,12 +251,7 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
             "planted_blind2": len(blind2_rows),
             "leak_rate_blind2": {k: round(a / b, 5) for k, (a, b) in
                                  rate_table(blind2_rows, lambda s: s.entity_type).items()},
-            "planted_unseen": len(unseen_rows),
-            "leak_rate_unseen": {k: round(a / b, 5) for k, (a, b) in
-                                 rate_table(unseen_rows, lambda s: s.entity_type).items()},
-            "leak_rate_unseen_by_spelling": {k: round(a / b, 5) for k, (a, b) in
-                                             rate_table(unseen_rows, lambda s: s.spelling).items()},
-            "unseen_set": UNSEEN_SET,
+            "unseen": UNSEEN,
             "clinical_words_kept": round(kept / total, 5),
             "mb_per_s_per_core": round(speeds["full"][0], 3),
             "regex_floor_mb_per_s": round(speeds["full"][1], 1),

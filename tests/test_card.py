@@ -126,11 +126,13 @@ def test_privacy_section_states_what_ran_and_what_was_measured(sft_card):
                 "leak_rate_by_spelling": {"mobile_plain": 0.0, "name_kin_paren": 0.25},
                 "clinical_words_kept": 0.994, "mb_per_s_per_core": 1.9, "residual_scan_recall": 1.0,
                 "planted_attack": 700, "leak_rate_attack": {"CN_PHONE": 0.0, "PERSON": 0.012},
-                "residual_scan_recall_attack": 0.98, "planted_unseen": 400,
-                "leak_rate_unseen": {"CN_PHONE": 0.0, "PERSON": 0.462}, "unseen_set": "frames never tuned on"}
+                "residual_scan_recall_attack": 0.98,
+                "unseen": {"set": "frames written later", "measured_on": "2026-12-04", "code": "abc1234",
+                           "planted": 400, "leak_rate": {"CN_PHONE": 0.0, "PERSON": 0.479}}}
     section = measured_section(measured)
-    assert ("**On frames never tuned on** (400 planted; frames never tuned on): CN_PHONE 0.00%, PERSON 46.20%. "
-            "Names are found by their context") in section
+    assert ("**On frames never tuned on** (the first measurement of the newest blind set, 2026-12-04, code abc1234, "
+            "400 planted; frames written later): CN_PHONE 0.00%, PERSON 47.90%. Names are found by their context"
+            ) in section
     assert "review a sample of a build of real records before publishing it" in section
     assert "never tuned on" not in measured_section({k: v for k, v in measured.items() if "unseen" not in k})
     assert "`python bench/bench_deid.py --real`" in section and "`ccks2017_emr/data_origin`, `cmb/x.json`" in section

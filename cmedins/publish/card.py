@@ -228,11 +228,12 @@ def measured_section(measured: dict[str, Any] | None) -> str:
             header.append(f"leak rate on held-out spellings ({measured.get('planted_held_out', '?')} planted)")
         lines.append(table(header, [[name, _rate(leak[name]), *([_rate(held_out.get(name))] if held_out else [])]
                                     for name in sorted(leak)]))
-    unseen = measured.get("leak_rate_unseen") or {}
-    if unseen:
-        lines.append(f"**On frames never tuned on** ({measured.get('planted_unseen', '?')} planted; "
-                     f"{measured.get('unseen_set', 'set not recorded')}): "
-                     + ", ".join(f"{name} {_rate(rate)}" for name, rate in sorted(unseen.items()))
+    unseen = measured.get("unseen") if isinstance(measured.get("unseen"), dict) else {}
+    if unseen.get("leak_rate"):
+        lines.append(f"**On frames never tuned on** (the first measurement of the newest blind set, "
+                     f"{unseen.get('measured_on', 'date not recorded')}, code {unseen.get('code', '?')}, "
+                     f"{unseen.get('planted', '?')} planted; {unseen.get('set', 'set not recorded')}): "
+                     + ", ".join(f"{name} {_rate(rate)}" for name, rate in sorted(unseen["leak_rate"].items()))
                      + ". Names are found by their context (a role word, a title, a kinship word, a header's sex "
                        "and age): a name written in a context the rules do not know survives, so review a sample "
                        "of a build of real records before publishing it.")
