@@ -732,6 +732,32 @@ def blind5_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     return [names, names]
 
 
+# --- the sixth blind set ("blind6"): written on 2026-12-04 at 04:40 UTC on 64be2c4, before the rules that follow
+# blind5's figure, and not run until they were done: its first measurement is bench/deid_real.py UNSEEN's next value.
+BLIND6_NAME_FRAMES = [
+    Frame("blind6_name_visit_by", True, "今日{v}来院探视", "PERSON", person),
+    Frame("blind6_name_request", True, "应{v}要求转院", "PERSON", person),
+    Frame("blind6_name_wife_of", True, "{v}之妻述患者昨夜未眠", "PERSON", person),
+    Frame("blind6_name_sign_date", True, "{v} 2023年5月6日", "PERSON", person),
+    Frame("blind6_name_surgery_team", True, "手术组：{v0}、{v1}", "PERSON", person),
+    Frame("blind6_name_phone_after", True, "{v}电话13812345678", "PERSON", person),
+    Frame("blind6_name_age_paren", True, "{v}（45岁）", "PERSON", person),
+    Frame("blind6_name_teacher", True, "{v}老师来电询问", "PERSON", person),
+    Frame("blind6_name_ask_for", True, "患者要求见{v}", "PERSON", person),
+    Frame("blind6_name_handover", True, "交班人：{v}  接班人：{v1}", "PERSON", person),
+    Frame("blind6_name_patient_no_prefix", True, "入院时{v}神志清楚", "PERSON", person),
+    Frame("blind6_name_bed", True, "3床{v}，", "PERSON", person),
+    Frame("blind6_name_husband_said", True, "据其丈夫{v}讲", "PERSON", person),
+    Frame("blind6_name_consulted", True, "请{v}会诊", "PERSON", person),
+    Frame("blind6_name_mrs", True, "{v}女士，您好", "PERSON", person),
+]
+
+
+def blind6_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    names = [(frame, None) for frame in BLIND6_NAME_FRAMES]
+    return [names, names]
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -866,15 +892,15 @@ def insert_sentence(host: str, sentence: str) -> str:
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
                    blind: bool = False, attack: bool = False, blind2: bool = False,
                    leaks3: bool = False, leaks3_held: bool = False, blind4: bool = False,
-                   blind4_held: bool = False, blind5: bool = False) -> list[PlantedText]:
+                   blind4_held: bool = False, blind5: bool = False, blind6: bool = False) -> list[PlantedText]:
     """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
     `attack` the attack set, `blind2` the second blind set, `leaks3` the third, `blind4` the fourth (the last two
     into record hosts only: CCKS, CMB)."""
     rng = random.Random(seed)
-    menu = (blind5_menu() if blind5 else blind4_held_menu() if blind4_held else blind4_menu() if blind4 else leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3
+    menu = (blind6_menu() if blind6 else blind5_menu() if blind5 else blind4_held_menu() if blind4_held else blind4_menu() if blind4 else leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3
             else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind else planting_menu())
     hosts = host_texts(data_dir, limit)
-    if leaks3 or leaks3_held or blind4 or blind4_held or blind5:
+    if leaks3 or leaks3_held or blind4 or blind4_held or blind5 or blind6:
         hosts = [(source, text) for source, text in hosts if source.startswith(("ccks2017/", "cmb/"))]
     return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
 
