@@ -96,7 +96,15 @@ def main() -> None:
     parser.add_argument("--blind4", action="store_true",
                         help="only the fourth blind set (record-keeping roles, headers, rarer surnames, new labels)")
     parser.add_argument("--blind5", action="store_true", help="only the fifth blind set (name frames)")
+    parser.add_argument("--blind6", action="store_true", help="only the sixth blind set (name frames)")
     args = parser.parse_args()
+    if args.blind6:
+        if not DATA.is_dir():
+            raise SystemExit(f"--blind6 needs {DATA}")
+        import deid_real
+
+        deid_real.blind6(DATA, args.rounds)
+        return
     if args.blind5:
         if not DATA.is_dir():
             raise SystemExit(f"--blind5 needs {DATA}")

@@ -311,6 +311,18 @@ def blind5(data_dir: Path, rounds: int = 1) -> dict:
                          "BLIND5 (fifth blind set, written on 33c9b08 before the rules after blind4's held-out figure)")
 
 
+def blind6(data_dir: Path, rounds: int = 1) -> dict:
+    """The sixth blind set (tests/support/plant_identities.py `blind6`): name frames written before the rules that
+    followed blind5's figure; the same table as `leaks3`."""
+    from cmedins.deid.config import DeidConfig
+    from cmedins.deid.engine import Deidentifier
+    from cmedins.deid.residual import residual_hits
+
+    corpus = planted_corpus(data_dir, seed=53, rounds=rounds, blind6=True)
+    return _leaks3_table(Deidentifier(DeidConfig()), residual_hits, corpus,
+                         "BLIND6 (sixth blind set, written on 64be2c4 before the rules after blind5's figure)")
+
+
 def _leaks3_table(engine, residual_hits, corpus: list[PlantedText], title: str) -> dict:
     units = engine.deidentify_units([(str(i), [item.text]) for i, item in enumerate(corpus)])
     rows = leaks(corpus, [unit[0].findings for unit in units])

@@ -67,7 +67,7 @@ SURNAME_BARE = re.compile(rf"(?:{_surnames})")  # one that nothing need follow (
 # needs a clear boundary after it.
 FUNCTION_SURNAMES = set("于由和向时常平成全以从与及在将对为同共应左查但那都来尚可能祝")
 # Characters that end a name: verbs and particles that follow one (王芳代诉, 陈明陪同, 李强等).
-STOP_AFTER_NAME = set("代陪等于在因是的和及与诉说称同男女之先医护家住入出就来去到已曾未无有系为被由自经他她它们让把给叫")
+STOP_AFTER_NAME = set("代陪等于在因是的和及与诉说称同男女之先医护家住入出就来去到已曾未无有系为被由自经他她它们让把给叫我你您")
 # Pronouns and place words that start a phrase, not a given name, after 于/向/由 (于我院, 向其, 由外院).
 NOT_GIVEN_FIRST = set("我本外该其此这那各每某当上下前后左右内中会能要可也还就均都已才又再仍没不很较更最太")
 # What may directly follow a name when its first character is ambiguous (患者于强，男; 家属于明电话).
@@ -165,7 +165,9 @@ KIN_PAREN = re.compile(r"\s*[（(](?:(?:与患者|与病人|与患儿)(?:的)?�
                        r"|(?i:patient|pt|self|wife|husband|son|daughter|father|mother|spouse|guardian|relative|friend"
                        r"|brother|sister|parent|caregiver)[）)]|(?i:male|female|[MF])\s*[,，)）]"
                        # or an identity document: 王梅（身份证号略）
-                       r"|身份证|证件|住院号|病案号|门诊号|联系电话|电话|手机|联系方式)")
+                       r"|身份证|证件|住院号|病案号|门诊号|联系电话|电话|手机|联系方式"
+                       # or the person's department: 王梅（医务科）
+                       r"|[\u4e00-\u9fff]{1,6}(?:科|病区|办公室|中心)[）)])")
 # A signature: a dash, then the name, then the line's end, a space, a date (——王芳\n2023年1月2日).
 SIGNATURE = re.compile(rf"(?:^|(?<=[。！？!?；;])) *(?:——|—|--) *(?={_surnames})", re.MULTILINE)  # a line's or sentence's start
 # A greeting after a clause-initial name (王芳你好，…), as doctors answer online consultations.
@@ -173,8 +175,17 @@ GREETING = re.compile(r"[你您]好(?!运)")  # not 祝你好运
 # An informant between 据 and a verb of telling (据王芳介绍, 据李强反映).
 INFORMANT_END = re.compile(r"介绍|反映|所述|描述|回忆|讲述|说|称|诉")
 INFORMANT = re.compile(rf"据(?=[\u4e00-\u9fff]{{2,4}}?(?:{INFORMANT_END.pattern}))")
-KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|兄|弟|姐|妹)")  # 王芳之母代诉病史
-CLAUSE_START = set("。；;！？!?\n，,：: \t") | {""}  # what may precede a clause-initial name
+# What a clause-initial name is to the patient or has: 王芳之母代诉病史, 王芳的孩子, 王芳为患者长子, 王芳系患者之女
+KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|兄|弟|姐|妹)"
+                       r"|的(?:孩子|儿子|女儿|丈夫|妻子|母亲|父亲|家属|爱人|老公|老婆)"
+                       r"|(?:为|是|系)(?:患者|病人|患儿)(?:之|的)?(?:长|次|幼)?(?:子|女|父|母|夫|妻|孙|兄|弟|姐|妹|家属|爱人)")
+# A name then a header's age without the sex: 王芳，66岁，农民
+AGE_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}(?=[，,、\s]*\d{{1,3}}\s*(?:岁|周岁))")
+THANKED = re.compile(rf"(?:感谢|谢谢)(?={_surnames})")  # 感谢王芳医生: thanked, then a title
+# Told, asked or talked with, after a preposition: 向王芳交代病情, 与王芳沟通后
+TALKED_BEFORE = re.compile(rf"(?:向|与|和|跟|同|对|给)(?={_surnames})")
+TALKED_ACTION = re.compile(r"交代|沟通|说明|解释|告知|谈话|介绍|讲解|反馈|汇报|确认|联系|商量|协商|签署")
+CLAUSE_START = set("。；;！？!?\n，,：: \t、") | {""}  # what may precede a clause-initial name (、: 王芳、李娜陪同)
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
 # Whose phone it is, in brackets after the phone: 联系电话略（王芳）, 手机13812345678（王芳）
 PHONE_OWNER = re.compile(rf"(?:电话|手机|联系方式|微信)[^（()）\n]{{0,24}}[（(]\s*(?={_surnames})")
@@ -185,8 +196,9 @@ AGENT_ACTION = re.compile(r"书写|完成|负责|主刀|执行|操作|记录|审
                           r"诊治|治疗|会诊|评估|复核|核对|填写|开具|开立|转运|照顾|照料|看护|抢救")
 
 CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
-CONTACT_END = re.compile(r"\s*(?:[，。；、,;\s）)]|$|病情|家属|本人|并|后|签|沟通|谈话|同意|到|来|说明|解释|其|情况|相关|手术)")
-TITLE_AFTER = re.compile(r"副主任医师|主任医师|主治医师|住院医师|副主任|主任|医师|副教授|教授|护士长|护士|大夫|医生|院长|药师|技师|"
+CONTACT_END = re.compile(r"\s*(?:[，。；、,;\s）)]|$|病情|家属|本人|并|后|签|沟通|谈话|同意|到|来|说明|解释|其|情况|相关|手术|"
+                         r"及时|尽快|按时|定期|复诊|返院|前来)")  # 通知王芳及时复诊
+TITLE_AFTER = re.compile(r"(?:两|二|三|几|各)位(?:医生|医师|护士|专家|主任|老师)|副主任医师|主任医师|主治医师|住院医师|副主任|主任|医师|副教授|教授|护士长|护士|大夫|医生|院长|药师|技师|"
                          r"同志|先生|女士|小姐|老师|师傅")
 TITLE_BOUNDARY = set("经由请示与和及、，,。；;：:！？!? \t（(\n") | {""}
 VERB_TAGS = {"v", "vn", "d", "p", "c", "u", "r", "ad", "vd"}
@@ -218,7 +230,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
-         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER)
+         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -402,6 +414,17 @@ class ChineseNameRecognizer(EntityRecognizer):
         for role in where.finditer(ROLE_PAREN):
             add(role.end(), self._name_ending(text, role.end(), lambda t, e: bool(PAREN_END.match(t, e)), True),
                 "paren")
+        for header in where.finditer(AGE_AFTER):  # at a clause's start only (not 172万人，55岁以上)
+            before = text[header.start() - 1] if header.start() else ""
+            if before in CLAUSE_START and self._plausible(text, header.start(), header.end()):
+                add(header.start(), header.end(), "age_after")
+        for thanks in where.finditer(THANKED):
+            add(thanks.end(), self._name_ending(text, thanks.end(), lambda t, e: bool(TITLE_AFTER.match(t, e)),
+                                                framed=True), "thanked")
+        for told in where.finditer(TALKED_BEFORE):
+            if told.start() > 0 and self._common_word(text[told.start() - 1:told.end()]):
+                continue  # 方向, 参与, 面对: the preposition ends a word
+            add(told.end(), self._name_ending(text, told.end(), lambda t, e: bool(TALKED_ACTION.match(t, e))), "told")
         for owner in where.finditer(PHONE_OWNER):
             add(owner.end(), self._name_ending(text, owner.end(), lambda t, e: bool(PAREN_END.match(t, e))), "owner")
         for agent in where.finditer(AGENT_BEFORE):
@@ -420,6 +443,9 @@ class ChineseNameRecognizer(EntityRecognizer):
                 if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
                     continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
                 start = self._name_before(text, match.start(), CLAUSE_START, strong)
+                if (start is not None and rule == "kin_after" and text[match.start()] == "的"
+                        and text[start] in FUNCTION_SURNAMES):
+                    continue  # 但幼小的孩子: 的 is weaker evidence than 之; a function-word surname needs more
                 if start is not None and not any(i in taken for i in range(start, match.start())):
                     add(start, match.start(), rule)
         for word in where.finditer(ENGLISH_BEFORE):
@@ -446,6 +472,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         while todo:
             start, end = todo.pop()
             join = NAME_LIST_JOIN.match(text, end)
+            if join and HAN.match(text, join.end() - 1) and self._common_word(text[join.end() - 1:join.end() + 1]):
+                join = None  # 王芳及时复诊, 王芳和平时一样: the joining word starts a word
             if join and join.end() not in taken:
                 stop = self._name_ending(text, join.end(), lambda t, e: bool(ITEM_END.match(t, e)), True)
                 if stop:
