@@ -150,10 +150,10 @@ ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key
 # A label of people: a word ending in a person word (人员, 者, 人, 医师, 医生, 护士 ...) or a signing/addressing
 # word, then a colon (参加讨论人员：, 主刀医生：, 联系人：, 抄送：).
 LIST_LABEL = re.compile(r"(?:[\u4e00-\u9fff]{0,5}(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助)"
-                        r"|签名|签字|抄送|收件|经办|审核|审批|小组|主刀|麻醉|巡回|器械|洗手|记录)\s*[：:]\s*")
+                        r"|签名|签字|抄送|收件|经办|审核|审批|小组|主刀|麻醉|巡回|器械|洗手|记录|[\u4e00-\u9fff]{1,3}组)\s*[：:]\s*")
 # The label's last word and its colon: a label starts at most 5 characters before that word.
 LIST_LABEL_ANCHOR = (re.compile(r"(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助|签名|签字|抄送|收件|经办|审核|"
-                                r"审批|小组|主刀|麻醉|巡回|器械|洗手|记录)\s*[：:]"), 5)
+                                r"审批|小组|主刀|麻醉|巡回|器械|洗手|记录|组)\s*[：:]"), 5)  # 手术组：王芳、李娜
 LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*|[ \u3000]+")  # or spaces alone: 参加人员：王芳 李娜 张伟
 ITEM_END = re.compile(r"\s*(?:[、，,;；。！？!?\s/）)]|和|及|与|等|$|(?:副)?主任|医师|护士|教授|老师)")
 ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})\s*[（(]\s*")
@@ -181,6 +181,11 @@ KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|
                        r"|(?:为|是|系)(?:患者|病人|患儿)(?:之|的)?(?:长|次|幼)?(?:子|女|父|母|夫|妻|孙|兄|弟|姐|妹|家属|爱人)")
 # A name then a header's age without the sex: 王芳，66岁，农民
 AGE_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}(?=[，,、\s]*\d{{1,3}}\s*(?:岁|周岁))")
+# Right after a clause-initial name: its phone (王芳电话13812345678, 王芳 138 1234 5678), or a date after a
+# space, as a signature is dated (王芳 2023年5月6日)
+PHONE_OR_DATE_AFTER = re.compile(r"(?:电话|手机|联系电话|联系方式)?[：:]?[ ]?[(（]?\+?\d(?:[ -]?\d){6,}(?![\d年月日.:/-])"
+                                 r"|[ ]+\d{4}[年/.-]\d{1,2}")  # (not an annotation's "\t189\t191")
+BED_BEFORE = re.compile(rf"\d{{1,3}}\s*(?:床|号床)\s*(?={_surnames})")  # 3床王芳，
 THANKED = re.compile(rf"(?:感谢|谢谢)(?={_surnames})")  # 感谢王芳医生: thanked, then a title
 # Told, asked or talked with, after a preposition: 向王芳交代病情, 与王芳沟通后
 TALKED_BEFORE = re.compile(rf"(?:向|与|和|跟|同|对|给)(?={_surnames})")
@@ -230,7 +235,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
-         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED)
+         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -418,6 +423,8 @@ class ChineseNameRecognizer(EntityRecognizer):
             before = text[header.start() - 1] if header.start() else ""
             if before in CLAUSE_START and self._plausible(text, header.start(), header.end()):
                 add(header.start(), header.end(), "age_after")
+        for bed in where.finditer(BED_BEFORE):
+            add(bed.end(), self._name_ending(text, bed.end(), lambda t, e: bool(NAME_END.match(t, e))), "bed")
         for thanks in where.finditer(THANKED):
             add(thanks.end(), self._name_ending(text, thanks.end(), lambda t, e: bool(TITLE_AFTER.match(t, e)),
                                                 framed=True), "thanked")
@@ -438,7 +445,7 @@ class ChineseNameRecognizer(EntityRecognizer):
         # given name may then be an ordinary word (石安静（女，45岁）).
         for cue, rule, strong in ((KIN_PAREN, "kin_paren", True), (SPEECH_AFTER, "sentence", False),
                                   (GREETING, "greeting", False), (KIN_AFTER, "kin_after", False),
-                                  (SAID, "said", False)):
+                                  (SAID, "said", False), (PHONE_OR_DATE_AFTER, "phone_or_date_after", False)):
             for match in where.finditer(cue):
                 if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
                     continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
