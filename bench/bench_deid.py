@@ -91,41 +91,20 @@ def main() -> None:
     parser.add_argument("--record-like", action="store_true", help="also time the record-like real texts")
     parser.add_argument("--sample", type=int, default=0, help="recall on this many sample-generator records")
     parser.add_argument("--public", type=int, default=0, help="findings on this many rows per public source")
-    parser.add_argument("--leaks3", action="store_true",
-                        help="only the third blind set (e-mail in words, IP addresses, landline with 一 and a space)")
-    parser.add_argument("--blind4", action="store_true",
-                        help="only the fourth blind set (record-keeping roles, headers, rarer surnames, new labels)")
-    parser.add_argument("--blind5", action="store_true", help="only the fifth blind set (name frames)")
-    parser.add_argument("--blind6", action="store_true", help="only the sixth blind set (name frames)")
+    blind_sets = {"leaks3": "e-mail in words, IP addresses, landline with 一 and a space",
+                  "blind4": "record-keeping roles, headers, rarer surnames, new labels",
+                  "blind5": "name frames", "blind6": "name frames"}
+    for name, what in blind_sets.items():
+        parser.add_argument(f"--{name}", action="store_true", help=f"only the blind set {name} ({what})")
     args = parser.parse_args()
-    if args.blind6:
-        if not DATA.is_dir():
-            raise SystemExit(f"--blind6 needs {DATA}")
-        import deid_real
+    for name in blind_sets:
+        if getattr(args, name):
+            if not DATA.is_dir():
+                raise SystemExit(f"--{name} needs {DATA}")
+            import deid_real
 
-        deid_real.blind6(DATA, args.rounds)
-        return
-    if args.blind5:
-        if not DATA.is_dir():
-            raise SystemExit(f"--blind5 needs {DATA}")
-        import deid_real
-
-        deid_real.blind5(DATA, args.rounds)
-        return
-    if args.blind4:
-        if not DATA.is_dir():
-            raise SystemExit(f"--blind4 needs {DATA}")
-        import deid_real
-
-        deid_real.blind4(DATA, args.rounds)
-        return
-    if args.leaks3:
-        if not DATA.is_dir():
-            raise SystemExit(f"--leaks3 needs {DATA}")
-        import deid_real
-
-        deid_real.leaks3(DATA, args.rounds)
-        return
+            deid_real.blind_set(DATA, name, args.rounds)
+            return
     if args.real:
         if not DATA.is_dir():
             raise SystemExit(f"--real needs {DATA}")

@@ -201,15 +201,15 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     for held in (False, True):
         print_set(f"{'HELD-OUT' if held else 'tuned'} frames/spellings", [r for r in rows if r[1].held_out == held],
                   every_spelling=False)
-    blind_corpus = planted_corpus(data_dir, seed=13, rounds=rounds, blind=True)
+    blind_corpus = planted_corpus(data_dir, seed=13, rounds=rounds, menu="blind")
     blind_rows = leaks(blind_corpus, engine.analyze_many([item.text for item in blind_corpus]))
     print_set("BLIND frames/spellings (written after the first landing; first measured on e934688, its classes were "
               "fixed after that)", blind_rows, every_spelling=False)
-    attack_corpus = planted_corpus(data_dir, seed=17, rounds=rounds, attack=True)
+    attack_corpus = planted_corpus(data_dir, seed=17, rounds=rounds, menu="attack")
     attack_rows = leaks(attack_corpus, engine.analyze_many([item.text for item in attack_corpus]))
     print_set("ATTACK frames/spellings (written on 2026-12-02 before their fixes; first measured on cf43626)",
               attack_rows, every_spelling=True)
-    blind2_corpus = planted_corpus(data_dir, seed=19, rounds=rounds, blind2=True)
+    blind2_corpus = planted_corpus(data_dir, seed=19, rounds=rounds, menu="blind2")
     blind2_rows = leaks(blind2_corpus, engine.analyze_many([item.text for item in blind2_corpus]))
     print_set("SECOND BLIND frames/spellings (written on 2026-12-02 15:12 UTC after the attack fixes)", blind2_rows,
               every_spelling=True)
@@ -272,59 +272,33 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
         print(f"wrote {out}")
 
 
-def leaks3(data_dir: Path, rounds: int = 1) -> dict:
-    """The third blind set (tests/support/plant_identities.py `leaks3`): e-mail spelled with words, IP addresses,
-    a landline with 一 for its dash and a space inside. Per type and spelling: leaked by the detectors (an
-    identifying character not covered by any finding), seen by the residual scan on the raw planted text (any
-    hit over the span: the build would fail), and left silently (leaked and no residual hit on the de-identified
-    text)."""
+# The blind sets (tests/support/plant_identities.py): per set, the planted parts measured, each as (label, seed,
+# planted_corpus flag, title). A set's first measurement is its blind figure: UNSEEN keeps the newest one.
+BLIND_SETS = {
+    "leaks3": (("blind", 23, "leaks3", "LEAKS3 (third blind set, written on 62024d1 before its fixes)"),
+               ("held_out", 31, "leaks3_held", "LEAKS3 HELD-OUT (written after the fixes, never tuned on)")),
+    "blind4": (("blind", 41, "blind4", "BLIND4 (fourth blind set, written on bce070c before its fixes)"),
+               ("held_out", 43, "blind4_held", "BLIND4 HELD-OUT (written after the fixes, never tuned on)")),
+    "blind5": (("blind", 47, "blind5", "BLIND5 (fifth blind set, written on 33c9b08 before the rules after "
+                                       "blind4's held-out figure)"),),
+    "blind6": (("blind", 53, "blind6", "BLIND6 (sixth blind set, written on 64be2c4 before the rules after "
+                                       "blind5's figure)"),),
+}
+
+
+def blind_set(data_dir: Path, name: str, rounds: int = 1) -> dict:
+    """One blind set of BLIND_SETS, planted into CCKS / CMB record paragraphs. Per type and spelling: leaked by the
+    detectors (an identifying character not covered by any finding), seen by the residual scan on the raw planted
+    text (any hit over the span: the build would fail), and left silently (leaked and no residual hit on the
+    de-identified text)."""
     from cmedins.deid.config import DeidConfig
     from cmedins.deid.engine import Deidentifier
     from cmedins.deid.residual import residual_hits
 
     engine = Deidentifier(DeidConfig())
-    return {label: _leaks3_table(engine, residual_hits, planted_corpus(data_dir, seed=seed, rounds=rounds, **kind), title)
-            for label, seed, kind, title in (
-                ("blind", 23, {"leaks3": True}, "LEAKS3 (third blind set, written on 62024d1 before its fixes)"),
-                ("held_out", 31, {"leaks3_held": True}, "LEAKS3 HELD-OUT (written after the fixes, never tuned on)"))}
-
-
-def blind4(data_dir: Path, rounds: int = 1) -> dict:
-    """The fourth blind set (tests/support/plant_identities.py `blind4`): record-keeping and consent roles,
-    headers, rarer surnames, phones, IDs and record numbers under new labels; the same table as `leaks3`."""
-    from cmedins.deid.config import DeidConfig
-    from cmedins.deid.engine import Deidentifier
-    from cmedins.deid.residual import residual_hits
-
-    engine = Deidentifier(DeidConfig())
-    return {label: _leaks3_table(engine, residual_hits, planted_corpus(data_dir, seed=seed, rounds=rounds, **kind), title)
-            for label, seed, kind, title in (
-                ("blind", 41, {"blind4": True}, "BLIND4 (fourth blind set, written on bce070c before its fixes)"),
-                ("held_out", 43, {"blind4_held": True}, "BLIND4 HELD-OUT (written after the fixes, never tuned on)"))}
-
-
-def blind5(data_dir: Path, rounds: int = 1) -> dict:
-    """The fifth blind set (tests/support/plant_identities.py `blind5`): name frames written before the rules that
-    followed the held-out blind4 figure; the same table as `leaks3`."""
-    from cmedins.deid.config import DeidConfig
-    from cmedins.deid.engine import Deidentifier
-    from cmedins.deid.residual import residual_hits
-
-    corpus = planted_corpus(data_dir, seed=47, rounds=rounds, blind5=True)
-    return _leaks3_table(Deidentifier(DeidConfig()), residual_hits, corpus,
-                         "BLIND5 (fifth blind set, written on 33c9b08 before the rules after blind4's held-out figure)")
-
-
-def blind6(data_dir: Path, rounds: int = 1) -> dict:
-    """The sixth blind set (tests/support/plant_identities.py `blind6`): name frames written before the rules that
-    followed blind5's figure; the same table as `leaks3`."""
-    from cmedins.deid.config import DeidConfig
-    from cmedins.deid.engine import Deidentifier
-    from cmedins.deid.residual import residual_hits
-
-    corpus = planted_corpus(data_dir, seed=53, rounds=rounds, blind6=True)
-    return _leaks3_table(Deidentifier(DeidConfig()), residual_hits, corpus,
-                         "BLIND6 (sixth blind set, written on 64be2c4 before the rules after blind5's figure)")
+    return {label: _leaks3_table(engine, residual_hits, planted_corpus(data_dir, seed=seed, rounds=rounds, menu=flag),
+                                 title)
+            for label, seed, flag, title in BLIND_SETS[name]}
 
 
 def _leaks3_table(engine, residual_hits, corpus: list[PlantedText], title: str) -> dict:

@@ -199,7 +199,7 @@ def test_prefilter_folds_traditional_text(deid_engine):
 
 
 def test_attack_names_rarely_leak_on_planted_real_text(deid_engine, shared_data):
-    corpus = planted_corpus(shared_data, seed=23, limit=700, attack=True)
+    corpus = planted_corpus(shared_data, seed=23, limit=700, menu="attack")
     findings = deid_engine.analyze_many([item.text for item in corpus])
     leaked = total = 0
     for item, found in zip(corpus, findings, strict=True):

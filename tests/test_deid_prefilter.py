@@ -87,7 +87,7 @@ def test_prefilter_flags_every_match_on_planted_real_text(shared_data):
     from tests.support.plant_identities import planted_corpus
 
     texts = [item.text for item in planted_corpus(shared_data, seed=5, limit=1500)]
-    texts += [item.text for item in planted_corpus(shared_data, seed=6, limit=600, blind=True)]
+    texts += [item.text for item in planted_corpus(shared_data, seed=6, limit=600, menu="blind")]
     matched, missed = flagged_where_matched(texts)
     assert matched > 3000 and missed == 0
 
@@ -165,7 +165,7 @@ def test_residual_prechecks_change_no_hit_on_real_text(shared_data):
     from tests.support.plant_identities import planted_corpus
 
     texts = [item.text for item in planted_corpus(shared_data, seed=5, limit=1500)]
-    texts += [item.text for item in planted_corpus(shared_data, seed=6, limit=600, blind=True)]
+    texts += [item.text for item in planted_corpus(shared_data, seed=6, limit=600, menu="blind")]
     texts += [text for rows in public_texts(shared_data, 300).values() for text in rows]
     texts += TRICKY_NUMBERS + ["ſkype: li.si_88", "lİne id: abc_123", "QQ 123456789", "\u212aakao 12345"]
     hits = 0

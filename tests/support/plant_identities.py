@@ -8,7 +8,7 @@ Every frame and every spelling belongs to one of two sets:
 - "tuned": the classes named in issue 11 (detection was developed against these);
 - "held_out": more of the same kind (other separators, other labels, other list and verb frames, other
   well-known hospitals) used ONLY for measuring; detection code was not tuned on them.
-- "blind" (`planted_corpus(..., blind=True)`): a third set written after the first detection changes had
+- "blind" (`planted_corpus(..., menu="blind")`): a third set written after the first detection changes had
   landed, because the held-out set was partly looked at while tuning names. Its first measurement (code at
   e934688) is the blind figure; the classes it exposed (em-dash separators, 病案号No., names with titles like
   同志 or a sex/age bracket, hospitals by short name) were fixed afterwards, so later figures are not blind.
@@ -727,9 +727,13 @@ BLIND5_NAME_FRAMES = [
 ]
 
 
-def blind5_menu() -> list[list[tuple[Frame, Spelling | None]]]:
-    names = [(frame, None) for frame in BLIND5_NAME_FRAMES]
+def _names_only(frames: list[Frame]) -> list[list[tuple[Frame, Spelling | None]]]:
+    names = [(frame, None) for frame in frames]
     return [names, names]
+
+
+def blind5_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    return _names_only(BLIND5_NAME_FRAMES)
 
 
 # --- the sixth blind set ("blind6"): written on 2026-12-04 at 04:40 UTC on 64be2c4, before the rules that follow
@@ -754,8 +758,7 @@ BLIND6_NAME_FRAMES = [
 
 
 def blind6_menu() -> list[list[tuple[Frame, Spelling | None]]]:
-    names = [(frame, None) for frame in BLIND6_NAME_FRAMES]
-    return [names, names]
+    return _names_only(BLIND6_NAME_FRAMES)
 
 
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
@@ -889,20 +892,25 @@ def insert_sentence(host: str, sentence: str) -> str:
     return host + "\n" + sentence if cut < 0 else host[:cut + 1] + sentence + host[cut + 1:]
 
 
+MENUS: dict[str, Callable[[], list[list[tuple[Frame, Spelling | None]]]]] = {
+    "tuned": planting_menu, "blind": blind_menu, "attack": attack_menu, "blind2": blind2_menu, "leaks3": leaks3_menu,
+    "leaks3_held": leaks3_held_menu, "blind4": blind4_menu, "blind4_held": blind4_held_menu, "blind5": blind5_menu,
+    "blind6": blind6_menu,
+}
+RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", "blind5", "blind6"}
+
+
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
-                   blind: bool = False, attack: bool = False, blind2: bool = False,
-                   leaks3: bool = False, leaks3_held: bool = False, blind4: bool = False,
-                   blind4_held: bool = False, blind5: bool = False, blind6: bool = False) -> list[PlantedText]:
-    """Every host planted `rounds` times (different identities each round); `blind` plants the blind set,
-    `attack` the attack set, `blind2` the second blind set, `leaks3` the third, `blind4` the fourth (the last two
-    into record hosts only: CCKS, CMB)."""
+                   menu: str = "tuned") -> list[PlantedText]:
+    """Every host planted `rounds` times (different identities each round) from one of MENUS: `tuned` the first
+    set, `blind` the blind set, `attack` the attack set, `blind2` ... `blind6` the later blind sets (those from
+    `leaks3` on into record hosts only: CCKS, CMB)."""
     rng = random.Random(seed)
-    menu = (blind6_menu() if blind6 else blind5_menu() if blind5 else blind4_held_menu() if blind4_held else blind4_menu() if blind4 else leaks3_held_menu() if leaks3_held else leaks3_menu() if leaks3
-            else blind2_menu() if blind2 else attack_menu() if attack else blind_menu() if blind else planting_menu())
     hosts = host_texts(data_dir, limit)
-    if leaks3 or leaks3_held or blind4 or blind4_held or blind5 or blind6:
+    if menu in RECORD_HOSTS_ONLY:
         hosts = [(source, text) for source, text in hosts if source.startswith(("ccks2017/", "cmb/"))]
-    return [plant(rng, source, text, menu) for _ in range(rounds) for source, text in hosts]
+    chosen = MENUS[menu]()
+    return [plant(rng, source, text, chosen) for _ in range(rounds) for source, text in hosts]
 
 
 def ccks_entities(data_dir: Path) -> list[tuple[str, str, list[tuple[int, int, str]]]]:
