@@ -186,6 +186,12 @@ AGE_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,
 PHONE_OR_DATE_AFTER = re.compile(r"(?:电话|手机|联系电话|联系方式)?[：:]?[ ]?[(（]?\+?\d(?:[ -]?\d){6,}(?![\d年月日.:/-])"
                                  r"|[ ]+\d{4}[年/.-]\d{1,2}")  # (not an annotation's "\t189\t191")
 BED_BEFORE = re.compile(rf"\d{{1,3}}\s*(?:床|号床)\s*(?={_surnames})")  # 3床王芳，
+# A name in the record's prose between a time word and what the person did or how they were: 今日王芳来院探视,
+# 入院时王芳神志清楚; at someone's request: 应王芳要求转院
+WHEN_BEFORE = re.compile(rf"(?:今日|今天|昨日|昨天|次日|当日|当天|入院时|出院时|查房时|就诊时|当时|随后|其后|"
+                         rf"应|按|遵)(?={_surnames})")
+WHEN_AFTER = re.compile(r"来院|来诊|到院|就诊|探视|神志|精神|自觉|自诉|出现|感到|要求|意见|意愿|同意|拒绝|离院|出院|入院|"
+                        r"复诊|复查")
 THANKED = re.compile(rf"(?:感谢|谢谢)(?={_surnames})")  # 感谢王芳医生: thanked, then a title
 # Told, asked or talked with, after a preposition: 向王芳交代病情, 与王芳沟通后
 TALKED_BEFORE = re.compile(rf"(?:向|与|和|跟|同|对|给)(?={_surnames})")
@@ -235,7 +241,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
-         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE)
+         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE, WHEN_BEFORE)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -423,6 +429,10 @@ class ChineseNameRecognizer(EntityRecognizer):
             before = text[header.start() - 1] if header.start() else ""
             if before in CLAUSE_START and self._plausible(text, header.start(), header.end()):
                 add(header.start(), header.end(), "age_after")
+        for when in where.finditer(WHEN_BEFORE):
+            if when.start() > 0 and self._common_word(text[when.start() - 1:when.start() + 1]):
+                continue  # 相应, 反应: the cue is the tail of a word
+            add(when.end(), self._name_ending(text, when.end(), lambda t, e: bool(WHEN_AFTER.match(t, e))), "when")
         for bed in where.finditer(BED_BEFORE):
             add(bed.end(), self._name_ending(text, bed.end(), lambda t, e: bool(NAME_END.match(t, e))), "bed")
         for thanks in where.finditer(THANKED):
