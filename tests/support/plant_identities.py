@@ -761,6 +761,35 @@ def blind6_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     return _names_only(BLIND6_NAME_FRAMES)
 
 
+# Written on 2026-12-04 (evening) on main 07fc329, before any rule for it, and measured once as it stands: the
+# seventh blind set (bench/bench_deid.py --blind7). Frames of consent forms, nursing notes, follow-up calls,
+# consultations and ward talk that no earlier set holds.
+BLIND7_NAME_FRAMES = [
+    Frame("blind7_name_consent_agreed", True, "经{v}同意后行腰椎穿刺术", "PERSON", person),
+    Frame("blind7_name_neighbour", True, "{v}系患者邻居，发现患者倒地后送来", "PERSON", person),
+    Frame("blind7_name_told", True, "已告知{v}病情及手术风险", "PERSON", person),
+    Frame("blind7_name_couple", True, "{v0}、{v1}夫妇陪同就诊", "PERSON", person),
+    Frame("blind7_name_escorted_by", True, "由其女婿{v}护送入院", "PERSON", person),
+    Frame("blind7_name_callee", True, "电话随访，接听者{v}", "PERSON", person),
+    Frame("blind7_name_quarrel", True, "自述与{v}发生争执后出现胸闷", "PERSON", person),
+    Frame("blind7_name_self_intro", True, "{v}，我是你的主治医生", "PERSON", person),
+    Frame("blind7_name_greeting_mr", True, "您好{v}先生", "PERSON", person),
+    Frame("blind7_name_nurse_found", True, "下午{v}护士发现患者呼吸急促", "PERSON", person),
+    Frame("blind7_name_lives_with", True, "目前与{v}同住", "PERSON", person),
+    Frame("blind7_name_neighbour_said", True, "据邻居{v}反映", "PERSON", person),
+    Frame("blind7_name_sign_slash", True, "签名 {v}/2023-05-06", "PERSON", person),
+    Frame("blind7_name_cc", True, "抄送：{v}、{v1}", "PERSON", person),
+    Frame("blind7_name_ward_patient", True, "病人{v}因腹痛再次入院", "PERSON", person),
+    Frame("blind7_name_staff_family", True, "{v}为我院职工家属", "PERSON", person),
+    Frame("blind7_name_recorder_space", True, "记录者 {v}", "PERSON", person),
+    Frame("blind7_name_patient_asks", True, "{v}问能否明天出院", "PERSON", person),
+]
+
+
+def blind7_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    return _names_only(BLIND7_NAME_FRAMES)
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -895,9 +924,9 @@ def insert_sentence(host: str, sentence: str) -> str:
 MENUS: dict[str, Callable[[], list[list[tuple[Frame, Spelling | None]]]]] = {
     "tuned": planting_menu, "blind": blind_menu, "attack": attack_menu, "blind2": blind2_menu, "leaks3": leaks3_menu,
     "leaks3_held": leaks3_held_menu, "blind4": blind4_menu, "blind4_held": blind4_held_menu, "blind5": blind5_menu,
-    "blind6": blind6_menu,
+    "blind6": blind6_menu, "blind7": blind7_menu,
 }
-RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", "blind5", "blind6"}
+RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", "blind5", "blind6", "blind7"}
 
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
