@@ -286,6 +286,8 @@ BLIND_SETS = {
                                        "blind5's figure)"),),
     "blind7": (("blind", 59, "blind7", "BLIND7 (seventh blind set, written on 07fc329 before the rules after "
                                        "blind6's figure)"),),
+    "blind8": (("blind", 61, "blind8", "BLIND8 (eighth blind set, written on 475eae1 before the rules after "
+                                       "blind7's figure, run only after them)"),),
 }
 
 

@@ -790,6 +790,33 @@ def blind7_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     return _names_only(BLIND7_NAME_FRAMES)
 
 
+# Written on 2026-12-04 (evening) right after blind7's first measurement and before any rule for it, and not run
+# until those rules were done: the eighth blind set (bench/bench_deid.py --blind8), so that its first measurement
+# tells whether the rules written from blind7 reach frames they were not written from.
+BLIND8_NAME_FRAMES = [
+    Frame("blind8_name_brought_by", True, "患者由{v}背来急诊", "PERSON", person),
+    Frame("blind8_name_roommate", True, "同病房{v}诉患者夜间呓语", "PERSON", person),
+    Frame("blind8_name_payer", True, "住院费用由{v}支付", "PERSON", person),
+    Frame("blind8_name_visitor_left", True, "{v}探视后离开", "PERSON", person),
+    Frame("blind8_name_dialogue_answer", True, "{v}：好的，谢谢大夫", "PERSON", person),
+    Frame("blind8_name_discussed_with", True, "已与{v}商议后决定保守治疗", "PERSON", person),
+    Frame("blind8_name_mother_and_son", True, "{v0}与其子{v1}同来", "PERSON", person),
+    Frame("blind8_name_evening_nurse", True, "夜班{v}巡视病房时发现", "PERSON", person),
+    Frame("blind8_name_refused", True, "{v}拒绝签署知情同意书", "PERSON", person),
+    Frame("blind8_name_dear", True, "尊敬的{v}：您的检查结果已出", "PERSON", person),
+    Frame("blind8_name_colleague", True, "其同事{v}代为办理入院", "PERSON", person),
+    Frame("blind8_name_guardian_phone", True, "监护人{v}，电话略", "PERSON", person),
+    Frame("blind8_name_transferred_to", True, "移交给{v}继续治疗", "PERSON", person),
+    Frame("blind8_name_wechat", True, "已加{v}微信随访", "PERSON", person),
+    Frame("blind8_name_who_found", True, "发现者：{v}", "PERSON", person),
+    Frame("blind8_name_name_only_line", True, "\n{v}\n", "PERSON", person),
+]
+
+
+def blind8_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    return _names_only(BLIND8_NAME_FRAMES)
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -924,9 +951,9 @@ def insert_sentence(host: str, sentence: str) -> str:
 MENUS: dict[str, Callable[[], list[list[tuple[Frame, Spelling | None]]]]] = {
     "tuned": planting_menu, "blind": blind_menu, "attack": attack_menu, "blind2": blind2_menu, "leaks3": leaks3_menu,
     "leaks3_held": leaks3_held_menu, "blind4": blind4_menu, "blind4_held": blind4_held_menu, "blind5": blind5_menu,
-    "blind6": blind6_menu, "blind7": blind7_menu,
+    "blind6": blind6_menu, "blind7": blind7_menu, "blind8": blind8_menu,
 }
-RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", "blind5", "blind6", "blind7"}
+RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", "blind5", "blind6", "blind7", "blind8"}
 
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
