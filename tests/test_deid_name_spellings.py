@@ -67,6 +67,16 @@ from tests.test_deid_real import uncovered
     ("3床王芳，今日出院。", "3床<姓名>，今日出院。"),
     ("今日王芳来院探视。入院时李建国神志清楚。应张伟要求转院。",
      "今日<姓名>来院探视。入院时<姓名>神志清楚。应<姓名>要求转院。"),
+    # blind7's frames (measured once at 54.3% of names leaked, then these rules)
+    ("病情平稳。王芳系患者邻居，发现患者倒地后送来", "病情平稳。<姓名>系患者邻居，发现患者倒地后送来"),
+    ("病情平稳。王芳为我院职工家属。", "病情平稳。<姓名>为我院职工家属。"),
+    ("病情平稳。王芳、李建国夫妇陪同就诊。", "病情平稳。<姓名>、<姓名>夫妇陪同就诊。"),
+    ("电话随访，接听者王芳。据邻居李建国反映。", "电话随访，接听者<姓名>。据邻居<姓名>反映。"),
+    ("目前与王芳同住。自述与李建国发生争执后出现胸闷。", "目前与<姓名>同住。自述与<姓名>发生争执后出现胸闷。"),
+    ("王芳，我是你的主治医生。", "<姓名>，我是你的主治医生。"),
+    ("您好王芳先生。尊敬的李建国：", "您好<姓名>先生。尊敬的<姓名>："),
+    ("下午王芳护士发现患者呼吸急促。", "下午<姓名>护士发现患者呼吸急促。"),
+    ("病情平稳。王芳问能否明天出院。", "病情平稳。<姓名>问能否明天出院。"),
     # traditional characters (Hong Kong, Taiwan, older records)
     ("患者張偉，男，45歲，因胸痛2小時入院。", "患者<姓名>，男，45歲，因胸痛2小時入院。"),
     ("主治醫師：羅蘭興。", "主治醫師：<姓名>。"),
@@ -178,6 +188,14 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "患者于二小时前出现腹痛，于二期行手术。",
     "患者为重型颅脑损伤，予甲型流感疫苗。",
     "患者于临产前破膜，单个结节。",
+    # beside blind7's rules, from the precision diff over ../shared/data: foods and drugs joined by 和/与, particles
+    # after a greeting or before an addressed clause, a word before a comma, 被 before a verb
+    "可以用健脑补肾丸和谷维素治疗。我妈妈把天麻和羊脑一起炖可以吗。每天冷敷和冷喷治疗。",
+    "大家对于微波治疗宫颈炎有了一定的了解。",
+    "您好严重吗？明白了，你说得对。相反地，你可以。一个元组，您可以使用。",
+    "被关进精神病院。直到Promise被解析或拒绝。",
+    "朋友来接。和朋友谈谈心。我们所有的邻居都醒了。",
+    "今日高热，下午常规复查，上午白细胞下降。",
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

@@ -47,6 +47,11 @@ NAME_PREFIX_CONTEXT = (
     "妈妈叫", "父亲叫", "母亲叫", "朋友叫", "同事叫",
     # who came with the patient (陪诊人邵琳)
     "陪诊人", "陪诊", "陪护人", "看护人", "护工",
+    # who else a record names by their relation to the patient (据邻居王芳反映), or by their part in a call or in care
+    # (电话随访，接听者王芳)
+    # (not 朋友: consultations write 朋友来接, 女朋友初夜很…, 和朋友谈谈心)
+    "邻居", "同事", "室友", "战友", "老乡", "亲属", "亲戚", "接听者", "接听人", "来电者", "来电人",
+    "通话人", "照顾者", "照护者", "陪护者", "签字者", "知情人", "代理人", "授权人", "被授权人",
     # field labels of forms and exports (患者名：, 录入：, 操作员：, 谈话对象：)
     "姓名为", "姓名是", "姓名叫", "患者名", "病人名", "录入", "录入员", "录入人", "操作员", "操作人", "经手人", "开单人", "登记人", "谈话对象",
 )

@@ -67,7 +67,8 @@ SURNAME_BARE = re.compile(rf"(?:{_surnames})")  # one that nothing need follow (
 # needs a clear boundary after it.
 FUNCTION_SURNAMES = set("于由和向时常平成全以从与及在将对为同共应左查但那都来尚可能祝")
 # Characters that end a name: verbs and particles that follow one (王芳代诉, 陈明陪同, 李强等).
-STOP_AFTER_NAME = set("代陪等于在因是的和及与诉说称同男女之先医护家住入出就来去到已曾未无有系为被由自经他她它们让把给叫我你您")
+STOP_AFTER_NAME = set("代陪等于在因是的和及与诉说称同男女之先医护家住入出就来去到已曾未无有系为被由自经他她它们让把给叫我你您"
+                      "了吗呢吧啊呀嘛地")  # particles end a clause: 您好严重吗, 明白了，你
 # Pronouns and place words that start a phrase, not a given name, after 于/向/由 (于我院, 向其, 由外院).
 NOT_GIVEN_FIRST = set("我本外该其此这那各每某当上下前后左右内中会能要可也还就均都已才又再仍没不很较更最太")
 # What may directly follow a name when its first character is ambiguous (患者于强，男; 家属于明电话).
@@ -176,9 +177,14 @@ GREETING = re.compile(r"[你您]好(?!运)")  # not 祝你好运
 INFORMANT_END = re.compile(r"介绍|反映|所述|描述|回忆|讲述|说|称|诉")
 INFORMANT = re.compile(rf"据(?=[\u4e00-\u9fff]{{2,4}}?(?:{INFORMANT_END.pattern}))")
 # What a clause-initial name is to the patient or has: 王芳之母代诉病史, 王芳的孩子, 王芳为患者长子, 王芳系患者之女
+# or who the person is to the patient or the hospital (王芳系患者邻居, 王芳为我院职工家属), or a couple or a parent and
+# child with the person before (王芳、李强夫妇陪同)
 KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|兄|弟|姐|妹)"
                        r"|的(?:孩子|儿子|女儿|丈夫|妻子|母亲|父亲|家属|爱人|老公|老婆)"
-                       r"|(?:为|是|系)(?:患者|病人|患儿)(?:之|的)?(?:长|次|幼)?(?:子|女|父|母|夫|妻|孙|兄|弟|姐|妹|家属|爱人)")
+                       r"|(?:为|是|系)(?:患者|病人|患儿)(?:之|的)?(?:长|次|幼)?(?:子|女|父|母|夫|妻|孙|兄|弟|姐|妹|家属|爱人)"
+                       r"|(?:为|是|系)(?:患者|病人|患儿|我院|本院|我科|本科|该院)(?:之|的)?"
+                       r"(?:邻居|朋友|同事|同学|室友|领导|老乡|战友|亲属|亲戚|家人|监护人|联系人|护工|保姆|职工|员工|医生|护士)"
+                       r"|夫妇|夫妻(?:二人|俩|两人)|母女|母子|父女|父子")
 # A name then a header's age without the sex: 王芳，66岁，农民
 AGE_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}(?=[，,、\s]*\d{{1,3}}\s*(?:岁|周岁))")
 # Right after a clause-initial name: its phone (王芳电话13812345678, 王芳 138 1234 5678), or a date after a
@@ -189,7 +195,7 @@ BED_BEFORE = re.compile(rf"\d{{1,3}}\s*(?:床|号床)\s*(?={_surnames})")  # 3�
 # A name in the record's prose between a time word and what the person did or how they were: 今日王芳来院探视,
 # 入院时王芳神志清楚; at someone's request: 应王芳要求转院
 WHEN_BEFORE = re.compile(rf"(?:今日|今天|昨日|昨天|次日|当日|当天|入院时|出院时|查房时|就诊时|当时|随后|其后|"
-                         rf"应|按|遵)(?={_surnames})")
+                         rf"上午|下午|中午|晚上|早上|傍晚|凌晨|夜间|今晨|昨晚|昨夜|当晚|应|按|遵)(?={_surnames})")
 WHEN_AFTER = re.compile(r"来院|来诊|到院|就诊|探视|神志|精神|自觉|自诉|出现|感到|要求|意见|意愿|同意|拒绝|离院|出院|入院|"
                         r"复诊|复查")
 THANKED = re.compile(rf"(?:感谢|谢谢)(?={_surnames})")  # 感谢王芳医生: thanked, then a title
@@ -205,6 +211,25 @@ SAID = re.compile(r"[说问答](?=[：:])")  # 王芳说：头痛好些了 (a cl
 AGENT_BEFORE = re.compile(rf"(?:由(?!于)|被|经|请|让|交给|交由)(?={_surnames})")  # not 由于微波治疗
 AGENT_ACTION = re.compile(r"书写|完成|负责|主刀|执行|操作|记录|审核|签字|签名|护送|陪同|发现|送医|送院|同意|查看|处理|接诊|"
                           r"诊治|治疗|会诊|评估|复核|核对|填写|开具|开立|转运|照顾|照料|看护|抢救")
+# Living with, meeting or quarrelling with someone, after 与/和/跟/同: 目前与王芳同住, 与王芳发生争执后 (not 一起 or
+# 治疗: 和/与 join foods and drugs too, 天麻和羊脑一起炖, 和谷维素治疗)
+TOGETHER_ACTION = re.compile(r"同住|同居|住在一起|发生(?:争执|争吵|冲突|口角|矛盾)|争执|争吵|吵架|打架|见面|相处|来往")
+# What a person did or how they was after a time word (下午王芳发现, 今日王芳来院探视): the time word's own verbs and
+# an agent's (a time word joins no nouns, so the wider set holds there; after 由/被 it did not: 被关进精神病院)
+PERSON_ACTION = re.compile("|".join(sorted({*WHEN_AFTER.pattern.split("|"), *AGENT_ACTION.pattern.split("|"),
+                                             *TALKED_ACTION.pattern.split("|"), "询问", "咨询"}, key=len, reverse=True)))
+# A person's title after a time word (下午王芳护士发现): the title rule needs a boundary before the name.
+WHEN_TITLE = re.compile(r"(?:副主任|主任|主治|住院)?(?:医师|医生)|护士长|护士|大夫|主任|老师|先生|女士")
+# A clause-initial name addressed, then the speaker (王芳，我是你的主治医生; 王芳，你明天复查): a vocative
+VOCATIVE = re.compile(r"[，,]\s*(?:我是|我们是|你|您)(?!们)")
+# where an addressed name starts: a line's, a sentence's or a speaker's turn (约翰：安迪，你), not after a comma or a
+# space, where the words before the comma are prose (…一个元组，您可以)
+VOCATIVE_START = set("。！？!?；;\n：:") | {""}
+# Greeted or addressed before the name, then a title or a clause end (您好王芳先生, 尊敬的王芳：)
+GREETED_BEFORE = re.compile(rf"(?:您好|你好|尊敬的|亲爱的)[，,]?\s*(?={_surnames})")
+GREETED_END = re.compile(rf"{WHEN_TITLE.pattern}|[，,：:！!。\s]|$")
+# A clause-initial name before a question about the patient's care (王芳问能否明天出院)
+ASKED = re.compile(r"问(?=能否|可否|是否|能不能|可不可以|要不要|需不需要|什么|怎么|为什么|为何|多久|何时|医生|大夫|护士)")
 
 CONTACT = re.compile(r"(?:电话联系|电话通知|电话告知|联系|通知|告知|告诉|转告|致电|询问|嘱咐)\s*(?=[\u4e00-\u9fff])")
 CONTACT_END = re.compile(r"\s*(?:[，。；、,;\s）)]|$|病情|家属|本人|并|后|签|沟通|谈话|同意|到|来|说明|解释|其|情况|相关|手术|"
@@ -241,7 +266,8 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 # cmedins.deid.prefilter gives for them.
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
-         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE, WHEN_BEFORE)
+         FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE, WHEN_BEFORE,
+         VOCATIVE, GREETED_BEFORE, ASKED)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -432,7 +458,11 @@ class ChineseNameRecognizer(EntityRecognizer):
         for when in where.finditer(WHEN_BEFORE):
             if when.start() > 0 and self._common_word(text[when.start() - 1:when.start() + 1]):
                 continue  # 相应, 反应: the cue is the tail of a word
-            add(when.end(), self._name_ending(text, when.end(), lambda t, e: bool(WHEN_AFTER.match(t, e))), "when")
+            add(when.end(), self._name_ending(text, when.end(), lambda t, e: bool(PERSON_ACTION.match(t, e))
+                                              or bool(WHEN_TITLE.match(t, e))), "when")
+        for greeting in where.finditer(GREETED_BEFORE):
+            add(greeting.end(), self._name_ending(text, greeting.end(), lambda t, e: bool(GREETED_END.match(t, e))),
+                "greeted")
         for bed in where.finditer(BED_BEFORE):
             add(bed.end(), self._name_ending(text, bed.end(), lambda t, e: bool(NAME_END.match(t, e))), "bed")
         for thanks in where.finditer(THANKED):
@@ -441,7 +471,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         for told in where.finditer(TALKED_BEFORE):
             if told.start() > 0 and self._common_word(text[told.start() - 1:told.end()]):
                 continue  # 方向, 参与, 面对: the preposition ends a word
-            add(told.end(), self._name_ending(text, told.end(), lambda t, e: bool(TALKED_ACTION.match(t, e))), "told")
+            add(told.end(), self._name_ending(text, told.end(), lambda t, e: bool(TALKED_ACTION.match(t, e))
+                                              or bool(TOGETHER_ACTION.match(t, e))), "told")
         for owner in where.finditer(PHONE_OWNER):
             add(owner.end(), self._name_ending(text, owner.end(), lambda t, e: bool(PAREN_END.match(t, e))), "owner")
         for agent in where.finditer(AGENT_BEFORE):
@@ -455,11 +486,13 @@ class ChineseNameRecognizer(EntityRecognizer):
         # given name may then be an ordinary word (石安静（女，45岁）).
         for cue, rule, strong in ((KIN_PAREN, "kin_paren", True), (SPEECH_AFTER, "sentence", False),
                                   (GREETING, "greeting", False), (KIN_AFTER, "kin_after", False),
-                                  (SAID, "said", False), (PHONE_OR_DATE_AFTER, "phone_or_date_after", False)):
+                                  (SAID, "said", False), (PHONE_OR_DATE_AFTER, "phone_or_date_after", False),
+                                  (VOCATIVE, "vocative", False), (ASKED, "asked", False)):
             for match in where.finditer(cue):
                 if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
                     continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
-                start = self._name_before(text, match.start(), CLAUSE_START, strong)
+                start = self._name_before(text, match.start(), VOCATIVE_START if cue is VOCATIVE else CLAUSE_START,
+                                          strong)
                 if (start is not None and rule == "kin_after" and text[match.start()] == "的"
                         and text[start] in FUNCTION_SURNAMES):
                     continue  # 但幼小的孩子: 的 is weaker evidence than 之; a function-word surname needs more
