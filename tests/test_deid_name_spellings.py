@@ -77,6 +77,15 @@ from tests.test_deid_real import uncovered
     ("您好王芳先生。尊敬的李建国：", "您好<姓名>先生。尊敬的<姓名>："),
     ("下午王芳护士发现患者呼吸急促。", "下午<姓名>护士发现患者呼吸急促。"),
     ("病情平稳。王芳问能否明天出院。", "病情平稳。<姓名>问能否明天出院。"),
+    # blind8's frames (measured once at 71.1% of names leaked, then these rules)
+    ("病情平稳。患者由王芳背来急诊。住院费用由李建国支付。", "病情平稳。患者由<姓名>背来急诊。住院费用由<姓名>支付。"),
+    ("病情平稳。同病房王芳诉患者夜间呓语。", "病情平稳。同病房<姓名>诉患者夜间呓语。"),
+    ("病情平稳。王芳与其子李建国同来。", "病情平稳。<姓名>与其子<姓名>同来。"),
+    ("病情平稳。夜班王芳巡视病房时发现。已与李建国商议后决定保守治疗。",
+     "病情平稳。夜班<姓名>巡视病房时发现。已与<姓名>商议后决定保守治疗。"),
+    ("病情平稳。移交给王芳继续治疗。已加李建国微信随访。", "病情平稳。移交给<姓名>继续治疗。已加<姓名>微信随访。"),
+    ("医生：今天感觉怎么样？\n王芳：好的，谢谢大夫。", "医生：今天感觉怎么样？\n<姓名>：好的，谢谢大夫。"),
+    ("建议门诊随诊。\n王芳\n", "建议门诊随诊。\n<姓名>\n"),
     # traditional characters (Hong Kong, Taiwan, older records)
     ("患者張偉，男，45歲，因胸痛2小時入院。", "患者<姓名>，男，45歲，因胸痛2小時入院。"),
     ("主治醫師：羅蘭興。", "主治醫師：<姓名>。"),
@@ -196,6 +205,13 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "被关进精神病院。直到Promise被解析或拒绝。",
     "朋友来接。和朋友谈谈心。我们所有的邻居都醒了。",
     "今日高热，下午常规复查，上午白细胞下降。",
+    # beside blind8's rules: a short text that is one term, a list of terms one per line, a heading then a list or a
+    # formula, a letter's closing, a kinship word after 与其
+    "鹿角霜", "温针灸",
+    "辅助检查\n平扫期\n动脉期\n门脉期",
+    "甘特图：\n任务 开始日\n解得：x = 24",
+    "此致\n敬礼\n",
+    "会具有与其父母相同的特征。",
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

@@ -65,6 +65,7 @@ SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
 SURNAME_BARE = re.compile(rf"(?:{_surnames})")  # one that nothing need follow (Mr 王)
 # Surname characters that are mostly function words (于今日, 向医生, 由家属, 祝宝宝): a name starting with one
 # needs a clear boundary after it.
+KIN_CHARS = set("父母子女夫妻兄弟姐妹孙")  # what a kinship role word's second character may be followed by in a word
 FUNCTION_SURNAMES = set("于由和向时常平成全以从与及在将对为同共应左查但那都来尚可能祝")
 # Characters that end a name: verbs and particles that follow one (王芳代诉, 陈明陪同, 李强等).
 STOP_AFTER_NAME = set("代陪等于在因是的和及与诉说称同男女之先医护家住入出就来去到已曾未无有系为被由自经他她它们让把给叫我你您"
@@ -184,7 +185,8 @@ KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|
                        r"|(?:为|是|系)(?:患者|病人|患儿)(?:之|的)?(?:长|次|幼)?(?:子|女|父|母|夫|妻|孙|兄|弟|姐|妹|家属|爱人)"
                        r"|(?:为|是|系)(?:患者|病人|患儿|我院|本院|我科|本科|该院)(?:之|的)?"
                        r"(?:邻居|朋友|同事|同学|室友|领导|老乡|战友|亲属|亲戚|家人|监护人|联系人|护工|保姆|职工|员工|医生|护士)"
-                       r"|夫妇|夫妻(?:二人|俩|两人)|母女|母子|父女|父子")
+                       r"|夫妇|夫妻(?:二人|俩|两人)|母女|母子|父女|父子"
+                       r"|(?:与|和|及|同|携)其(?:子|女|夫|妻|父|母|兄|弟|姐|妹|孙|孙女|家属|爱人)")  # 王芳与其子李强同来
 # A name then a header's age without the sex: 王芳，66岁，农民
 AGE_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}(?=[，,、\s]*\d{{1,3}}\s*(?:岁|周岁))")
 # Right after a clause-initial name: its phone (王芳电话13812345678, 王芳 138 1234 5678), or a date after a
@@ -195,13 +197,14 @@ BED_BEFORE = re.compile(rf"\d{{1,3}}\s*(?:床|号床)\s*(?={_surnames})")  # 3�
 # A name in the record's prose between a time word and what the person did or how they were: 今日王芳来院探视,
 # 入院时王芳神志清楚; at someone's request: 应王芳要求转院
 WHEN_BEFORE = re.compile(rf"(?:今日|今天|昨日|昨天|次日|当日|当天|入院时|出院时|查房时|就诊时|当时|随后|其后|"
-                         rf"上午|下午|中午|晚上|早上|傍晚|凌晨|夜间|今晨|昨晚|昨夜|当晚|应|按|遵)(?={_surnames})")
+                         rf"上午|下午|中午|晚上|早上|傍晚|凌晨|夜间|今晨|昨晚|昨夜|当晚|夜班|白班|早班|中班|值班|"
+                         rf"应|按|遵)(?={_surnames})")
 WHEN_AFTER = re.compile(r"来院|来诊|到院|就诊|探视|神志|精神|自觉|自诉|出现|感到|要求|意见|意愿|同意|拒绝|离院|出院|入院|"
                         r"复诊|复查")
 THANKED = re.compile(rf"(?:感谢|谢谢)(?={_surnames})")  # 感谢王芳医生: thanked, then a title
 # Told, asked or talked with, after a preposition: 向王芳交代病情, 与王芳沟通后
 TALKED_BEFORE = re.compile(rf"(?:向|与|和|跟|同|对|给)(?={_surnames})")
-TALKED_ACTION = re.compile(r"交代|沟通|说明|解释|告知|谈话|介绍|讲解|反馈|汇报|确认|联系|商量|协商|签署")
+TALKED_ACTION = re.compile(r"交代|沟通|说明|解释|告知|谈话|介绍|讲解|反馈|汇报|确认|联系|商量|协商|商议|讨论|签署")
 CLAUSE_START = set("。；;！？!?\n，,：: \t、") | {""}  # what may precede a clause-initial name (、: 王芳、李娜陪同)
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
 # Whose phone it is, in brackets after the phone: 联系电话略（王芳）, 手机13812345678（王芳）
@@ -210,14 +213,16 @@ SAID = re.compile(r"[说问答](?=[：:])")  # 王芳说：头痛好些了 (a cl
 # An agent after a preposition, then what the person did: 出院小结由王芳书写, 手术由王芳完成, 被王芳发现
 AGENT_BEFORE = re.compile(rf"(?:由(?!于)|被|经|请|让|交给|交由)(?={_surnames})")  # not 由于微波治疗
 AGENT_ACTION = re.compile(r"书写|完成|负责|主刀|执行|操作|记录|审核|签字|签名|护送|陪同|发现|送医|送院|同意|查看|处理|接诊|"
-                          r"诊治|治疗|会诊|评估|复核|核对|填写|开具|开立|转运|照顾|照料|看护|抢救")
+                          r"诊治|治疗|会诊|评估|复核|核对|填写|开具|开立|转运|照顾|照料|看护|抢救|"
+                          r"继续|接手|接管|办理|支付|缴纳|垫付|背来|背入|抱来|抱入|送来|送入|送至|扶入|搀扶")
 # Living with, meeting or quarrelling with someone, after 与/和/跟/同: 目前与王芳同住, 与王芳发生争执后 (not 一起 or
 # 治疗: 和/与 join foods and drugs too, 天麻和羊脑一起炖, 和谷维素治疗)
 TOGETHER_ACTION = re.compile(r"同住|同居|住在一起|发生(?:争执|争吵|冲突|口角|矛盾)|争执|争吵|吵架|打架|见面|相处|来往")
 # What a person did or how they was after a time word (下午王芳发现, 今日王芳来院探视): the time word's own verbs and
 # an agent's (a time word joins no nouns, so the wider set holds there; after 由/被 it did not: 被关进精神病院)
 PERSON_ACTION = re.compile("|".join(sorted({*WHEN_AFTER.pattern.split("|"), *AGENT_ACTION.pattern.split("|"),
-                                             *TALKED_ACTION.pattern.split("|"), "询问", "咨询"}, key=len, reverse=True)))
+                                             *TALKED_ACTION.pattern.split("|"), "询问", "咨询", "巡视", "查房",
+                                             "发现"}, key=len, reverse=True)))
 # A person's title after a time word (下午王芳护士发现): the title rule needs a boundary before the name.
 WHEN_TITLE = re.compile(r"(?:副主任|主任|主治|住院)?(?:医师|医生)|护士长|护士|大夫|主任|老师|先生|女士")
 # A clause-initial name addressed, then the speaker (王芳，我是你的主治医生; 王芳，你明天复查): a vocative
@@ -228,6 +233,21 @@ VOCATIVE_START = set("。！？!?；;\n：:") | {""}
 # Greeted or addressed before the name, then a title or a clause end (您好王芳先生, 尊敬的王芳：)
 GREETED_BEFORE = re.compile(rf"(?:您好|你好|尊敬的|亲爱的)[，,]?\s*(?={_surnames})")
 GREETED_END = re.compile(rf"{WHEN_TITLE.pattern}|[，,：:！!。\s]|$")
+# A line that holds a name and nothing else (a signature under a note, a cell of a table exported line by line);
+# and, at a line's or sentence's start, a name as a dialogue speaker's label (王芳：好的 — 医生：, 患者： are roles)
+LINE_NAME = re.compile(rf"(?:^|(?<=[。！？!?]))[ \x09\u3000]*(?={_surnames})", re.MULTILINE)
+LINE_END = re.compile(r"[ \x09\u3000]*(?:\n|$)")
+SEPARATOR_MARK = "\x00"  # the character of cmedins.deid.engine.SEPARATOR between the texts of a joined batch
+# A dialogue's speaker label that is a name, at a line's start: 王芳：好的，谢谢大夫
+SPEAKER_END = re.compile(r"[ \x09\u3000]*[：:][ \x09\u3000]*(?=[\u4e00-\u9fff“\"「])")  # then speech, not a
+# heading's list or formula (甘特图：⏎, 解得：x = 24)
+LABEL_WORD_FREQ = 100  # a dictionary "name" this frequent heads no signature or turn (敬礼 175, tagged nr)
+# Characters that end terms, headings and field names, and hardly ever a given name: a line or a label ending in one
+# is a term (门脉期, 粟丘疹, 文本集, 原句), not a signature or a speaker
+TERM_END_CHARS = set("期科病症疹炎药片剂术痛性型区部管腺率量值法图表集题句本言")
+# Added on a messaging app: 已加王芳微信随访, 添加王芳为好友
+ADDED_BEFORE = re.compile(rf"(?:加|添加)(?={_surnames})")
+ADDED_END = re.compile(r"(?:的)?(?:微信|QQ|qq|好友|为好友|钉钉)")
 # A clause-initial name before a question about the patient's care (王芳问能否明天出院)
 ASKED = re.compile(r"问(?=能否|可否|是否|能不能|可不可以|要不要|需不需要|什么|怎么|为什么|为何|多久|何时|医生|大夫|护士)")
 
@@ -267,7 +287,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
          FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE, WHEN_BEFORE,
-         VOCATIVE, GREETED_BEFORE, ASKED)
+         VOCATIVE, GREETED_BEFORE, ASKED, LINE_NAME, ADDED_BEFORE)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -460,6 +480,21 @@ class ChineseNameRecognizer(EntityRecognizer):
                 continue  # 相应, 反应: the cue is the tail of a word
             add(when.end(), self._name_ending(text, when.end(), lambda t, e: bool(PERSON_ACTION.match(t, e))
                                               or bool(WHEN_TITLE.match(t, e))), "when")
+        for line in where.finditer(LINE_NAME):  # (a line's start: both rules; a sentence's: the speaker's)
+            # a line under another line of the same text (a signature under a note): a text that is one short line
+            # is a term or a query (鹿角霜, 温针灸), not a name; the batch separator (\x00) ends a text
+            above = text[:line.start()].rstrip()
+            under_a_line = (line.start() > 0 and text[line.start() - 1] == "\n" and bool(above)
+                            and not above.endswith(SEPARATOR_MARK))
+            end = self._name_ending(text, line.end(), lambda t, e: bool(LINE_END.match(t, e))) if under_a_line else None
+            rule = "line"
+            if end is None:
+                end, rule = self._name_ending(text, line.end(), lambda t, e: bool(SPEAKER_END.match(t, e))), "speaker"
+            if (end is not None and self.freq.get(text[line.end():end], 0) < LABEL_WORD_FREQ
+                    and text[end - 1] not in TERM_END_CHARS):
+                add(line.end(), end, rule)
+        for added in where.finditer(ADDED_BEFORE):
+            add(added.end(), self._name_ending(text, added.end(), lambda t, e: bool(ADDED_END.match(t, e))), "added")
         for greeting in where.finditer(GREETED_BEFORE):
             add(greeting.end(), self._name_ending(text, greeting.end(), lambda t, e: bool(GREETED_END.match(t, e))),
                 "greeted")
@@ -596,6 +631,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         the right, role and name often make a word by chance (之女王鑫, 家属于明, 其子孙冬梅)."""
         if end - start >= 3:
             return False  # 病人名字叫李小龙: 人名 is a word, but a role of three characters is no word's tail
+        if text[start] == "其" and end < len(text) and text[end] not in KIN_CHARS:
+            return False  # 与其子王芳同来: 与其 is a word, yet 其子 is the role (but 与其父母相同: 父母 is the word)
         return start > 0 and self.freq.get(text[start - 1:start + 1], 0) >= COMMON_FREQ
 
     def _name_before_sex(self, text: str, sex: re.Match) -> int | None:
