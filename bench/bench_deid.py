@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--public", type=int, default=0, help="findings on this many rows per public source")
     blind_sets = {"leaks3": "e-mail in words, IP addresses, landline with 一 and a space",
                   "blind4": "record-keeping roles, headers, rarer surnames, new labels",
-                  "blind5": "name frames", "blind6": "name frames", "blind7": "name frames", "blind8": "name frames"}
+                  "blind5": "name frames", "blind6": "name frames", "blind7": "name frames", "blind8": "name frames", "blind9": "name frames"}
     for name, what in blind_sets.items():
         parser.add_argument(f"--{name}", action="store_true", help=f"only the blind set {name} ({what})")
     args = parser.parse_args()

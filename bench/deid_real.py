@@ -291,6 +291,8 @@ BLIND_SETS = {
                                        "blind6's figure)"),),
     "blind8": (("blind", 61, "blind8", "BLIND8 (eighth blind set, written on 475eae1 before the rules after "
                                        "blind7's figure, run only after them)"),),
+    "blind9": (("blind", 67, "blind9", "BLIND9 (ninth blind set, written on 696c305 after the rules that followed "
+                                       "blind8's figure)"),),
 }
 
 

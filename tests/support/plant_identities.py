@@ -817,6 +817,32 @@ def blind8_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     return _names_only(BLIND8_NAME_FRAMES)
 
 
+# Written on 2026-12-04 (evening) after the rules that followed blind8's figure (696c305), and measured once as it
+# stands: the ninth blind set (bench/bench_deid.py --blind9), the figure of the session's final rules on frames
+# written for none of them.
+BLIND9_NAME_FRAMES = [
+    Frame("blind9_name_donor", True, "供血者{v}，血型A型", "PERSON", person),
+    Frame("blind9_name_wife_cares", True, "平日由妻子照顾，{v}亦常来探望", "PERSON", person),
+    Frame("blind9_name_sent_by_police", True, "民警{v}将患者送至我院", "PERSON", person),
+    Frame("blind9_name_class_teacher", True, "班主任{v}反映患儿上课注意力不集中", "PERSON", person),
+    Frame("blind9_name_anaesthesia_by", True, "麻醉由{v}实施", "PERSON", person),
+    Frame("blind9_name_in_quotes", True, "患者自称“{v}”", "PERSON", person),
+    Frame("blind9_name_photo_by", True, "图片由{v}拍摄", "PERSON", person),
+    Frame("blind9_name_checked_by_slash", True, "检查医师/{v}", "PERSON", person),
+    Frame("blind9_name_pharmacist", True, "药师{v}审方后发药", "PERSON", person),
+    Frame("blind9_name_visited_home", True, "社区医生{v}上门随访", "PERSON", person),
+    Frame("blind9_name_says_dad", True, "{v}爸爸说孩子昨晚发烧", "PERSON", person),
+    Frame("blind9_name_emergency_contact", True, "紧急联系人：{v}（儿子）", "PERSON", person),
+    Frame("blind9_name_thanks_letter", True, "特别感谢{v}和{v1}的悉心照料", "PERSON", person),
+    Frame("blind9_name_past_doctor", True, "曾在外院由{v}诊治", "PERSON", person),
+    Frame("blind9_name_comma_list", True, "参与抢救的有{v}，{v1}，{v2}", "PERSON", person),
+]
+
+
+def blind9_menu() -> list[list[tuple[Frame, Spelling | None]]]:
+    return _names_only(BLIND9_NAME_FRAMES)
+
+
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
     names = [(frame, None) for frame in ATTACK_NAME_FRAMES]
     labels = [("手机：{v}", True), ("联系电话为{v}", True)]
@@ -951,9 +977,9 @@ def insert_sentence(host: str, sentence: str) -> str:
 MENUS: dict[str, Callable[[], list[list[tuple[Frame, Spelling | None]]]]] = {
     "tuned": planting_menu, "blind": blind_menu, "attack": attack_menu, "blind2": blind2_menu, "leaks3": leaks3_menu,
     "leaks3_held": leaks3_held_menu, "blind4": blind4_menu, "blind4_held": blind4_held_menu, "blind5": blind5_menu,
-    "blind6": blind6_menu, "blind7": blind7_menu, "blind8": blind8_menu,
+    "blind6": blind6_menu, "blind7": blind7_menu, "blind8": blind8_menu, "blind9": blind9_menu,
 }
-RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", "blind5", "blind6", "blind7", "blind8"}
+RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", "blind5", "blind6", "blind7", "blind8", "blind9"}
 
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
