@@ -86,6 +86,9 @@ from tests.test_deid_real import uncovered
     ("病情平稳。移交给王芳继续治疗。已加李建国微信随访。", "病情平稳。移交给<姓名>继续治疗。已加<姓名>微信随访。"),
     ("医生：今天感觉怎么样？\n王芳：好的，谢谢大夫。", "医生：今天感觉怎么样？\n<姓名>：好的，谢谢大夫。"),
     ("建议门诊随诊。\n王芳\n", "建议门诊随诊。\n<姓名>\n"),
+    # a person noun known by its last character before a name (记者, 检察官, 获得者), then a clause end or a verb
+    ("新华社北京电（记者胡喆）。金牌获得者蒋昕桦，曾因成绩不理想。",
+     "新华社北京电（记者<姓名>）。金牌获得者<姓名>，曾因成绩不理想。"),
     # traditional characters (Hong Kong, Taiwan, older records)
     ("患者張偉，男，45歲，因胸痛2小時入院。", "患者<姓名>，男，45歲，因胸痛2小時入院。"),
     ("主治醫師：羅蘭興。", "主治醫師：<姓名>。"),
@@ -212,6 +215,8 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "甘特图：\n任务 开始日\n解得：x = 24",
     "此致\n敬礼\n",
     "会具有与其父母相同的特征。",
+    # beside that rule: a conjunction, a verb or a word ending in a person character, a function-word surname after it
+    "平底鞋或者高帮鞋。出现任何不适。建立信任和尊重。笔者曾见1例。研究者利用基因改造。提高驾驶员安全性。",
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

@@ -248,6 +248,12 @@ TERM_END_CHARS = set("期科病症疹炎药片剂术痛性型区部管腺率量�
 # Added on a messaging app: 已加王芳微信随访, 添加王芳为好友
 ADDED_BEFORE = re.compile(rf"(?:加|添加)(?={_surnames})")
 ADDED_END = re.compile(r"(?:的)?(?:微信|QQ|qq|好友|为好友|钉钉)")
+# A person noun that no role list holds, known by its last character (药师, 民警, 记者, 律师, 检察官), right before a
+# name: the noun must be a dictionary word, and what follows the name must end it (a verb, a clause end)
+ROLE_SUFFIX = re.compile(rf"[\u4e00-\u9fff]{{1,2}}(?:师|员|者|警|官)(?={_surnames})")
+PERSON_NOUN_TAGS = {"n", "nr", "nz"}  # (或者 and 所有者 are conjunctions to jieba, 信任 a verb)
+# a name after a noun of that kind is one without a function-word surname, and not a term (笔者曾见, 教师和校友)
+NOT_AFTER_PERSON_NOUN = FUNCTION_SURNAMES | set("何曾利安")
 # A clause-initial name before a question about the patient's care (王芳问能否明天出院)
 ASKED = re.compile(r"问(?=能否|可否|是否|能不能|可不可以|要不要|需不需要|什么|怎么|为什么|为何|多久|何时|医生|大夫|护士)")
 
@@ -287,7 +293,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
          FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE, WHEN_BEFORE,
-         VOCATIVE, GREETED_BEFORE, ASKED, LINE_NAME, ADDED_BEFORE)
+         VOCATIVE, GREETED_BEFORE, ASKED, LINE_NAME, ADDED_BEFORE, ROLE_SUFFIX)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -439,6 +445,12 @@ class ChineseNameRecognizer(EntityRecognizer):
         ambiguous = match.group() in FUNCTION_SURNAMES
         return not (ambiguous and (self._common_word(text[start:first + 1]) or text[first] in NOT_GIVEN_FIRST))
 
+    @staticmethod
+    def _ends_person_clause(text: str, end: int) -> bool:
+        """Does what follows `end` end a name in prose: a clause end, or a verb a person's name is followed by?"""
+        return bool(NAME_END.match(text, end) or PERSON_ACTION.match(text, end) or SPEECH_AFTER.match(text, end)
+                    or INFORMANT_END.match(text, end) or TALKED_ACTION.match(text, end))
+
     def _name_ending(self, text: str, start: int, end_ok, strong: bool = False, framed: bool = False) -> int | None:
         """End of a plausible name at `start` (two given characters preferred) after which `end_ok` matches."""
         match = SURNAME.match(text, start)
@@ -493,6 +505,15 @@ class ChineseNameRecognizer(EntityRecognizer):
             if (end is not None and self.freq.get(text[line.end():end], 0) < LABEL_WORD_FREQ
                     and text[end - 1] not in TERM_END_CHARS):
                 add(line.end(), end, rule)
+        for noun in where.finditer(ROLE_SUFFIX):
+            end = noun.end()
+            if text[end] in NOT_AFTER_PERSON_NOUN or not any(
+                    self._common_word(word := text[start:end]) and self.tags.get(word) in PERSON_NOUN_TAGS
+                    for start in (end - 3, end - 2) if start >= noun.start()):
+                continue
+            stop = self._name_ending(text, end, self._ends_person_clause)
+            if stop is not None and text[stop - 1] not in TERM_END_CHARS:
+                add(end, stop, "role_suffix")
         for added in where.finditer(ADDED_BEFORE):
             add(added.end(), self._name_ending(text, added.end(), lambda t, e: bool(ADDED_END.match(t, e))), "added")
         for greeting in where.finditer(GREETED_BEFORE):
