@@ -156,19 +156,18 @@ def residual_false_positives(data_dir: Path, limit: int) -> dict[str, tuple[int,
 # as it was measured (a set is tuned on once its leaks are fixed, so measuring it again says nothing about unseen
 # frames). Replace it when a newer blind set is written and measured, before fixing anything for that set.
 UNSEEN = {
-    "set": "blind8: 16 name frames of records and ward talk (carried in or paid for by someone, a roommate, a dialogue's "
-           "speaker label, a night-shift nurse, a mother and her son, a colleague, a name alone on its line, handed "
-           "over to someone) written on 2026-12-04 right after blind7's first measurement and run only after the rules "
-           "that followed it (tests/support/plant_identities.py BLIND8_NAME_FRAMES), planted into CCKS / CMB record "
-           "paragraphs; written by the author of those rules, so two of its frames (a colleague, 尊敬的) met rules "
-           "planned before it: without them 80.5% leaked",
-    "command": "python bench/bench_deid.py --blind8 --rounds 2",
+    "set": "blind9: 15 name frames of records and letters (a blood donor, a police officer, a class teacher, a pharmacist, "
+           "a community doctor, a name in quotes, a thanks letter, a comma list without a label, anaesthesia or a photo "
+           "by someone) written on 2026-12-04 after the rules that followed blind8's figure "
+           "(tests/support/plant_identities.py BLIND9_NAME_FRAMES), planted into CCKS / CMB record paragraphs",
+    "command": "python bench/bench_deid.py --blind9 --rounds 2",
     "measured_on": "2026-12-04",
-    "code": "d1fc09a",
-    "planted": 6686,
-    "leak_rate": {"PERSON": 0.711},
+    "code": "696c305",
+    "planted": 7488,
+    "leak_rate": {"PERSON": 0.845},
     "frames_leaking_whole": 11,
     "previous": [
+        {"set": "blind8 (BLIND8_NAME_FRAMES)", "code": "d1fc09a", "planted": 6686, "leak_rate": {"PERSON": 0.711}},
         {"set": "blind7 (BLIND7_NAME_FRAMES)", "code": "07fc329", "planted": 7094, "leak_rate": {"PERSON": 0.543}},
         {"set": "blind6 (BLIND6_NAME_FRAMES)", "code": "dd9785d", "planted": 7235, "leak_rate": {"PERSON": 0.525}},
         {"set": "blind5 (BLIND5_NAME_FRAMES)", "code": "22364d4", "planted": 6624, "leak_rate": {"PERSON": 0.479}},
