@@ -89,6 +89,13 @@ from tests.test_deid_real import uncovered
     # a person noun known by its last character before a name (记者, 检察官, 获得者), then a clause end or a verb
     ("新华社北京电（记者胡喆）。金牌获得者蒋昕桦，曾因成绩不理想。",
      "新华社北京电（记者<姓名>）。金牌获得者<姓名>，曾因成绩不理想。"),
+    # blind9's frames (measured once at 84.5% of names leaked, then these rules)
+    ("病情平稳。药师王芳核对处方后发药。民警李建国将患者送至我院。", "病情平稳。药师<姓名>核对处方后发药。民警<姓名>将患者送至我院。"),
+    ("病情平稳。班主任王芳反映患儿上课注意力不集中。供血者李建国，血型A型。",
+     "病情平稳。班主任<姓名>反映患儿上课注意力不集中。供血者<姓名>，血型A型。"),
+    ("病情平稳。麻醉由王芳实施。图片由李建国拍摄。", "病情平稳。麻醉由<姓名>实施。图片由<姓名>拍摄。"),
+    ("病情平稳。特别感谢王芳的悉心照料。", "病情平稳。特别感谢<姓名>的悉心照料。"),
+    ("修补术。上官兰萍（与患者关系：夫妻）。", "修补术。<姓名>（与患者关系：夫妻）。"),  # 上官 is no person noun
     # traditional characters (Hong Kong, Taiwan, older records)
     ("患者張偉，男，45歲，因胸痛2小時入院。", "患者<姓名>，男，45歲，因胸痛2小時入院。"),
     ("主治醫師：羅蘭興。", "主治醫師：<姓名>。"),
@@ -217,6 +224,7 @@ def test_names_in_real_spellings_are_masked(deid_engine, text, expected):
     "会具有与其父母相同的特征。",
     # beside that rule: a conjunction, a verb or a word ending in a person character, a function-word surname after it
     "平底鞋或者高帮鞋。出现任何不适。建立信任和尊重。笔者曾见1例。研究者利用基因改造。提高驾驶员安全性。",
+    "这是由谷歌提供的合法电子邮件。",  # a company that provides something
 ])
 def test_text_beside_those_spellings_stays(deid_engine, text):
     assert deid_engine.deidentify(text)[0] == text

@@ -202,6 +202,9 @@ WHEN_BEFORE = re.compile(rf"(?:今日|今天|昨日|昨天|次日|当日|当天|
 WHEN_AFTER = re.compile(r"来院|来诊|到院|就诊|探视|神志|精神|自觉|自诉|出现|感到|要求|意见|意愿|同意|拒绝|离院|出院|入院|"
                         r"复诊|复查")
 THANKED = re.compile(rf"(?:感谢|谢谢)(?={_surnames})")  # 感谢王芳医生: thanked, then a title
+# or a list of people (the last one found, the others its list neighbours), then what they were thanked for:
+# 感谢王芳和李娜的悉心照料
+THANKED_FOR = re.compile(r"(?:[、和及与]|以及)|的(?:悉心|精心|耐心|细心|热心|照料|照顾|帮助|付出|救治|治疗|关心|关怀|护理)")
 # Told, asked or talked with, after a preposition: 向王芳交代病情, 与王芳沟通后
 TALKED_BEFORE = re.compile(rf"(?:向|与|和|跟|同|对|给)(?={_surnames})")
 TALKED_ACTION = re.compile(r"交代|沟通|说明|解释|告知|谈话|介绍|讲解|反馈|汇报|确认|联系|商量|协商|商议|讨论|签署")
@@ -214,7 +217,8 @@ SAID = re.compile(r"[说问答](?=[：:])")  # 王芳说：头痛好些了 (a cl
 AGENT_BEFORE = re.compile(rf"(?:由(?!于)|被|经|请|让|交给|交由)(?={_surnames})")  # not 由于微波治疗
 AGENT_ACTION = re.compile(r"书写|完成|负责|主刀|执行|操作|记录|审核|签字|签名|护送|陪同|发现|送医|送院|同意|查看|处理|接诊|"
                           r"诊治|治疗|会诊|评估|复核|核对|填写|开具|开立|转运|照顾|照料|看护|抢救|"
-                          r"继续|接手|接管|办理|支付|缴纳|垫付|背来|背入|抱来|抱入|送来|送入|送至|扶入|搀扶")
+                          r"继续|接手|接管|办理|支付|缴纳|垫付|背来|背入|抱来|抱入|送来|送入|送至|扶入|搀扶|"
+                          r"实施|施行|拍摄|整理|翻译|录入|采集|采血|送检|转诊")  # (not 提供: 由谷歌提供)
 # Living with, meeting or quarrelling with someone, after 与/和/跟/同: 目前与王芳同住, 与王芳发生争执后 (not 一起 or
 # 治疗: 和/与 join foods and drugs too, 天麻和羊脑一起炖, 和谷维素治疗)
 TOGETHER_ACTION = re.compile(r"同住|同居|住在一起|发生(?:争执|争吵|冲突|口角|矛盾)|争执|争吵|吵架|打架|见面|相处|来往")
@@ -254,6 +258,7 @@ ROLE_SUFFIX = re.compile(rf"[\u4e00-\u9fff]{{1,2}}(?:师|员|者|警|官)(?={_su
 PERSON_NOUN_TAGS = {"n", "nr", "nz"}  # (或者 and 所有者 are conjunctions to jieba, 信任 a verb)
 # a name after a noun of that kind is one without a function-word surname, and not a term (笔者曾见, 教师和校友)
 NOT_AFTER_PERSON_NOUN = FUNCTION_SURNAMES | set("何曾利安")
+COMPOUND_SURNAME_SET = frozenset(lexicon.COMPOUND_SURNAMES)  # 上官 ends in 官, yet starts a name (上官兰萍)
 # A clause-initial name before a question about the patient's care (王芳问能否明天出院)
 ASKED = re.compile(r"问(?=能否|可否|是否|能不能|可不可以|要不要|需不需要|什么|怎么|为什么|为何|多久|何时|医生|大夫|护士)")
 
@@ -507,7 +512,7 @@ class ChineseNameRecognizer(EntityRecognizer):
                 add(line.end(), end, rule)
         for noun in where.finditer(ROLE_SUFFIX):
             end = noun.end()
-            if text[end] in NOT_AFTER_PERSON_NOUN or not any(
+            if text[end] in NOT_AFTER_PERSON_NOUN or text[end - 2:end] in COMPOUND_SURNAME_SET or not any(
                     self._common_word(word := text[start:end]) and self.tags.get(word) in PERSON_NOUN_TAGS
                     for start in (end - 3, end - 2) if start >= noun.start()):
                 continue
@@ -522,7 +527,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         for bed in where.finditer(BED_BEFORE):
             add(bed.end(), self._name_ending(text, bed.end(), lambda t, e: bool(NAME_END.match(t, e))), "bed")
         for thanks in where.finditer(THANKED):
-            add(thanks.end(), self._name_ending(text, thanks.end(), lambda t, e: bool(TITLE_AFTER.match(t, e)),
+            add(thanks.end(), self._name_ending(text, thanks.end(), lambda t, e: bool(TITLE_AFTER.match(t, e)
+                                                                                       or THANKED_FOR.match(t, e)),
                                                 framed=True), "thanked")
         for told in where.finditer(TALKED_BEFORE):
             if told.start() > 0 and self._common_word(text[told.start() - 1:told.end()]):
@@ -600,6 +606,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         before = text[start - 1] if start else ""
         if before and (before == text[start] or self._common_word(before + text[start])):
             return False  # 谢谢医生, 检查医生; at the text's start the surname alone (张, a measure word) is no word
+        if self._common_word(text[start:end]):
+            return False  # 班主任 is a class teacher, not 班 the 主任
         if start >= 2 and self._common_word(text[start - 2:start + 1]):
             return False  # 人类史教授: the surname character ends a word
         if text[start + 1:end] not in lexicon.PARTIAL_NAME_MARKS and self._full_name_ends_here(text, start):
