@@ -11,6 +11,7 @@ rejected, as are the kinds of hospital (儿童医院, 肿瘤医院).
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -32,10 +33,17 @@ class ProperNameHospitalRecognizer(EntityRecognizer):
         self.score = score
 
     def load(self) -> None:
+        pass  # the names tagger, on first use (see ChineseNameRecognizer.tagger)
+
+    @cached_property
+    def tagger(self):
         from cmedins.deid.names import _tagger
 
-        self.tagger = _tagger()
-        self.freq = self.tagger.tokenizer.FREQ
+        return _tagger()
+
+    @cached_property
+    def freq(self) -> dict[str, int]:
+        return self.tagger.tokenizer.FREQ
 
     def analyze(self, text, entities, nlp_artifacts=None):
         results = []
