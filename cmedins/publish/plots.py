@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cmedins.publish.build import Build
+from cmedins.wordseg import default_tokenizer
 
 CJK_FAMILIES = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC", "Noto Serif CJK SC",
                 "Source Han Sans SC", "Source Han Sans CN", "SimHei", "Microsoft YaHei", "PingFang SC",
@@ -155,10 +156,22 @@ def user_turns(build: Build, row: dict) -> int:
 
 
 def jieba_words() -> Callable[[str], int]:
+    """Words (not whitespace) jieba's default dictionary cuts a text into. jieba.cut splits a text into runs
+    of Han/alphanumeric characters and the rest, and cuts each run alone, so a text's count is the sum of its
+    runs' counts: those are remembered, since rows repeat them (a record's text in its six task rows, the
+    instructions, the templates). 1.55 -> 0.25 CPU-s for the 22k build's 2,010 sampled texts, the same counts."""
     import jieba
 
-    jieba.setLogLevel(60)
-    return lambda text: sum(1 for word in jieba.cut(text) if word.strip())
+    cut = default_tokenizer().cut
+    runs: dict[str, int] = {}
+
+    def run_words(run: str) -> int:
+        count = runs.get(run)
+        if count is None:
+            count = runs[run] = sum(1 for word in cut(run) if word.strip())
+        return count
+
+    return lambda text: sum(run_words(run) for run in jieba.re_han_default.split(text) if run)
 
 
 def write_plots(build: Build, rows: list[dict], font: str | None = "auto", step: int = 1) -> list[Plot]:
