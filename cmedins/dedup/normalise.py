@@ -26,14 +26,20 @@ import numpy as np
 _DROPPED_CATEGORIES = ("P", "Z", "Cc", "Cf")
 
 
+class _Deletions(dict):
+    """str.translate table deleting punctuation, separators and control/format characters, filled in as
+    characters are first looked up: None deletes one, its own code point keeps it. A table of all 1.1M code
+    points up front cost ~0.25 CPU-s a build, though texts hold a few thousand distinct characters."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code)).startswith(_DROPPED_CATEGORIES) else code
+        self[code] = kept
+        return kept
+
+
 @lru_cache(maxsize=1)
-def _deletion_table() -> dict[int, None]:
-    """str.translate table deleting punctuation, separators and control/format characters (built once)."""
-    return {
-        code: None
-        for code in range(sys.maxunicode + 1)
-        if unicodedata.category(chr(code)).startswith(_DROPPED_CATEGORIES)
-    }
+def _deletion_table() -> dict[int, int | None]:
+    return _Deletions()
 
 
 @lru_cache(maxsize=1)
