@@ -182,6 +182,7 @@ def run(data_dir: Path, write: bool, rounds: int, public_limit: int) -> None:
     from cmedins.deid.engine import Deidentifier
 
     engine = Deidentifier(DeidConfig())
+    engine.prepare()  # the names tagger, built on first use otherwise: not inside the timed runs
     engine.deidentify("预热")
     corpus = planted_corpus(data_dir, seed=11, rounds=rounds)
     texts = [item.text for item in corpus]

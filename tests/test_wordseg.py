@@ -117,3 +117,11 @@ def _quiet_jieba():
     import jieba
 
     jieba.setLogLevel(60)
+
+
+def test_a_prepared_engine_has_built_the_tagger(deid_engine):
+    from cmedins.deid import names
+
+    deid_engine.prepare()
+    assert names._tagger.cache_info().currsize == 1
+    assert all("tagger" in vars(r) for r in deid_engine.recognizers if hasattr(type(r), "tagger"))

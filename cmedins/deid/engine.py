@@ -195,6 +195,14 @@ class Deidentifier:
         residual_prechecks()  # compiled here, with the rest of the engine, not on the first residual scan
         self.anonymizer = AnonymizerEngine()
 
+    def prepare(self) -> None:
+        """Build what recognizers otherwise build on first use (the names tagger, cmedins.deid.names): a process
+        that exists to de-identify rows (a pool worker, a benchmark's warm-up) pays it at start-up, not inside
+        its first chunk. The free-text engine of a build's main process skips this, and the tagger with it
+        when no rule needs it."""
+        for recognizer in self.recognizers:
+            getattr(recognizer, "tagger", None)
+
     def analyze(self, text: str) -> list[Finding]:
         return self.analyze_many([text])[0]
 

@@ -82,6 +82,7 @@ def _init_worker(config_json: str) -> None:
     without_model_packages()
     global _worker_engine
     _worker_engine = shared_engine(config_json)
+    _worker_engine.prepare()
 
 
 def _run_in_worker(units: list[Unit]) -> list[list[TextResult]]:
