@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cmedins.deid import prefilter
 from cmedins.deid.engine import PatternGate
+from tests.support.fresh_process import run_probe
 
 hyperscan = pytest.importorskip("hyperscan")
-ROOT = Path(__file__).resolve().parents[1]
 
 # An admission note's opening line: a patient's and a relative's name, a mobile, a record number.
 SENTENCE = "患者王建国，男，58岁，因“反复胸闷3年，加重2天”于2023年3月5日入院。联系电话：13912345678，家属李秀英陪同，住院号：ZY2023001。"
@@ -172,11 +169,6 @@ print(json.dumps({"loaded": loaded, "sum": int(torch.tensor([2, 3]).sum()), "mas
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None,
                     reason="torch and transformers are the [train] extra's")
 def test_cleaning_free_texts_imports_presidio_without_torch_and_torch_still_imports_after(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
-           "CMEDINS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-c", PROBE, SENTENCE], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_probe(PROBE, SENTENCE, tmp_path)
     assert result["loaded"] == {"presidio_analyzer": True, "torch": False, "transformers": False}
     assert result["sum"] == 5 and result["masked"] and result["config"] == "AutoConfig"

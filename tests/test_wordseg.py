@@ -6,8 +6,6 @@ needs it, and still masks a name when one does."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,7 @@ import pytest
 from cmedins import wordseg
 from cmedins.deid import lexicon
 from cmedins.publish.plots import jieba_words
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.fresh_process import run_probe
 
 
 def real_texts(shared_data: Path, limit: int = 300) -> list[str]:
@@ -99,12 +96,7 @@ print(json.dumps({"plain": plain, "built_for_plain": built_for_plain, "prompt": 
 
 def test_free_texts_go_through_the_whole_engine_and_the_tagger_only_when_a_rule_needs_it(tmp_path):
     prompt = "李建国教授认为：患者王建国，男，58岁，联系电话：13912345678，住院号：ZY2023001。"
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
-           "CMEDINS_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-c", PROBE, prompt], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_probe(PROBE, prompt, tmp_path)
     assert result["plain"] == ["/tmp/cmedins-bench/build-22000-full-local"] and result["built_for_plain"] == 0
     (cleaned,) = result["prompt"]
     for value in ("李建国", "王建国", "13912345678", "ZY2023001"):
