@@ -48,7 +48,8 @@ PARTIAL = re.compile(
 # The word after the surname (a mark or an honorific), found by a fast scan: PARTIAL is tried only at the one
 # or two characters before one (anchored_spans), not at every position.
 PARTIAL_ANCHOR = (re.compile(rf"{_marks}|{'|'.join(lexicon.NAME_SUFFIX_CONTEXT)}"), 2)
-ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s]?\s*(?={_surnames})")
+# (a slash too, as forms join a label and its value: 检查医师/王芳)
+ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s/]?\s*(?={_surnames})")
 # A patient's label, then the name in quotes or brackets (姓名【王芳】, 姓名：『王芳』, 患者"王芳"); not after any role
 # word: 叫做“金鱼草” names a plant.
 # The role words that are a name field's label: after them the value is a name whatever word it also is.
@@ -60,7 +61,7 @@ NAME_FIELD = re.compile(r"(?:姓名|患者名|病人名)[：:\s]\s*$|(?:姓名�
 SPEAKER_ROLES = frozenset({"患者", "病人", "患儿", "医生", "医师", "大夫", "护士", "家属", "家长", "儿子", "女儿", "父亲",
                            "母亲", "丈夫", "妻子", "爱人", "哥哥", "姐姐", "弟弟", "妹妹"})  # 儿子：谢谢爸爸！
 ROLE_FIELD = re.compile(r"[：:]\s*$")
-ROLE_QUOTED = re.compile(rf"(?:姓名|患者|病人|患儿|家属|签名|联系人)[：:\s]?\s*[【『「“\"<]\s*(?={_surnames})")
+ROLE_QUOTED = re.compile(rf"(?:姓名|患者|病人|患儿|家属|签名|联系人|自称|化名)[：:\s]?\s*[【『「“\"<]\s*(?={_surnames})")
 SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
 SURNAME_BARE = re.compile(rf"(?:{_surnames})")  # one that nothing need follow (Mr 王)
 # Surname characters that are mostly function words (于今日, 向医生, 由家属, 祝宝宝): a name starting with one
@@ -152,10 +153,12 @@ ROLE_BEFORE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key
 # A label of people: a word ending in a person word (人员, 者, 人, 医师, 医生, 护士 ...) or a signing/addressing
 # word, then a colon (参加讨论人员：, 主刀医生：, 联系人：, 抄送：).
 LIST_LABEL = re.compile(r"(?:[\u4e00-\u9fff]{0,5}(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助)"
-                        r"|签名|签字|抄送|收件|经办|审核|审批|小组|主刀|麻醉|巡回|器械|洗手|记录|[\u4e00-\u9fff]{1,3}组)\s*[：:]\s*")
+                        r"|签名|签字|抄送|收件|经办|审核|审批|小组|主刀|麻醉|巡回|器械|洗手|记录|[\u4e00-\u9fff]{1,3}组)\s*[：:]\s*"
+                        # or who took part, without a colon: 参与抢救的有王芳，李娜，张伟
+                        r"|(?:参与|参加|在场|出席|到场)[\u4e00-\u9fff]{0,3}的(?:人员|人)?有\s*[：:]?\s*")
 # The label's last word and its colon: a label starts at most 5 characters before that word.
 LIST_LABEL_ANCHOR = (re.compile(r"(?:人员|成员|者|人|医师|医生|大夫|护士|护师|技师|药师|助手|一助|二助|签名|签字|抄送|收件|经办|审核|"
-                                r"审批|小组|主刀|麻醉|巡回|器械|洗手|记录|组)\s*[：:]"), 5)  # 手术组：王芳、李娜
+                                r"审批|小组|主刀|麻醉|巡回|器械|洗手|记录|组)\s*[：:]|的(?:人员|人)?有"), 5)  # 手术组：王芳、李娜
 LIST_ITEM_SEP = re.compile(r"\s*(?:[、，,/]|和|及|与)\s*|[ \u3000]+")  # or spaces alone: 参加人员：王芳 李娜 张伟
 ITEM_END = re.compile(r"\s*(?:[、，,;；。！？!?\s/）)]|和|及|与|等|$|(?:副)?主任|医师|护士|教授|老师)")
 ROLE_PAREN = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})\s*[（(]\s*")
@@ -186,7 +189,9 @@ KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|
                        r"|(?:为|是|系)(?:患者|病人|患儿|我院|本院|我科|本科|该院)(?:之|的)?"
                        r"(?:邻居|朋友|同事|同学|室友|领导|老乡|战友|亲属|亲戚|家人|监护人|联系人|护工|保姆|职工|员工|医生|护士)"
                        r"|夫妇|夫妻(?:二人|俩|两人)|母女|母子|父女|父子"
-                       r"|(?:与|和|及|同|携)其(?:子|女|夫|妻|父|母|兄|弟|姐|妹|孙|孙女|家属|爱人)")  # 王芳与其子李强同来
+                       r"|(?:与|和|及|同|携)其(?:子|女|夫|妻|父|母|兄|弟|姐|妹|孙|孙女|家属|爱人)"  # 王芳与其子李强同来
+                       # a child's parent speaking (王芳爸爸说孩子昨晚发烧)
+                       r"|(?:爸爸|妈妈|爷爷|奶奶|外公|外婆|姥姥|姥爷|家长)(?=说|称|诉|讲|代诉|反映|表示|来电|陪同|签字)")
 # A name then a header's age without the sex: 王芳，66岁，农民
 AGE_AFTER = re.compile(rf"(?<![\u4e00-\u9fff])(?:{_surnames})[\u4e00-\u9fff]{{1,2}}(?=[，,、\s]*\d{{1,3}}\s*(?:岁|周岁))")
 # Right after a clause-initial name: its phone (王芳电话13812345678, 王芳 138 1234 5678), or a date after a
