@@ -27,6 +27,7 @@ from functools import cached_property, lru_cache
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from cmedins.deid import lexicon
+from cmedins.deid.engine import SEPARATOR
 from cmedins.deid.label_shapes import ENCLOSING_CHARS, words_pattern
 from cmedins.deid.normalise import fold
 from cmedins.deid.recognizers import LANGUAGE, anchored_spans
@@ -64,9 +65,9 @@ ROLE_FIELD = re.compile(r"[：:]\s*$")
 ROLE_QUOTED = re.compile(rf"(?:姓名|患者|病人|患儿|家属|签名|联系人|自称|化名)[：:\s]?\s*[【『「“\"<]\s*(?={_surnames})")
 SURNAME = re.compile(rf"(?:{_surnames})(?=\w)")
 SURNAME_BARE = re.compile(rf"(?:{_surnames})")  # one that nothing need follow (Mr 王)
+KIN_CHARS = set("父母子女夫妻兄弟姐妹孙")  # what a kinship role word's second character may be followed by in a word
 # Surname characters that are mostly function words (于今日, 向医生, 由家属, 祝宝宝): a name starting with one
 # needs a clear boundary after it.
-KIN_CHARS = set("父母子女夫妻兄弟姐妹孙")  # what a kinship role word's second character may be followed by in a word
 FUNCTION_SURNAMES = set("于由和向时常平成全以从与及在将对为同共应左查但那都来尚可能祝")
 # Characters that end a name: verbs and particles that follow one (王芳代诉, 陈明陪同, 李强等).
 STOP_AFTER_NAME = set("代陪等于在因是的和及与诉说称同男女之先医护家住入出就来去到已曾未无有系为被由自经他她它们让把给叫我你您"
@@ -185,9 +186,9 @@ INFORMANT = re.compile(rf"据(?=[\u4e00-\u9fff]{{2,4}}?(?:{INFORMANT_END.pattern
 # child with the person before (王芳、李强夫妇陪同)
 KIN_AFTER = re.compile(r"之(?:祖父|祖母|孙女|父|母|子|女|夫|妻|孙|兄|弟|姐|妹)"
                        r"|的(?:孩子|儿子|女儿|丈夫|妻子|母亲|父亲|家属|爱人|老公|老婆)"
-                       r"|(?:为|是|系)(?:患者|病人|患儿)(?:之|的)?(?:长|次|幼)?(?:子|女|父|母|夫|妻|孙|兄|弟|姐|妹|家属|爱人)"
-                       r"|(?:为|是|系)(?:患者|病人|患儿|我院|本院|我科|本科|该院)(?:之|的)?"
-                       r"(?:邻居|朋友|同事|同学|室友|领导|老乡|战友|亲属|亲戚|家人|监护人|联系人|护工|保姆|职工|员工|医生|护士)"
+                       r"|(?:为|是|系)(?:患者|病人|患儿|我院|本院|我科|本科|该院)(?:之|的)?(?:长|次|幼)?"
+                       r"(?:子|女|父|母|夫|妻|孙|兄|弟|姐|妹|家属|爱人|邻居|朋友|同事|同学|室友|领导|老乡|战友|亲属|亲戚|家人|"
+                       r"监护人|联系人|护工|保姆|职工|员工|医生|护士)"
                        r"|夫妇|夫妻(?:二人|俩|两人)|母女|母子|父女|父子"
                        r"|(?:与|和|及|同|携)其(?:子|女|夫|妻|父|母|兄|弟|姐|妹|孙|孙女|家属|爱人)"  # 王芳与其子李强同来
                        # a child's parent speaking (王芳爸爸说孩子昨晚发烧)
@@ -246,7 +247,7 @@ GREETED_END = re.compile(rf"{WHEN_TITLE.pattern}|[，,：:！!。\s]|$")
 # and, at a line's or sentence's start, a name as a dialogue speaker's label (王芳：好的 — 医生：, 患者： are roles)
 LINE_NAME = re.compile(rf"(?:^|(?<=[。！？!?]))[ \x09\u3000]*(?={_surnames})", re.MULTILINE)
 LINE_END = re.compile(r"[ \x09\u3000]*(?:\n|$)")
-SEPARATOR_MARK = "\x00"  # the character of cmedins.deid.engine.SEPARATOR between the texts of a joined batch
+SEPARATOR_MARK = SEPARATOR.strip()  # what stands between the texts of a joined batch (\x00), newlines aside
 # A dialogue's speaker label that is a name, at a line's start: 王芳：好的，谢谢大夫
 SPEAKER_END = re.compile(r"[ \x09\u3000]*[：:][ \x09\u3000]*(?=[\u4e00-\u9fff“\"「])")  # then speech, not a
 # heading's list or formula (甘特图：⏎, 解得：x = 24)
@@ -305,6 +306,15 @@ SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0]
          FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE, WHEN_BEFORE,
          VOCATIVE, GREETED_BEFORE, ASKED, LINE_NAME, ADDED_BEFORE, ROLE_SUFFIX)
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
+
+
+def _last_visible(text: str, end: int) -> str:
+    """The last character before `end` that is not whitespace ("" if none): found by stepping back over the
+    whitespace run only, since a joined batch is long and this is asked at every line start."""
+    index = end - 1
+    while index >= 0 and text[index].isspace():
+        index -= 1
+    return text[index] if index >= 0 else ""
 
 
 def _signature_end(text: str, end: int) -> bool:
@@ -468,7 +478,7 @@ class ChineseNameRecognizer(EntityRecognizer):
     def _ends_person_clause(text: str, end: int) -> bool:
         """Does what follows `end` end a name in prose: a clause end, or a verb a person's name is followed by?"""
         return bool(NAME_END.match(text, end) or PERSON_ACTION.match(text, end) or SPEECH_AFTER.match(text, end)
-                    or INFORMANT_END.match(text, end) or TALKED_ACTION.match(text, end))
+                    or INFORMANT_END.match(text, end))  # (PERSON_ACTION holds TALKED_ACTION)
 
     def _name_ending(self, text: str, start: int, end_ok, strong: bool = False, framed: bool = False) -> int | None:
         """End of a plausible name at `start` (two given characters preferred) after which `end_ok` matches."""
@@ -514,9 +524,8 @@ class ChineseNameRecognizer(EntityRecognizer):
         for line in where.finditer(LINE_NAME):  # (a line's start: both rules; a sentence's: the speaker's)
             # a line under another line of the same text (a signature under a note): a text that is one short line
             # is a term or a query (鹿角霜, 温针灸), not a name; the batch separator (\x00) ends a text
-            above = text[:line.start()].rstrip()
-            under_a_line = (line.start() > 0 and text[line.start() - 1] == "\n" and bool(above)
-                            and not above.endswith(SEPARATOR_MARK))
+            under_a_line = (line.start() > 0 and text[line.start() - 1] == "\n"
+                            and _last_visible(text, line.start()) not in ("", SEPARATOR_MARK))
             end = self._name_ending(text, line.end(), lambda t, e: bool(LINE_END.match(t, e))) if under_a_line else None
             rule = "line"
             if end is None:
