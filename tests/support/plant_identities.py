@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 from cmedins.contracts.prc_id import id_check_digit
@@ -732,9 +733,6 @@ def _names_only(frames: list[Frame]) -> list[list[tuple[Frame, Spelling | None]]
     return [names, names]
 
 
-def blind5_menu() -> list[list[tuple[Frame, Spelling | None]]]:
-    return _names_only(BLIND5_NAME_FRAMES)
-
 
 # --- the sixth blind set ("blind6"): written on 2026-12-04 at 04:40 UTC on 64be2c4, before the rules that follow
 # blind5's figure, and not run until they were done: its first measurement is bench/deid_real.py UNSEEN's next value.
@@ -756,9 +754,6 @@ BLIND6_NAME_FRAMES = [
     Frame("blind6_name_mrs", True, "{v}女士，您好", "PERSON", person),
 ]
 
-
-def blind6_menu() -> list[list[tuple[Frame, Spelling | None]]]:
-    return _names_only(BLIND6_NAME_FRAMES)
 
 
 # Written on 2026-12-04 (evening) on main 07fc329, before any rule for it, and measured once as it stands: the
@@ -786,9 +781,6 @@ BLIND7_NAME_FRAMES = [
 ]
 
 
-def blind7_menu() -> list[list[tuple[Frame, Spelling | None]]]:
-    return _names_only(BLIND7_NAME_FRAMES)
-
 
 # Written on 2026-12-04 (evening) right after blind7's first measurement and before any rule for it, and not run
 # until those rules were done: the eighth blind set (bench/bench_deid.py --blind8), so that its first measurement
@@ -813,9 +805,6 @@ BLIND8_NAME_FRAMES = [
 ]
 
 
-def blind8_menu() -> list[list[tuple[Frame, Spelling | None]]]:
-    return _names_only(BLIND8_NAME_FRAMES)
-
 
 # Written on 2026-12-04 (evening) after the rules that followed blind8's figure (696c305), and measured once as it
 # stands: the ninth blind set (bench/bench_deid.py --blind9), the figure of the session's final rules on frames
@@ -838,9 +827,6 @@ BLIND9_NAME_FRAMES = [
     Frame("blind9_name_comma_list", True, "参与抢救的有{v}，{v1}，{v2}", "PERSON", person),
 ]
 
-
-def blind9_menu() -> list[list[tuple[Frame, Spelling | None]]]:
-    return _names_only(BLIND9_NAME_FRAMES)
 
 
 def attack_menu() -> list[list[tuple[Frame, Spelling | None]]]:
@@ -974,12 +960,15 @@ def insert_sentence(host: str, sentence: str) -> str:
     return host + "\n" + sentence if cut < 0 else host[:cut + 1] + sentence + host[cut + 1:]
 
 
+# The blind sets of names only: each set's frames, planted as names twice per draw (_names_only).
+NAME_ONLY_SETS = {"blind5": BLIND5_NAME_FRAMES, "blind6": BLIND6_NAME_FRAMES, "blind7": BLIND7_NAME_FRAMES,
+                  "blind8": BLIND8_NAME_FRAMES, "blind9": BLIND9_NAME_FRAMES}
 MENUS: dict[str, Callable[[], list[list[tuple[Frame, Spelling | None]]]]] = {
     "tuned": planting_menu, "blind": blind_menu, "attack": attack_menu, "blind2": blind2_menu, "leaks3": leaks3_menu,
-    "leaks3_held": leaks3_held_menu, "blind4": blind4_menu, "blind4_held": blind4_held_menu, "blind5": blind5_menu,
-    "blind6": blind6_menu, "blind7": blind7_menu, "blind8": blind8_menu, "blind9": blind9_menu,
+    "leaks3_held": leaks3_held_menu, "blind4": blind4_menu, "blind4_held": blind4_held_menu,
+    **{name: partial(_names_only, frames) for name, frames in NAME_ONLY_SETS.items()},
 }
-RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", "blind5", "blind6", "blind7", "blind8", "blind9"}
+RECORD_HOSTS_ONLY = {"leaks3", "leaks3_held", "blind4", "blind4_held", *NAME_ONLY_SETS}
 
 
 def planted_corpus(data_dir: Path, seed: int = 11, limit: int | None = None, rounds: int = 1,
