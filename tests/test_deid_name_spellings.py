@@ -86,6 +86,9 @@ from tests.test_deid_real import uncovered
     ("病情平稳。移交给王芳继续治疗。已加李建国微信随访。", "病情平稳。移交给<姓名>继续治疗。已加<姓名>微信随访。"),
     ("医生：今天感觉怎么样？\n王芳：好的，谢谢大夫。", "医生：今天感觉怎么样？\n<姓名>：好的，谢谢大夫。"),
     ("建议门诊随诊。\n王芳\n", "建议门诊随诊。\n<姓名>\n"),
+    # the same in a CRLF record, and a space between a clause-initial name and its cue
+    ("建议门诊随诊。\r\n王芳\r\n", "建议门诊随诊。\r\n<姓名>\r\n"),
+    ("病情平稳。王芳 系患者邻居。李建国\u3000诉头痛。", "病情平稳。<姓名> 系患者邻居。<姓名>\u3000诉头痛。"),
     # a person noun known by its last character before a name (记者, 检察官, 获得者), then a clause end or a verb
     ("新华社北京电（记者胡喆）。金牌获得者蒋昕桦，曾因成绩不理想。",
      "新华社北京电（记者<姓名>）。金牌获得者<姓名>，曾因成绩不理想。"),

@@ -214,6 +214,7 @@ THANKED_FOR = re.compile(r"(?:[、和及与]|以及)|的(?:悉心|精心|耐心|
 # Told, asked or talked with, after a preposition: 向王芳交代病情, 与王芳沟通后
 TALKED_BEFORE = re.compile(rf"(?:向|与|和|跟|同|对|给)(?={_surnames})")
 TALKED_ACTION = re.compile(r"交代|沟通|说明|解释|告知|谈话|介绍|讲解|反馈|汇报|确认|联系|商量|协商|商议|讨论|签署")
+NAME_CUE_GAP = set(" \x09\u3000")  # spaces a clause-initial name may stand before its cue
 CLAUSE_START = set("。；;！？!?\n，,：: \t、") | {""}  # what may precede a clause-initial name (、: 王芳、李娜陪同)
 SPEECH_AFTER = re.compile(r"自述|自诉|代诉|主诉|诉|述|称|表示|反映|自觉|自感|要求|拒绝|同意|签字|陪同")
 # Whose phone it is, in brackets after the phone: 联系电话略（王芳）, 手机13812345678（王芳）
@@ -246,7 +247,7 @@ GREETED_END = re.compile(rf"{WHEN_TITLE.pattern}|[，,：:！!。\s]|$")
 # A line that holds a name and nothing else (a signature under a note, a cell of a table exported line by line);
 # and, at a line's or sentence's start, a name as a dialogue speaker's label (王芳：好的 — 医生：, 患者： are roles)
 LINE_NAME = re.compile(rf"(?:^|(?<=[。！？!?]))[ \x09\u3000]*(?={_surnames})", re.MULTILINE)
-LINE_END = re.compile(r"[ \x09\u3000]*(?:\n|$)")
+LINE_END = re.compile(r"[ \x09\u3000\r]*(?:\n|$)")  # (\r: CRLF records, as CCKS 2017 writes them)
 SEPARATOR_MARK = SEPARATOR.strip()  # what stands between the texts of a joined batch (\x00), newlines aside
 # A dialogue's speaker label that is a name, at a line's start: 王芳：好的，谢谢大夫
 SPEAKER_END = re.compile(r"[ \x09\u3000]*[：:][ \x09\u3000]*(?=[\u4e00-\u9fff“\"「])")  # then speech, not a
@@ -576,13 +577,16 @@ class ChineseNameRecognizer(EntityRecognizer):
             for match in where.finditer(cue):
                 if match.end() - match.start() == 1 and self._common_word(text[match.start() - 1:match.end()]):
                     continue  # 名称, 描述, 概述: the verb ends a word, it does not follow a name
-                start = self._name_before(text, match.start(), VOCATIVE_START if cue is VOCATIVE else CLAUSE_START,
-                                          strong)
+                # the name may stand a space before its cue (王芳 系患者邻居, 王芳　诉头痛): the name ends before the space
+                end = match.start()
+                while end > 0 and text[end - 1] in NAME_CUE_GAP:
+                    end -= 1
+                start = self._name_before(text, end, VOCATIVE_START if cue is VOCATIVE else CLAUSE_START, strong)
                 if (start is not None and rule == "kin_after" and text[match.start()] == "的"
                         and text[start] in FUNCTION_SURNAMES):
                     continue  # 但幼小的孩子: 的 is weaker evidence than 之; a function-word surname needs more
-                if start is not None and not any(i in taken for i in range(start, match.start())):
-                    add(start, match.start(), rule)
+                if start is not None and not any(i in taken for i in range(start, end)):
+                    add(start, end, rule)
         for word in where.finditer(ENGLISH_BEFORE):
             add(word.end(), self._name_in_english(text, word.end()), "english_prose")
         for dash in where.finditer(SIGNATURE):
