@@ -138,6 +138,37 @@ def test_anchored_name_patterns_equal_a_full_scan(shared_data):
     assert found > 300
 
 
+def test_name_scans_rewritten_for_speed_equal_their_plain_patterns(shared_data):
+    """The names' scans written for speed find what the plain patterns find: the role words as a trie (ROLE), the
+    line and sentence starts found from the character before them (LINE_NAME), a person noun from its last
+    character (ROLE_SUFFIX); over whole batches and over regions that start inside a text."""
+    import re
+
+    from cmedins.deid import lexicon, names
+
+    plain_role = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s/]?\s*"
+                            rf"(?={names._surnames})")
+    texts = planted_texts(shared_data, 1500) + [
+        "王芳", " 王芳：好", "　\t王芳", "头痛。王芳诉", "好！ 　李娜：", "完。\n\n 欧阳娜\n", "。上官兰萍", "？东方", "\n\n",
+        "患者家属王芳", "主治医师：李强", "主任医师 张伟", "副主任医师王", "审核医师/陈静", "之孙女李", "药师王芳审方",
+        "民警李强将患者", "检察官王五", "所有者王", "医师王", "员王", "者"]
+    found = 0
+    for i in range(0, len(texts), 32):
+        joined = SEPARATOR.join(fold(text) for text in texts[i:i + 32])
+        middle = len(joined) // 3
+        for regions in (None, [(middle, len(joined) - 5)], [(0, 40), (41, middle)]):
+            where = names._Scans(joined, None if regions is None else [regions] * len(names.SCANS))
+            bounds = regions or [(0, len(joined))]
+            role = [m.span() for lo, hi in bounds for m in plain_role.finditer(joined, lo, hi)]
+            assert [m.span() for m in where.finditer(names.ROLE)] == role
+            lines = [m.span() for lo, hi in bounds for m in names.LINE_NAME.finditer(joined, lo, hi)]
+            assert list(where.line_names()) == lines
+            nouns = [m.span() for lo, hi in bounds for m in names.ROLE_SUFFIX.finditer(joined, lo, hi)]
+            assert where.spans(names.ROLE_SUFFIX, names.ROLE_SUFFIX_ANCHOR) == nouns
+            found += len(role) + len(lines) + len(nouns)
+    assert found > 1000
+
+
 @pytest.mark.parametrize("operator", ["placeholder", "pseudonym"])
 def test_splice_equals_presidio_anonymizer_on_planted_real_text(shared_data, operator):
     """Planted real paragraphs hold overlapping findings (an ID holding a phone-like run, names in addresses) and

@@ -22,6 +22,7 @@ The engine then masks every other occurrence of a name found this way in the sam
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import cached_property, lru_cache
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -38,6 +39,36 @@ COMMON_FREQ = 20  # jieba dictionary frequency above which a word is a real word
 CLAUSE_BREAK = re.compile(r"[，。；;,.!！?？:：、（）()\[\]【】\s\"“”'‘’<>《》/]")
 
 _surnames = "|".join(lexicon.COMPOUND_SURNAMES) + f"|[{lexicon.SURNAMES}]"
+# What `(?=_surnames)` asks, cheaper to ask: a surname character, or a compound surname that does not start with
+# one (欧阳 starts with the surname 欧, 上官 with no surname).
+_surname_ahead = f"[{lexicon.SURNAMES}]|" + "|".join(name for name in lexicon.COMPOUND_SURNAMES
+                                                     if name[0] not in lexicon.SURNAMES)
+
+
+def word_trie(words: Iterable[str]) -> str:
+    """An alternation of the literal `words` written as a trie (患者|患儿 -> 患(?:者|儿)): `re` tries a plain
+    alternation's words one by one at every position, a trie only along the text. It matches what the
+    alternation of the words longest first matches: the words that fit the text at one position are prefixes of
+    each other, and the trie tries them longest first (a word's end is optional after its longer words), backing
+    off to the shorter ones in that order, as the alternation does when what follows fails."""
+    root: dict = {}
+    for word in sorted(set(words)):
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def branch(node: dict) -> str:
+        alternatives = [re.escape(ch) + branch(child) for ch, child in node.items() if ch]
+        if not alternatives:
+            return ""
+        if "" not in node and len(alternatives) == 1:
+            return alternatives[0]
+        return f"(?:{'|'.join(alternatives)})" + ("?" if "" in node else "")
+
+    return branch(root)
+
+
 _marks = "|".join(re.escape(m) for m in lexicon.PARTIAL_NAME_MARKS)
 # Not after a digit or 第 (第7程XELOX方案), and an X-like mark is not followed by letters or by 线/光/片
 # (胸部正位X线, XELOX): those are imaging words and regimen names, not a masked given name.
@@ -50,7 +81,8 @@ PARTIAL = re.compile(
 # or two characters before one (anchored_spans), not at every position.
 PARTIAL_ANCHOR = (re.compile(rf"{_marks}|{'|'.join(lexicon.NAME_SUFFIX_CONTEXT)}"), 2)
 # (a slash too, as forms join a label and its value: 检查医师/王芳)
-ROLE = re.compile(rf"(?:{'|'.join(sorted(lexicon.NAME_PREFIX_CONTEXT, key=len, reverse=True))})[：:\s/]?\s*(?={_surnames})")
+# (the role words as a trie: the same matches as their alternation longest first, in two thirds of the time)
+ROLE = re.compile(rf"(?:{word_trie(lexicon.NAME_PREFIX_CONTEXT)})[：:\s/]?\s*(?={_surnames})")
 # A patient's label, then the name in quotes or brackets (姓名【王芳】, 姓名：『王芳』, 患者"王芳"); not after any role
 # word: 叫做“金鱼草” names a plant.
 # The role words that are a name field's label: after them the value is a name whatever word it also is.
@@ -247,6 +279,11 @@ GREETED_END = re.compile(rf"{WHEN_TITLE.pattern}|[，,：:！!。\s]|$")
 # A line that holds a name and nothing else (a signature under a note, a cell of a table exported line by line);
 # and, at a line's or sentence's start, a name as a dialogue speaker's label (王芳：好的 — 医生：, 患者： are roles)
 LINE_NAME = re.compile(rf"(?:^|(?<=[。！？!?]))[ \x09\u3000]*(?={_surnames})", re.MULTILINE)
+# LINE_NAME's matches, found from the character before them (`re` tries LINE_NAME's lookbehind at every position,
+# 4x slower: a quarter of the names' scans on record text): the line break or sentence end, then the match (each
+# match is one character after one, _Scans.line_names); or the text's own start.
+AFTER_LINE_BREAK = re.compile(rf"[\n。！？!?][ \x09\u3000]*(?={_surname_ahead})")
+AT_TEXT_START = re.compile(rf"[ \x09\u3000]*(?={_surname_ahead})")
 LINE_END = re.compile(r"[ \x09\u3000\r]*(?:\n|$)")  # (\r: CRLF records, as CCKS 2017 writes them)
 SEPARATOR_MARK = SEPARATOR.strip()  # what stands between the texts of a joined batch (\x00), newlines aside
 # A dialogue's speaker label that is a name, at a line's start: 王芳：好的，谢谢大夫
@@ -262,6 +299,8 @@ ADDED_END = re.compile(r"(?:的)?(?:微信|QQ|qq|好友|为好友|钉钉)")
 # A person noun that no role list holds, known by its last character (药师, 民警, 记者, 律师, 检察官), right before a
 # name: the noun must be a dictionary word, and what follows the name must end it (a verb, a clause end)
 ROLE_SUFFIX = re.compile(rf"[\u4e00-\u9fff]{{1,2}}(?:师|员|者|警|官)(?={_surnames})")
+# Its last character, tried first (anchored_spans): ROLE_SUFFIX alone is tried at every Han character (4x slower).
+ROLE_SUFFIX_ANCHOR = (re.compile(rf"[师员者警官](?={_surname_ahead})"), 2)
 PERSON_NOUN_TAGS = {"n", "nr", "nz"}  # (或者 and 所有者 are conjunctions to jieba, 信任 a verb)
 # a name after a noun of that kind is one without a function-word surname, and not a term (笔者曾见, 教师和校友)
 NOT_AFTER_PERSON_NOUN = FUNCTION_SURNAMES | set("何曾利安")
@@ -305,7 +344,7 @@ DOTTED_END = re.compile(rf"{DOTTED_CUE_AFTER.pattern}|今日|今天|昨日|近�
 SCANS = (PARTIAL_ANCHOR[0], SEX_AFTER, ROLE, CUE_ANCHOR[0], LIST_LABEL_ANCHOR[0], ROLE_PAREN, KIN_PAREN, SPEECH_AFTER,
          CONTACT, TITLE_AFTER, DOTTED, SURNAME_GIVEN, ROLE_QUOTED, SEX_AFTER_EN, ENGLISH_ROLE, ENGLISH_TITLE,
          FRAMED_FIELD, SIGNATURE, GREETING, INFORMANT, ENGLISH_BEFORE, KIN_AFTER, AGENT_BEFORE, SAID, PHONE_OWNER, AGE_AFTER, TALKED_BEFORE, THANKED, PHONE_OR_DATE_AFTER, BED_BEFORE, WHEN_BEFORE,
-         VOCATIVE, GREETED_BEFORE, ASKED, LINE_NAME, ADDED_BEFORE, ROLE_SUFFIX)
+         VOCATIVE, GREETED_BEFORE, ASKED, LINE_NAME, ADDED_BEFORE, ROLE_SUFFIX_ANCHOR[0])
 _SCAN_INDEX = {pattern: index for index, pattern in enumerate(SCANS)}
 
 
@@ -346,6 +385,17 @@ class _Scans:
     def spans(self, pattern: re.Pattern, anchor: tuple[re.Pattern, int]) -> list[tuple[int, int]]:
         return [span for lo, hi in self._regions(anchor[0])
                 for span in anchored_spans(pattern, *anchor, False, self.text, lo, hi)]
+
+    def line_names(self) -> Iterator[tuple[int, int]]:
+        """LINE_NAME's spans, in order: a match of AFTER_LINE_BREAK less its first character (the break or the
+        sentence end LINE_NAME looks behind at: no match holds another one, so each is found), searched from the
+        character before each region (LINE_NAME, searched from a region's start, sees it); and a match at the
+        text's start."""
+        for lo, hi in self._regions(LINE_NAME):
+            if lo == 0 and (first := AT_TEXT_START.match(self.text, 0, hi)):
+                yield first.span()
+            for match in AFTER_LINE_BREAK.finditer(self.text, max(lo - 1, 0), hi):
+                yield match.start() + 1, match.end()
 
 
 @lru_cache(maxsize=1)
@@ -522,23 +572,22 @@ class ChineseNameRecognizer(EntityRecognizer):
                 continue  # 相应, 反应: the cue is the tail of a word
             add(when.end(), self._name_ending(text, when.end(), lambda t, e: bool(PERSON_ACTION.match(t, e))
                                               or bool(WHEN_TITLE.match(t, e))), "when")
-        for line in where.finditer(LINE_NAME):  # (a line's start: both rules; a sentence's: the speaker's)
+        for line_start, line_end in where.line_names():  # (a line's start: both rules; a sentence's: the speaker's)
             # a line under another line of the same text (a signature under a note): a text that is one short line
             # is a term or a query (鹿角霜, 温针灸), not a name; the batch separator (\x00) ends a text
-            under_a_line = (line.start() > 0 and text[line.start() - 1] == "\n"
-                            and _last_visible(text, line.start()) not in ("", SEPARATOR_MARK))
-            end = self._name_ending(text, line.end(), lambda t, e: bool(LINE_END.match(t, e))) if under_a_line else None
+            under_a_line = (line_start > 0 and text[line_start - 1] == "\n"
+                            and _last_visible(text, line_start) not in ("", SEPARATOR_MARK))
+            end = self._name_ending(text, line_end, lambda t, e: bool(LINE_END.match(t, e))) if under_a_line else None
             rule = "line"
             if end is None:
-                end, rule = self._name_ending(text, line.end(), lambda t, e: bool(SPEAKER_END.match(t, e))), "speaker"
-            if (end is not None and self.freq.get(text[line.end():end], 0) < LABEL_WORD_FREQ
+                end, rule = self._name_ending(text, line_end, lambda t, e: bool(SPEAKER_END.match(t, e))), "speaker"
+            if (end is not None and self.freq.get(text[line_end:end], 0) < LABEL_WORD_FREQ
                     and text[end - 1] not in TERM_END_CHARS):
-                add(line.end(), end, rule)
-        for noun in where.finditer(ROLE_SUFFIX):
-            end = noun.end()
+                add(line_end, end, rule)
+        for noun_start, end in where.spans(ROLE_SUFFIX, ROLE_SUFFIX_ANCHOR):
             if text[end] in NOT_AFTER_PERSON_NOUN or text[end - 2:end] in COMPOUND_SURNAME_SET or not any(
                     self._common_word(word := text[start:end]) and self.tags.get(word) in PERSON_NOUN_TAGS
-                    for start in (end - 3, end - 2) if start >= noun.start()):
+                    for start in (end - 3, end - 2) if start >= noun_start):
                 continue
             stop = self._name_ending(text, end, self._ends_person_clause)
             if stop is not None and text[stop - 1] not in TERM_END_CHARS:
