@@ -62,10 +62,10 @@ class Progress:
         self._tasks[task] = _Task(description, total)
         return task
 
-    def advance(self, task: int) -> None:
+    def advance(self, task: int, rows: int = 1) -> None:
         state = self._tasks[task]
-        state.count += 1
-        state.pending += 1
+        state.count += rows
+        state.pending += rows
         if state.pending >= BATCH:
             self._rich.advance(task, state.pending)
             state.pending = 0

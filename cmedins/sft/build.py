@@ -2,7 +2,8 @@
 manifest, card, LLaMA-Factory's dataset_info.json).
 
 Stages are chained generators, so records stream; only the mix needs every row's group, and it gets it by
-spooling the last stage's output to one row spool per group (cmedins.rowio.spool) in the private work folder.
+spooling the last stage's output to one table spool per group (cmedins.rowio.table_spool) in the private work
+folder.
 The mix itself holds one byte per spooled row (where the row goes), never the rows.
 """
 
@@ -16,17 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from pydantic import ValidationError
 
 import cmedins
 from cmedins.contracts.arrow import SFT_SCHEMA
-from cmedins.contracts.schema import NO_DEPARTMENT, Conversation, MedicalRecord, public_row
+from cmedins.contracts.schema import NO_DEPARTMENT, Conversation, MedicalRecord
 from cmedins.errors import CmedinsError, RowError
 from cmedins.publish.card import write_card
 from cmedins.publish.llamafactory import write_dataset_info
 from cmedins.rowio.formats import Format
 from cmedins.rowio.shards import SplitWriter, write_json, write_preview
-from cmedins.rowio.spool import SpoolWriter, read_spool
+from cmedins.rowio.table_spool import TableSpoolWriter, read_tables
 from cmedins.runner import build_folder
 from cmedins.runner.build import (
     LOG_FILE,
@@ -162,25 +164,24 @@ def _convert(fmt: Format, source: SourceConfig, raw: dict, row_number: int) -> l
     return out
 
 
-def _spool_by_group(rows: Iterator[dict], work_dir: Path, progress: Progress) -> tuple[dict[str, Path], Counter]:
-    """Write each row to its mix group's spool; returns the spools and the rows per group."""
+def _spool_by_group(rows: Iterator[dict], work_dir: Path, progress: Progress) -> tuple[dict[str, TableSpoolWriter], Counter]:
+    """Write each row to its mix group's table spool; returns the (closed) spools and the rows per group."""
     spool_dir = work_dir / "spool"
     spool_dir.mkdir(parents=True, exist_ok=True)
-    paths = {group: spool_dir / f"{group}.pickle.zst" for group in mixing.MIX_GROUPS}
-    writers = {group: SpoolWriter(path) for group, path in paths.items()}
+    writers = {group: TableSpoolWriter(spool_dir / f"{group}.arrow", SFT_SCHEMA) for group in mixing.MIX_GROUPS}
     available: Counter = Counter({group: 0 for group in mixing.MIX_GROUPS})
     task = progress.add("processing")
     try:
         for row in rows:
             group = mixing.mix_group(row["task"])
-            writers[group].write(public_row(row))
+            writers[group].write(row)  # the schema's keys only: the private ones are left out
             available[group] += 1
             progress.advance(task)
     finally:
         for writer in writers.values():
             writer.close()
         progress.done(task)
-    return paths, available
+    return writers, available
 
 
 DROPPED, TRAIN, VALIDATION = 0, 1, 2  # where a spooled row goes (one byte per row)
@@ -214,10 +215,10 @@ def _mix_and_split(recipe: Recipe, available: dict[str, int], ledger: Ledger) ->
     return Selection(available, selected, routes)
 
 
-def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, shard_rows: int,
+def _write_splits(out_dir: Path, spool: dict[str, TableSpoolWriter], selection: Selection, shard_rows: int,
                   progress: Progress) -> tuple[dict[str, int], list[dict], dict[str, Counter]]:
-    """Stream the spool once, routing selected rows to train/validation shards. Returns split sizes, the
-    preview rows, and (task, department, source) facts of kept rows for stats."""
+    """Stream the spool once, routing selected rows to train/validation shards batch by batch. Returns split
+    sizes, the preview rows, and (task, department, source) facts of kept rows for stats."""
     n_validation = sum(int(np.count_nonzero(route == VALIDATION)) for route in selection.routes.values())
     n_train = sum(selection.selected.values()) - n_validation
     writers = {"train": SplitWriter(out_dir / "data", "train", n_train, SFT_SCHEMA, shard_rows),
@@ -226,21 +227,25 @@ def _write_splits(out_dir: Path, spool: dict[str, Path], selection: Selection, s
     kept = {"task": Counter(), "department": Counter(), "source": Counter()}
     task = progress.add("writing", total=n_train + n_validation)
     for group in mixing.MIX_GROUPS:
-        routes = selection.routes[group].tobytes()  # indexing bytes gives a plain int, cheaply
-        shown = 0
-        for index, row in enumerate(read_spool(spool[group])):
-            if routes[index] == DROPPED:
-                continue
-            split = "validation" if routes[index] == VALIDATION else "train"
-            writers[split].write(row)
-            kept["task"][row["task"]] += 1
-            # Dialogue and general rows often carry no department: say so, rather than "unknown".
-            kept["department"][row.get("department") or NO_DEPARTMENT] += 1
-            kept["source"][row["source"]] += 1
-            if shown < PREVIEW_PER_GROUP and split == "train":
-                preview.append(row)
-                shown += 1
-            progress.advance(task)
+        route = selection.routes[group]
+        shown = np.flatnonzero(route == TRAIN)[:PREVIEW_PER_GROUP]  # the group's first train rows
+        start = 0
+        for batch in read_tables(spool[group].path):
+            routes = route[start : start + len(batch)]
+            for split, where in (("train", TRAIN), ("validation", VALIDATION)):
+                writers[split].write_table(batch.filter(pa.array(routes == where)))
+            chosen = batch.filter(pa.array(routes != DROPPED))
+            for column in ("task", "department", "source"):
+                kept[column].update(chosen.column(column).to_pylist())
+            for position in shown[(shown >= start) & (shown < start + len(batch))].tolist():
+                preview.append(spool[group].rebuild(batch.slice(position - start, 1).to_pylist()[0], position))
+            progress.advance(task, len(chosen))
+            start += len(batch)
+    # Dialogue and general rows often carry no department: say so, rather than "unknown".
+    departments = kept["department"]
+    for missing in (None, ""):
+        if missing in departments:
+            departments[NO_DEPARTMENT] += departments.pop(missing)
     for writer in writers.values():
         writer.close()
     progress.done(task)
