@@ -60,13 +60,15 @@ def outside_titles(text: str, findings: list[Finding]) -> list[Finding]:
             or not any(lo < f.start and f.end < hi for lo, hi in titles)]
 
 
-def with_propagated_names(texts: Sequence[str], findings: list[list[Finding]]) -> list[list[Finding]]:
-    """Findings plus every other occurrence, in these texts (one record or dialogue), of a name found in them."""
+def with_propagated_names(texts: Sequence[str], findings: list[list[Finding]],
+                          folded: Sequence[str] | None = None) -> list[list[Finding]]:
+    """Findings plus every other occurrence, in these texts (one record or dialogue), of a name found in them
+    (`folded`: the texts' folded views, when the caller has them)."""
     if not any(f.entity_type == "PERSON" for found in findings for f in found):
         return findings  # no name to propagate (most texts)
     from cmedins.deid.names import propagate
 
-    extra = propagate(list(texts), findings)
+    extra = propagate(list(texts), findings, folded)
     if not any(extra):
         return findings
     score = min((f.score for found in findings for f in found if f.entity_type == "PERSON"), default=1.0)
@@ -130,15 +132,15 @@ class PatternGate:
         windows = self.prefilter.windows(texts, starts, end, possible)
         return [None if slot is None else [windows[i] for i in slot] for slot in self.slots]
 
-    def batch(self, texts: Sequence[str]) -> tuple[str, list[int], list | None]:
-        """The joined batch of the folded texts, where each starts, and the regions: one prefilter pass per text
+    def batch(self, texts: Sequence[str]) -> tuple[list[str], str, list[int], list | None]:
+        """The folded texts, their joined batch, where each starts, and the regions: one prefilter pass per text
         also tells whether it needs folding at all."""
         if self.prefilter.database is None:
-            _, joined, starts = joined_batch(texts)
-            return joined, starts, None
+            folded, joined, starts = joined_batch(texts)
+            return folded, joined, starts, None
         flagged = [self.prefilter.folded(text) for text in texts]
         folded, joined, starts = joined_batch(texts, [text for text, _ in flagged])
-        return joined, starts, self.regions(folded, starts, len(joined), [found for _, found in flagged])
+        return folded, joined, starts, self.regions(folded, starts, len(joined), [found for _, found in flagged])
 
 
 def recognizers_for(entities: Sequence[str]) -> list:
@@ -208,9 +210,14 @@ class Deidentifier:
 
     def analyze_many(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings per text, from one detection pass over the joined batch."""
+        return self._analyze(texts)[0]
+
+    def _analyze(self, texts: Sequence[str]) -> tuple[list[list[Finding]], list]:
+        """Findings per text and the folded views they were found in (None: not folded, nothing detected): name
+        propagation and the residual scan read the same views, which are then not folded again."""
         if not self.entities:
-            return [[] for _ in texts]
-        joined, starts, regions = self.gate.batch(texts)
+            return [[] for _ in texts], [None] * len(texts)
+        folded, joined, starts, regions = self.gate.batch(texts)
         results = detect(self.recognizers, joined, self.config.score_threshold, regions)
         per_text: list[list[Finding]] = [[] for _ in texts]
         index = 0
@@ -221,8 +228,8 @@ class Deidentifier:
             start, end = lo - base, min(hi - base, len(texts[index]))
             if start < end:
                 per_text[index].append(Finding(start, end, entity_type, round(score, 4)))
-        return [with_propagated_names([text], [outside_titles(text, findings)])[0]
-                for text, findings in zip(texts, per_text, strict=True)]
+        return [with_propagated_names([text], [outside_titles(text, findings)], [view])[0]
+                for text, findings, view in zip(texts, per_text, folded, strict=True)], folded
 
     def anonymize(self, text: str, findings: list[Finding], replacer: Replacer) -> str:
         """Apply the operators: presidio's AnonymizerEngine steps (conflicts, merges, order) on plain tuples
@@ -264,14 +271,23 @@ class Deidentifier:
         residual-scanned (the unit's own surrogates excepted)."""
         flat = [text for _, texts in units for text in texts]
         size = self.config.batch_size
-        findings = [f for i in range(0, len(flat), size) for f in self.analyze_many(flat[i:i + size])]
+        findings: list[list[Finding]] = []
+        folded: list[str | None] = []
+        for i in range(0, len(flat), size):
+            found, views = self._analyze(flat[i:i + size])
+            findings += found
+            folded += views
         out, index = [], 0
         for scope, texts in units:
             replacer = Replacer(self.config, scope)
             results = []
-            unit_findings = with_propagated_names(texts, findings[index:index + len(texts)])
+            views = folded[index:index + len(texts)]
+            unit_findings = with_propagated_names(texts, findings[index:index + len(texts)], views)
             for text, found in zip(texts, unit_findings, strict=True):
                 results.append(TextResult(self.anonymize(text, found, replacer), found, []))
             index += len(texts)
-            out.append([TextResult(r.text, r.findings, residual_hits(r.text, replacer.used)) for r in results])
+            # a text left as it was is residual-scanned in the view it was detected in, not folded again
+            out.append([TextResult(r.text, r.findings, residual_hits(r.text, replacer.used,
+                                                                     folded=view if r.text == text else None))
+                        for r, text, view in zip(results, texts, views, strict=True)])
         return out

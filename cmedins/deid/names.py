@@ -22,7 +22,7 @@ The engine then masks every other occurrence of a name found this way in the sam
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -993,12 +993,14 @@ def _without_honorific(text: str, start: int, end: int) -> int:
     return end
 
 
-def propagate(texts: list[str], findings: list[list]) -> list[list[tuple[int, int]]]:
+def propagate(texts: list[str], findings: list[list], folded: Sequence[str] | None = None,
+              ) -> list[list[tuple[int, int]]]:
     """Spans of further occurrences, in any of `texts` (one record), of the full names found in them: a name
     found once with context (患者王建国) is masked where it stands alone too (王建国诉头痛). Names are compared in
-    the view the rules read them in (cmedins.deid.normalise.fold, same offsets), with ASCII letters in lower
-    case: 患者張偉 is 张伟 later, 努尔．吾守尔 is 吾守尔, Zhang Wei is ZHANG WEI."""
-    views = [fold(text).translate(_ASCII_LOWER) for text in texts]
+    the view the rules read them in (cmedins.deid.normalise.fold, same offsets; `folded`: those views when the
+    caller has them), with ASCII letters in lower case: 患者張偉 is 张伟 later, 努尔．吾守尔 is 吾守尔, Zhang Wei is
+    ZHANG WEI."""
+    views = [view.translate(_ASCII_LOWER) for view in (map(fold, texts) if folded is None else folded)]
     found_names = {view[f.start:f.end] for view, found in zip(views, findings, strict=True) for f in found
                    if f.entity_type == "PERSON"}
     # Han names of 2-4 characters; a name in Latin letters only whole (Zhang Wei), never one word (Dr. Sun's Sun

@@ -169,10 +169,17 @@ def _numbers(folded: str):
                     break
 
 
-def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool = True) -> list[tuple[str, int, int]]:
+def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool = True,
+                  folded: str | None = None) -> list[tuple[str, int, int]]:
     """(kind, start, end) of every identifier-shaped string left in `text`, except `allowed` values. Without
-    `prechecked` every step runs (the reference the pre-checks are tested against)."""
-    folded, may = prechecks().folded(text) if prechecked else (fold(text), range(len(PRECHECKS)))
+    `prechecked` every step runs (the reference the pre-checks are tested against). `folded`: fold(text), when
+    the caller has it (the engine, for a text it left as it was)."""
+    if not prechecked:
+        folded, may = fold(text), range(len(PRECHECKS))
+    elif folded is not None:
+        may = prechecks().possible(folded)  # what prechecks().folded(text) would scan: the folded view
+    else:
+        folded, may = prechecks().folded(text)
     allowed_digits = {"".join(str(unicodedata.digit(ch)) for ch in re.findall(r"\d", value)) for value in allowed} - {""}
     hits: list[tuple[str, int, int]] = []
     for digits, start, end in _numbers(folded) if NUMBERS in may else ():
