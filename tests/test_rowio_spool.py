@@ -132,3 +132,15 @@ def test_same_tells_apart_what_equality_does_not():
                        (b"x", bytearray(b"x")), (Label("a"), "a"), ((1,), [1]), ({"a": None}, {}), (0.0, -0.0),
                        (np.float64(0.5), 0.5), (OrderedDict(a=1), {"a": 1})]:
         assert not same(one, other) and not same(other, one), (one, other)
+
+
+def test_kept_rows_are_the_spools_rows_where_keep_is_set(tmp_path):
+    from cmedins.rowio.spool import KeptRows
+
+    rows = _rows(2_500)
+    write_spool(tmp_path / "s.pickle.zst", rows)
+    keep = np.random.default_rng(2).random(len(rows)) < 0.7
+    keep[:1024] = True  # a whole batch kept, and the others cut
+    kept = KeptRows(tmp_path / "s.pickle.zst", keep)
+    assert kept.rows == int(keep.sum())
+    assert list(kept) == [row for row, flag in zip(rows, keep, strict=True) if flag]

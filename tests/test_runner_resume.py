@@ -81,7 +81,9 @@ def test_only_the_latest_checkpoint_is_kept_and_a_changed_stage_after_it_reruns(
     first = _finished_checkpoints(out)
     assert len(first) == 1  # dedup's: the dialogues one went once dedup's was complete; validate streams on
     checkpoint = state_dir(out) / "checkpoints" / first[0]
-    assert sorted(path.name for path in checkpoint.iterdir()) == ["files", "rows.pickle.zst", "state.pickle"]
+    # dedup's own row spool, adopted with its keep flags (not its output written again)
+    assert sorted(path.name for path in checkpoint.iterdir()) == ["files", "keep.bool", "rows.pickle.zst",
+                                                                 "state.pickle"]
 
     write_recipe(tmp_path, stages=[{"dialogues": {}}, {"dedup": {"threshold": 0.9}}])
     result = run_recipe(recipe, out, show_progress=False)
@@ -134,16 +136,15 @@ def test_a_stage_that_is_not_checkpointed_streams_on_and_a_resume_runs_it_again(
     run_recipe(recipe, fresh, show_progress=False)
     assert len(saved) == 2  # tasks and dedup; the dialogues rows flowed straight into dedup
 
-    real_run = DedupStage.run
+    real_run = DedupStage.run_to_spool  # what the local runner calls for dedup (its spool becomes the checkpoint)
 
     def crash(self, rows):
         for _ in rows:  # dedup takes every dialogues row, then the process dies
             pass
         raise RuntimeError("killed in dedup")
-        yield from real_run(self, rows)
 
     out = tmp_path / "out"
-    monkeypatch.setattr(DedupStage, "run", crash)
+    monkeypatch.setattr(DedupStage, "run_to_spool", crash)
     try:
         run_recipe(recipe, out, show_progress=False, resume=True)
     except RuntimeError as error:
@@ -152,7 +153,7 @@ def test_a_stage_that_is_not_checkpointed_streams_on_and_a_resume_runs_it_again(
         raise AssertionError("the crashing dedup stage did not stop the build")
     assert len(_finished_checkpoints(out)) == 1  # the tasks stage's: nothing of dialogues was kept
 
-    monkeypatch.setattr(DedupStage, "run", real_run)
+    monkeypatch.setattr(DedupStage, "run_to_spool", real_run)
     result = run_recipe(recipe, out, show_progress=False)
     log = (out / "build.log").read_text(encoding="utf-8")
     assert "resuming after stage tasks" in log and "stage dialogues:" in log  # dialogues ran again

@@ -84,13 +84,17 @@ class DedupResult:
 
     def kept_ids(self, ids_path: Path) -> dict[int, str]:
         """Ids of the rows some removed row points at (read back from the ids file)."""
-        wanted = set(self.kept[self.status != KEPT].tolist())
-        found: dict[int, str] = {}
-        with ids_path.open(encoding="utf-8") as handle:
-            for position, line in enumerate(handle):
-                if position in wanted:
-                    found[position] = line.rstrip("\n")
-        return found
+        return ids_at(ids_path, set(self.kept[self.status != KEPT].tolist()))
+
+
+def ids_at(ids_path: Path, wanted: set[int]) -> dict[int, str]:
+    """The ids file's lines at the `wanted` positions."""
+    found: dict[int, str] = {}
+    with ids_path.open(encoding="utf-8", newline="\n") as handle:
+        for position, line in enumerate(handle):
+            if position in wanted:
+                found[position] = line.rstrip("\n")
+    return found
 
 
 def sign_batch(settings: tuple[int, int, int, bool], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +137,7 @@ class DedupIndex:
         self.ids_path = work_dir / "ids.txt"
         self._signatures = self.signatures_path.open("wb")
         self._fingerprints = self.fingerprints_path.open("wb")
-        self._ids = self.ids_path.open("w", encoding="utf-8")
+        self._ids = self.ids_path.open("w", encoding="utf-8", newline="\n")  # one row a line, "\r" kept
         self._signing = task_map.pipeline(sign_batch, (params.n, params.num_perm, params.seed, params.t2s))
         self._pending: list[str] = []
         # Per-row facts as packed arrays (~32 bytes a row), not Python lists of int objects.

@@ -24,16 +24,17 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, field_validator
 
 from cmedins.contracts.reports import Count, Peak, Report, Tally
 from cmedins.dedup import shards
 from cmedins.dedup.decontam import EvalIndex, match_batch
-from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams
+from cmedins.dedup.engine import KEPT, REASONS, DedupIndex, DedupParams, ids_at
 from cmedins.dedup.select import answer_chars, parse_selection, select_text
 from cmedins.dedup.tasks import LOCAL, TaskMap
 from cmedins.errors import CmedinsError
-from cmedins.rowio.spool import SpoolWriter, read_spool
+from cmedins.rowio.spool import KeptRows, SpoolWriter
 from cmedins.runner.report import StageReport
 from cmedins.runner.stage import Stage, StageParams, register_stage
 
@@ -176,41 +177,54 @@ class DedupStage(Stage):
         self.selection = parse_selection(config.text, stage=self.name)
 
     def run(self, rows: Iterator[dict]) -> Iterator[dict]:
-        # The keep rule needs every candidate, so rows are spooled to disk and streamed back in input order.
+        kept = self.run_to_spool(rows)
+        yield from kept
+        kept.path.unlink(missing_ok=True)
+
+    def run_to_spool(self, rows: Iterator[dict]) -> KeptRows:
+        """The stage's work: its output is the spool of its input where no duplicate was removed. The keep rule
+        needs every candidate, so rows are spooled to disk and resolved; the spool is read back by whoever takes
+        the output (a checkpoint adopts it: cmedins.runner.checkpoints), not here."""
         work = self.ctx.work_dir / self.name
         index = DedupIndex(self.dedup_params, work, task_map=self.task_map,
                            memory_budget=self.config.memory_mb << 20)
         spool_path = work / "rows.spool.zst"  # compact (rowio.spool): ~1/15 of one pickle per row
+        # The report names a removed row by its id and source as the ids file and the index's groups hold them;
+        # the few rows whose values those would not give back exactly (not a str, a line break) are kept aside.
+        odd: dict[int, tuple[Any, Any]] = {}
         with SpoolWriter(spool_path) as spool:
-            for row in rows:
+            for position, row in enumerate(rows):
                 spool.write(row)
                 if row.get("kind") == "sft":
+                    row_id, source = row.get("id"), row.get("source")
+                    if type(row_id) is not str or type(source) is not str or "\n" in row_id:
+                        odd[position] = (row_id, source)
                     selection = self.selection.get(row.get("task"), self.selection["default"])
-                    index.add(select_text(row, selection), group=str(row.get("source")), task=str(row.get("task")),
+                    index.add(select_text(row, selection), group=str(source), task=str(row.get("task")),
                               answer_chars=answer_chars(row), row_id=str(row.get("id", "")))
                 else:
                     index.add(None, group="", answer_chars=0, row_id=str(row.get("id", "")))
         result = index.resolve()
-        kept_ids = result.kept_ids(index.ids_path)
+        removed = np.flatnonzero(result.status != KEPT)
+        ids = ids_at(index.ids_path, set(removed.tolist()) | set(result.kept[removed].tolist()))
+        for status in dict.fromkeys(result.status[removed].tolist()):  # the reasons in the order rows met them
+            self.ctx.drop(self.name, REASONS[status], int(np.count_nonzero(result.status[removed] == status)))
         scopes = self.dedup_params.scopes
         with (_reports_dir(self.ctx.build_dir) / "dedup_clusters.jsonl").open("w", encoding="utf-8") as report:
-            for position, row in enumerate(read_spool(spool_path)):
-                status = int(result.status[position])
-                if status == KEPT:
-                    yield row
-                    continue
-                reason = REASONS[status]
-                self.ctx.drop(self.name, reason)
+            for position in removed.tolist():
                 kept = int(result.kept[position])
+                removed_id, removed_source = odd.get(position) or (ids[position],
+                                                                   result.groups[int(result.group_of[position])])
                 report.write(json.dumps({
-                    "removed_id": row.get("id"), "kept_id": kept_ids[kept], "reason": reason,
+                    "removed_id": removed_id, "kept_id": ids[kept], "reason": REASONS[int(result.status[position])],
                     "similarity": round(float(result.similarity[position]), 4),
                     "scope": scopes[int(result.scope[position])],
-                    "removed_source": row.get("source"), "kept_source": result.groups[int(result.group_of[kept])],
+                    "removed_source": removed_source, "kept_source": result.groups[int(result.group_of[kept])],
                 }, ensure_ascii=False) + "\n")
-        for path in (spool_path, index.signatures_path, index.fingerprints_path, index.ids_path):
+        for path in (index.signatures_path, index.fingerprints_path, index.ids_path):
             path.unlink(missing_ok=True)
         self.report(DedupReport.model_validate(result.stats))
+        return KeptRows(spool_path, result.status == KEPT)
 
 
 @register_stage

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 CODEC = "zstd"
@@ -83,3 +86,29 @@ def read_spool(path: Path) -> Iterator[dict]:
     """The spool's rows one by one, in the order they were written."""
     for batch in read_batches(path):
         yield from batch
+
+
+def read_kept(path: Path, keep: np.ndarray) -> Iterator[dict]:
+    """The spool's rows where `keep` (one bool per spooled row) is set, in order."""
+    start = 0
+    for batch in read_batches(path):
+        flags = keep[start : start + len(batch)]
+        start += len(batch)
+        yield from batch if flags.all() else compress(batch, flags.tolist())
+
+
+@dataclass
+class KeptRows:
+    """A stage's output that already lies in a spool the stage wrote (dedup's: its input less the duplicates):
+    the spool's rows where `keep` is set. The runner adopts the file as the stage's checkpoint instead of
+    writing the rows once more (cmedins.runner.checkpoints); iterating it reads them."""
+
+    path: Path
+    keep: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return int(np.count_nonzero(self.keep))
+
+    def __iter__(self) -> Iterator[dict]:
+        return read_kept(self.path, self.keep)

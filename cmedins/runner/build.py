@@ -100,6 +100,15 @@ def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], s
 
     for position in range(start, len(stages)):
         key, stage = stages[position]
+        if executor is None and stage.checkpointed and position < len(stages) - 1 and hasattr(stage, "run_to_spool"):
+            # The stage's output already lies in a spool of its own: the checkpoint adopts it (not written again).
+            started, counts = time.perf_counter(), ledger.stage(key)
+            kept = stage.run_to_spool(_counted_in(counts, rows))
+            counts.rows_out += kept.rows
+            checkpoints.save(keys[position], kept, state, build.out_dir)
+            _record_stage(timings, key, counts, started)
+            rows = checkpoints.rows(keys[position])
+            continue
         out = (_counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows))) if executor is None
                else executor.run_stage(ledger, key, stage, rows, ctx))
         finished = partial(_record_stage, timings, key, ledger.stage(key), time.perf_counter())

@@ -98,7 +98,11 @@ class Stage:
 
     `checkpointed = False` marks a stage that is cheap to run again and passes rows on one by one: its output
     streams straight into the next stage instead of into a checkpoint (cmedins.runner.checkpoints), so the rows
-    are not written and read back once more; a resume re-runs it from the checkpoint before it."""
+    are not written and read back once more; a resume re-runs it from the checkpoint before it.
+
+    A checkpointed stage whose output already lies in a row spool it wrote may also implement
+    `run_to_spool(rows) -> KeptRows` (cmedins.rowio.spool; `run` then yields from it): run locally, the runner
+    takes that and the checkpoint adopts the spool instead of writing the rows again (dedup)."""
 
     name: ClassVar[str] = "stage"
     Params: ClassVar[type[BaseModel]] = NoParams
