@@ -120,14 +120,25 @@ def _every_code_point() -> str:
     return "".join(map(chr, range(0x110000)))
 
 
-@cache
-def _code_point_ranges(char_class: str, module: str) -> str:
-    """The code points `module` (`regex` or `re`: their \\s differ) puts in `char_class`, as Hyperscan ranges."""
+def _ranges(runs) -> str:
+    """Hyperscan ranges of the code points that matches of a class's run (`runs`: over _every_code_point) cover."""
     parts = []
-    for run in (regex if module == "regex" else re).finditer(f"{char_class}+", _every_code_point()):
+    for run in runs:
         first, last = run.start(), run.end() - 1
         parts.append(f"\\x{{{first:x}}}" + (f"-\\x{{{last:x}}}" if last > first else ""))
     return "".join(parts)
+
+
+@cache
+def _code_point_ranges(char_class: str, module: str) -> str:
+    """The code points `module` (`regex` or `re`: their \\s differ) puts in `char_class`, as Hyperscan ranges."""
+    return _ranges((regex if module == "regex" else re).finditer(f"{char_class}+", _every_code_point()))
+
+
+@lru_cache(maxsize=1)
+def _other_digit_class() -> str:
+    """OTHER_DIGIT as a Hyperscan class: the code points it matches."""
+    return f"[{_ranges(regex.finditer(f'{OTHER_DIGIT.pattern}+', _every_code_point(), flags=regex.VERSION1))}]"
 
 
 def _explicit_classes(pattern: str, module: str) -> str:
@@ -289,13 +300,18 @@ class Prefilter:
     """`windows(texts, starts, end)`: per pattern, the regions of a joined batch its exact scan must cover.
     `patterns`: regex-module pattern strings, or (pattern string, "re") for patterns the `re` module compiles.
     `folded(text)`: the folded view (cmedins.deid.normalise.fold) and the patterns that may match in it, from one
-    pass over the text when it needs no folding (the usual case), two when it does."""
+    pass over the text when it needs no folding (the usual case), two when it does.
+
+    The same pass flags the fold triggers (one id, `fold_id`, for all of them: only whether any fires is asked) and
+    a digit `[0-9]` does not cover (OTHER_DIGIT, its own id: such a text is flagged for every pattern), where a
+    `regex` search of its own per text cost a fifth as much as the pass itself."""
 
     def __init__(self, patterns: Sequence[str | tuple[str, str]]):
         self.count = len(patterns)
         self.database = None
-        self.fold_ids = range(self.count, self.count + len(FOLD_TRIGGERS))
-        patterns = [*patterns, *((p, "re") for p in FOLD_TRIGGERS)]
+        self.fold_id = self.count
+        self.other_digit_id = self.count + 1
+        self.every = range(self.count + 1)  # every pattern and the fold triggers: what cannot be told
         try:
             import hyperscan
         except ImportError:  # no wheel for this machine: every pattern scans every text (same findings)
@@ -305,29 +321,31 @@ class Prefilter:
                  | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY)
         self.busy = hyperscan.ScratchInUseError
         expressions = [superset_expression(*((p, "regex") if isinstance(p, str) else p)) for p in patterns]
+        expressions += [superset_expression(p, "re") for p in FOLD_TRIGGERS] + [_other_digit_class()]
+        ids = [*range(self.count), *[self.fold_id] * len(FOLD_TRIGGERS), self.other_digit_id]
         _every_code_point.cache_clear()  # 4 MB; the ranges it gave stay cached
-        self.database = cached_database(expressions, list(range(len(patterns))), [flags] * len(patterns))
+        self.database = cached_database(expressions, ids, [flags] * len(expressions))
 
     def possible(self, text: str) -> set[int] | range:
-        """Ids of the patterns that may match in `text` (all of them when that cannot be told); fold triggers
-        among them."""
-        if self.database is None or OTHER_DIGIT.search(text):
-            return range(self.count + len(FOLD_TRIGGERS))
+        """Ids of the patterns that may match in `text` (all of them when that cannot be told); `fold_id` among
+        them when a fold trigger may match."""
+        if self.database is None:
+            return self.every
         try:
             data = b"\n" + text.encode("utf-8") + b"\n"  # the newlines of the separators around it (windows)
         except UnicodeEncodeError:  # a lone surrogate: not UTF-8, Hyperscan's behaviour would be undefined
-            return range(self.count + len(FOLD_TRIGGERS))
+            return self.every
         found: set[int] = set()
         try:
             self.database.scan(data, match_event_handler=_flag_text, context=found)
         except self.busy:  # another thread is scanning with this database's scratch space: scan every pattern
-            return range(self.count + len(FOLD_TRIGGERS))
-        return found
+            return self.every
+        return self.every if self.other_digit_id in found else found
 
     def folded(self, text: str) -> tuple[str, set[int] | range]:
         """`fold(text)` and the ids of the patterns that may match in it."""
         found = self.possible(text)
-        if any(i in found for i in self.fold_ids) or holds_traditional(text):
+        if self.fold_id in found or holds_traditional(text):
             folded = fold(text)
             if folded != text:
                 found = self.possible(folded)
