@@ -185,3 +185,22 @@ def test_threads_sharing_a_prefilter_still_get_a_superset():
     with ThreadPoolExecutor(max_workers=4) as pool:
         shared = list(pool.map(prefilter.possible, texts))
     assert all(set(one) <= set(other) for one, other in zip(alone, shared, strict=True))
+
+
+def test_the_engines_pass_serves_the_residual_prechecks(deid_engine, shared_data):
+    """A text the engine leaves as it was is residual-scanned with the pre-checks the engine's own pass flagged its
+    folded view for (cmedins.deid.engine.PatternGate.residual_possible): the same hits as a pass of its own."""
+    from cmedins.deid.residual import residual_hits
+    from tests.support.plant_identities import planted_corpus
+
+    texts = [item.text for item in planted_corpus(shared_data, seed=5, limit=600)]
+    texts += [item.text for item in planted_corpus(shared_data, seed=6, limit=300, menu="blind")]
+    texts += TRICKY_NUMBERS + ["ſkype: li.si_88", "QQ 123456789", "邮箱 li(at)163.com", "住院号：A12345", "١٣٨١٢٣٤٥٦٧٨"]
+    hits = 0
+    for i in range(0, len(texts), 64):
+        folded, _, _, _, possible = deid_engine.gate.batch(texts[i:i + 64])
+        for text, view, found in zip(texts[i:i + 64], folded, possible, strict=True):
+            shared = residual_hits(text, folded=view, possible=deid_engine.gate.residual_possible(found))
+            assert shared == residual_hits(text), text
+            hits += len(shared)
+    assert hits > 500

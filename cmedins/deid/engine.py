@@ -18,6 +18,7 @@ from cmedins.deid.config import ENTITY_TYPES, DeidConfig
 from cmedins.deid.normalise import fold
 from cmedins.deid.operators import Replacer
 from cmedins.deid.recognizers import remove_duplicates
+from cmedins.deid.residual import PRECHECKS as RESIDUAL_PRECHECKS
 from cmedins.deid.residual import prechecks as residual_prechecks
 from cmedins.deid.residual import residual_hits
 from cmedins.deid.results import Finding, TextResult, Unit
@@ -105,7 +106,11 @@ def joined_batch(texts: Sequence[str], folded: Sequence[str] | None = None) -> t
 class PatternGate:
     """The prefilter (cmedins.deid.prefilter) over every pattern of the regex recognizers and the name rules'
     scans: `regions` tells, per recognizer and pattern, which texts of a joined batch its exact scan must cover
-    (None for a recognizer that scans everything: the proper-name hospitals' one literal search)."""
+    (None for a recognizer that scans everything: the proper-name hospitals' one literal search).
+
+    The residual scan's pre-checks (cmedins.deid.residual.PRECHECKS) ride on the same pass (`residual_possible`):
+    a text the engine leaves as it was (most texts) is then residual-scanned without a Hyperscan pass of its own,
+    which cost a quarter of the engine's (the pass costs no more with them)."""
 
     def __init__(self, recognizers: Sequence):
         from cmedins.deid.prefilter import Prefilter
@@ -123,7 +128,15 @@ class PatternGate:
                 continue
             self.slots.append(range(len(patterns), len(patterns) + len(scanned)))
             patterns += scanned
+        self.residual_ids = range(len(patterns), len(patterns) + len(RESIDUAL_PRECHECKS))
+        patterns += [(pattern, "re") for pattern in RESIDUAL_PRECHECKS]
         self.prefilter = Prefilter(patterns)
+
+    def residual_possible(self, found) -> set[int]:
+        """The residual pre-checks (their index in PRECHECKS) that may match in a text the pass flagged `found`
+        for."""
+        base = self.residual_ids.start
+        return {i - base for i in found if i in self.residual_ids}
 
     def regions(self, texts: Sequence[str], starts: Sequence[int], end: int, possible=None) -> list | None:
         """Per recognizer, per pattern: the regions of the joined batch of the folded `texts` to scan."""
@@ -132,15 +145,17 @@ class PatternGate:
         windows = self.prefilter.windows(texts, starts, end, possible)
         return [None if slot is None else [windows[i] for i in slot] for slot in self.slots]
 
-    def batch(self, texts: Sequence[str]) -> tuple[list[str], str, list[int], list | None]:
-        """The folded texts, their joined batch, where each starts, and the regions: one prefilter pass per text
-        also tells whether it needs folding at all."""
+    def batch(self, texts: Sequence[str]) -> tuple[list[str], str, list[int], list | None, list | None]:
+        """The folded texts, their joined batch, where each starts, the regions, and per text the ids its folded
+        view was flagged for (None without Hyperscan): one prefilter pass per text also tells whether it needs
+        folding at all."""
         if self.prefilter.database is None:
             folded, joined, starts = joined_batch(texts)
-            return folded, joined, starts, None
+            return folded, joined, starts, None, None
         flagged = [self.prefilter.folded(text) for text in texts]
         folded, joined, starts = joined_batch(texts, [text for text, _ in flagged])
-        return folded, joined, starts, self.regions(folded, starts, len(joined), [found for _, found in flagged])
+        possible = [found for _, found in flagged]
+        return folded, joined, starts, self.regions(folded, starts, len(joined), possible), possible
 
 
 def recognizers_for(entities: Sequence[str]) -> list:
@@ -212,12 +227,14 @@ class Deidentifier:
         """Findings per text, from one detection pass over the joined batch."""
         return self._analyze(texts)[0]
 
-    def _analyze(self, texts: Sequence[str]) -> tuple[list[list[Finding]], list]:
-        """Findings per text and the folded views they were found in (None: not folded, nothing detected): name
-        propagation and the residual scan read the same views, which are then not folded again."""
+    def _analyze(self, texts: Sequence[str]) -> tuple[list[list[Finding]], list, list]:
+        """Findings per text, the folded views they were found in, and the residual pre-checks that may match in
+        those (None: not known, nothing detected): name propagation and the residual scan read the same views,
+        which are then neither folded nor prefiltered again."""
         if not self.entities:
-            return [[] for _ in texts], [None] * len(texts)
-        folded, joined, starts, regions = self.gate.batch(texts)
+            return [[] for _ in texts], [None] * len(texts), [None] * len(texts)
+        folded, joined, starts, regions, possible = self.gate.batch(texts)
+        residual = [None] * len(texts) if possible is None else [self.gate.residual_possible(f) for f in possible]
         results = detect(self.recognizers, joined, self.config.score_threshold, regions)
         per_text: list[list[Finding]] = [[] for _ in texts]
         index = 0
@@ -229,7 +246,7 @@ class Deidentifier:
             if start < end:
                 per_text[index].append(Finding(start, end, entity_type, round(score, 4)))
         return [with_propagated_names([text], [outside_titles(text, findings)], [view])[0]
-                for text, findings, view in zip(texts, per_text, folded, strict=True)], folded
+                for text, findings, view in zip(texts, per_text, folded, strict=True)], folded, residual
 
     def anonymize(self, text: str, findings: list[Finding], replacer: Replacer) -> str:
         """Apply the operators: presidio's AnonymizerEngine steps (conflicts, merges, order) on plain tuples
@@ -273,21 +290,24 @@ class Deidentifier:
         size = self.config.batch_size
         findings: list[list[Finding]] = []
         folded: list[str | None] = []
+        residual: list[set[int] | None] = []
         for i in range(0, len(flat), size):
-            found, views = self._analyze(flat[i:i + size])
+            found, views, possible = self._analyze(flat[i:i + size])
             findings += found
             folded += views
+            residual += possible
         out, index = [], 0
         for scope, texts in units:
             replacer = Replacer(self.config, scope)
             results = []
-            views = folded[index:index + len(texts)]
+            views, possible = folded[index:index + len(texts)], residual[index:index + len(texts)]
             unit_findings = with_propagated_names(texts, findings[index:index + len(texts)], views)
             for text, found in zip(texts, unit_findings, strict=True):
                 results.append(TextResult(self.anonymize(text, found, replacer), found, []))
             index += len(texts)
-            # a text left as it was is residual-scanned in the view it was detected in, not folded again
-            out.append([TextResult(r.text, r.findings, residual_hits(r.text, replacer.used,
-                                                                     folded=view if r.text == text else None))
-                        for r, text, view in zip(results, texts, views, strict=True)])
+            # a text left as it was is residual-scanned in the view it was detected in, with the pre-checks the
+            # detection pass flagged it for: neither folded nor prefiltered again
+            out.append([TextResult(r.text, r.findings, residual_hits(r.text, replacer.used, folded=view, possible=may)
+                                   if r.text == text else residual_hits(r.text, replacer.used))
+                        for r, text, view, may in zip(results, texts, views, possible, strict=True)])
         return out

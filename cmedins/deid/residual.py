@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container
 from functools import lru_cache
 
 from cmedins.deid import email_words, ip_shapes, label_shapes
@@ -169,15 +170,17 @@ def _numbers(folded: str):
                     break
 
 
-def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool = True,
-                  folded: str | None = None) -> list[tuple[str, int, int]]:
+def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool = True, folded: str | None = None,
+                  possible: Container[int] | None = None) -> list[tuple[str, int, int]]:
     """(kind, start, end) of every identifier-shaped string left in `text`, except `allowed` values. Without
-    `prechecked` every step runs (the reference the pre-checks are tested against). `folded`: fold(text), when
-    the caller has it (the engine, for a text it left as it was)."""
+    `prechecked` every step runs (the reference the pre-checks are tested against). `folded`: fold(text), and
+    `possible`: the pre-checks (indices in PRECHECKS) a prefilter pass over it flagged, when the caller has them
+    (the engine, for a text it left as it was: its own pass holds the pre-checks)."""
     if not prechecked:
         folded, may = fold(text), range(len(PRECHECKS))
     elif folded is not None:
-        may = prechecks().possible(folded)  # what prechecks().folded(text) would scan: the folded view
+        # what prechecks().folded(text) would scan: the folded view
+        may = prechecks().possible(folded) if possible is None else possible
     else:
         folded, may = prechecks().folded(text)
     allowed_digits = {"".join(str(unicodedata.digit(ch)) for ch in re.findall(r"\d", value)) for value in allowed} - {""}
