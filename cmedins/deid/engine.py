@@ -117,7 +117,8 @@ class PatternGate:
         from cmedins.deid.recognizers import CompiledRecognizer
 
         self.slots: list[range | None] = []  # per recognizer: its patterns' ids in the prefilter
-        patterns: list[str] = []
+        # the residual pre-checks first: ids 0-5 of the pass are their indices in PRECHECKS (residual_possible)
+        patterns: list = [(pattern, "re") for pattern in RESIDUAL_PRECHECKS]
         for recognizer in recognizers:
             if isinstance(recognizer, CompiledRecognizer):
                 scanned = [p.regex for p in recognizer.patterns]
@@ -128,15 +129,13 @@ class PatternGate:
                 continue
             self.slots.append(range(len(patterns), len(patterns) + len(scanned)))
             patterns += scanned
-        self.residual_ids = range(len(patterns), len(patterns) + len(RESIDUAL_PRECHECKS))
-        patterns += [(pattern, "re") for pattern in RESIDUAL_PRECHECKS]
         self.prefilter = Prefilter(patterns)
 
-    def residual_possible(self, found) -> set[int]:
-        """The residual pre-checks (their index in PRECHECKS) that may match in a text the pass flagged `found`
-        for."""
-        base = self.residual_ids.start
-        return {i - base for i in found if i in self.residual_ids}
+    @staticmethod
+    def residual_possible(found: set[int] | range) -> set[int] | range:
+        """The residual pre-checks (their indices in PRECHECKS) that may match in a text the pass flagged `found`
+        for: `found` itself, as they hold the pass's first ids and the residual scan asks about those only."""
+        return found
 
     def regions(self, texts: Sequence[str], starts: Sequence[int], end: int, possible=None) -> list | None:
         """Per recognizer, per pattern: the regions of the joined batch of the folded `texts` to scan."""
@@ -234,7 +233,7 @@ class Deidentifier:
         if not self.entities:
             return [[] for _ in texts], [None] * len(texts), [None] * len(texts)
         folded, joined, starts, regions, possible = self.gate.batch(texts)
-        residual = [None] * len(texts) if possible is None else [self.gate.residual_possible(f) for f in possible]
+        residual = [None] * len(texts) if possible is None else list(map(self.gate.residual_possible, possible))
         results = detect(self.recognizers, joined, self.config.score_threshold, regions)
         per_text: list[list[Finding]] = [[] for _ in texts]
         index = 0

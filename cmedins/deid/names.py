@@ -140,6 +140,7 @@ FIELD_VALUE_MORE = 4  # given-name characters a name field's value may run on pa
 SEX_AFTER_EN = re.compile(r"[，,、 ]*(?i:male|female)(?=[，,、;；\s\d/)）.]|$)|[ ]*[，,/][ ]*[MF][ ]*[，,/][ ]*\d")
 SEX_WORD = re.compile(r"[，,、/\s]*(?:男|女)性?")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # same length
+LATIN_LOWER = re.compile("[a-z]")
 SPACED_GAP = re.compile(r"[ _-]{1,2}(?=[\u4e00-\u9fff])")  # inside a name (invisible characters read as spaces)
 HEADER_WORD = re.compile(r"性别|年龄|民族|籍贯|职业|婚姻|婚否|住址|地址|出生|科室|床号|病区|电话|手机|身份")
 SPACED_SURNAME = re.compile(rf"(?P<surname>{_surnames}){SPACED_GAP.pattern}")
@@ -1000,9 +1001,9 @@ def propagate(texts: list[str], findings: list[list], folded: Sequence[str] | No
     the view the rules read them in (cmedins.deid.normalise.fold, same offsets; `folded`: those views when the
     caller has them), with ASCII letters in lower case: 患者張偉 is 张伟 later, 努尔．吾守尔 is 吾守尔, Zhang Wei is
     ZHANG WEI."""
-    views = [view.translate(_ASCII_LOWER) for view in (map(fold, texts) if folded is None else folded)]
-    found_names = {view[f.start:f.end] for view, found in zip(views, findings, strict=True) for f in found
-                   if f.entity_type == "PERSON"}
+    views = list(map(fold, texts)) if folded is None else list(folded)
+    found_names = {view[f.start:f.end].translate(_ASCII_LOWER) for view, found in zip(views, findings, strict=True)
+                   for f in found if f.entity_type == "PERSON"}
     # Han names of 2-4 characters; a name in Latin letters only whole (Zhang Wei), never one word (Dr. Sun's Sun
     # is in Sunday)
     names = {name for name in found_names if 2 <= len(name) <= 4 and not name.isascii()
@@ -1015,6 +1016,10 @@ def propagate(texts: list[str], findings: list[list], folded: Sequence[str] | No
             names.update(part for part in re.split(f"[{NAME_DOTS}.\\s]+", name) if len(part) >= 2)
     if not names:
         return [[] for _ in texts]
+    if any(LATIN_LOWER.search(name) for name in names):
+        # (a name without Latin letters is found at the same places with the letters as written: the texts are
+        # lowered, which costs more than the search, only for a name that holds one)
+        views = [view.translate(_ASCII_LOWER) for view in views]
     extra: list[list[tuple[int, int]]] = []
     for view, found in zip(views, findings, strict=True):
         spans = []

@@ -225,6 +225,8 @@ def residual_hits(text: str, allowed: set[str] = frozenset(), prechecked: bool =
 
 def _dedupe(hits: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """One hit per span: the longest hit wins where candidates overlap (a 3-group mobile, not its first two)."""
+    if len(hits) < 2:
+        return hits  # (most texts: nothing to sort)
     out: list[tuple[str, int, int]] = []
     for hit in sorted(hits, key=lambda h: (h[1], -(h[2] - h[1]))):
         if out and hit[1] < out[-1][2]:
