@@ -124,7 +124,7 @@ def test_fresh_discards_checkpoints_and_gives_the_same_build(tmp_path):
     assert "stale-from-another-plan" not in _finished_checkpoints(out)
 
 
-def test_a_stage_that_is_not_checkpointed_streams_on_and_a_resume_runs_it_again(tmp_path, monkeypatch):
+def test_a_stage_that_is_not_checkpointed_shares_the_checkpoint_of_the_stage_before_it(tmp_path, monkeypatch):
     from cmedins.dedup.stage import DedupStage
     from cmedins.runner.checkpoints import Checkpoints
 
@@ -134,11 +134,14 @@ def test_a_stage_that_is_not_checkpointed_streams_on_and_a_resume_runs_it_again(
     real_save = Checkpoints.save
     monkeypatch.setattr(Checkpoints, "save", lambda self, key, *rest: (saved.append(key), real_save(self, key, *rest)))
     run_recipe(recipe, fresh, show_progress=False)
-    assert len(saved) == 2  # tasks and dedup; the dialogues rows flowed straight into dedup
+    # two checkpoints: after dialogues (the tasks rows streamed through it) and dedup's; none after tasks alone
+    assert len(saved) == 2
 
-    real_run = DedupStage.run_to_spool  # what the local runner calls for dedup (its spool becomes the checkpoint)
+    real_run = DedupStage.run_to_spool  # what the local runner calls for dedup (the checkpoint it read, adopted)
+    read_from: list = []
 
-    def crash(self, rows):
+    def crash(self, rows, spooled=None):
+        read_from.append(spooled)
         for _ in rows:  # dedup takes every dialogues row, then the process dies
             pass
         raise RuntimeError("killed in dedup")
@@ -151,10 +154,11 @@ def test_a_stage_that_is_not_checkpointed_streams_on_and_a_resume_runs_it_again(
         assert str(error) == "killed in dedup"
     else:
         raise AssertionError("the crashing dedup stage did not stop the build")
-    assert len(_finished_checkpoints(out)) == 1  # the tasks stage's: nothing of dialogues was kept
+    assert read_from[0] is not None  # dedup read the checkpoint, not a stream
+    assert len(_finished_checkpoints(out)) == 1  # the one after dialogues
 
     monkeypatch.setattr(DedupStage, "run_to_spool", real_run)
     result = run_recipe(recipe, out, show_progress=False)
     log = (out / "build.log").read_text(encoding="utf-8")
-    assert "resuming after stage tasks" in log and "stage dialogues:" in log  # dialogues ran again
+    assert "resuming after stage dialogues" in log and "stage dialogues:" not in log  # tasks, dialogues reused
     assert result.stats["rows"] and folder_bytes(out) == folder_bytes(fresh)  # stats, card, data: identical

@@ -17,6 +17,7 @@ Recipe:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -181,10 +182,11 @@ class DedupStage(Stage):
         yield from kept
         kept.path.unlink(missing_ok=True)
 
-    def run_to_spool(self, rows: Iterator[dict]) -> KeptRows:
+    def run_to_spool(self, rows: Iterator[dict], spooled: KeptRows | None = None) -> KeptRows:
         """The stage's work: its output is the spool of its input where no duplicate was removed. The keep rule
-        needs every candidate, so rows are spooled to disk and resolved; the spool is read back by whoever takes
-        the output (a checkpoint adopts it: cmedins.runner.checkpoints), not here."""
+        needs every candidate, so rows are spooled to disk (unless `rows` are those of `spooled`, a checkpoint's)
+        and resolved; the spool is read back by whoever takes the output (a checkpoint adopts it:
+        cmedins.runner.checkpoints), not here."""
         work = self.ctx.work_dir / self.name
         index = DedupIndex(self.dedup_params, work, task_map=self.task_map,
                            memory_budget=self.config.memory_mb << 20)
@@ -192,9 +194,10 @@ class DedupStage(Stage):
         # The report names a removed row by its id and source as the ids file and the index's groups hold them;
         # the few rows whose values those would not give back exactly (not a str, a line break) are kept aside.
         odd: dict[int, tuple[Any, Any]] = {}
-        with SpoolWriter(spool_path) as spool:
+        with contextlib.nullcontext() if spooled is not None else SpoolWriter(spool_path) as spool:
             for position, row in enumerate(rows):
-                spool.write(row)
+                if spool is not None:
+                    spool.write(row)
                 if row.get("kind") == "sft":
                     row_id, source = row.get("id"), row.get("source")
                     if type(row_id) is not str or type(source) is not str or "\n" in row_id:
@@ -224,6 +227,8 @@ class DedupStage(Stage):
         for path in (index.signatures_path, index.fingerprints_path, index.ids_path):
             path.unlink(missing_ok=True)
         self.report(DedupReport.model_validate(result.stats))
+        if spooled is not None:
+            return spooled.within(result.status == KEPT)
         return KeptRows(spool_path, result.status == KEPT)
 
 

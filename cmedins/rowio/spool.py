@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
 
@@ -99,16 +99,33 @@ def read_kept(path: Path, keep: np.ndarray) -> Iterator[dict]:
 
 @dataclass
 class KeptRows:
-    """A stage's output that already lies in a spool the stage wrote (dedup's: its input less the duplicates):
-    the spool's rows where `keep` is set. The runner adopts the file as the stage's checkpoint instead of
-    writing the rows once more (cmedins.runner.checkpoints); iterating it reads them."""
+    """Rows that already lie in a spool: the spool's rows where `keep` is set (None: all of them). A checkpoint's
+    rows (cmedins.runner.checkpoints), or a stage's output in a spool it wrote or read (dedup's: its input less
+    the duplicates), which the runner then adopts as the stage's checkpoint instead of writing the rows once
+    more. `shared`: the file belongs to a checkpoint (linked into the next one, not moved). An iterator over
+    the rows, like any stage's output (taking rows reads the file, once)."""
 
     path: Path
-    keep: np.ndarray
+    keep: np.ndarray | None = None
+    shared: bool = False
+    _reading: Iterator[dict] | None = field(default=None, init=False, repr=False)
 
     @property
     def rows(self) -> int:
-        return int(np.count_nonzero(self.keep))
+        return int(np.count_nonzero(self.keep)) if self.keep is not None else sum(map(len, read_batches(self.path)))
 
-    def __iter__(self) -> Iterator[dict]:
-        return read_kept(self.path, self.keep)
+    def __iter__(self) -> KeptRows:
+        return self
+
+    def __next__(self) -> dict:
+        if self._reading is None:
+            self._reading = read_spool(self.path) if self.keep is None else read_kept(self.path, self.keep)
+        return next(self._reading)
+
+    def within(self, keep: np.ndarray) -> KeptRows:
+        """The same file, keeping of these rows only those where `keep` (one flag per row read) is set."""
+        if self.keep is None:
+            return KeptRows(self.path, keep, self.shared)
+        full = np.zeros(len(self.keep), dtype=np.bool_)
+        full[np.flatnonzero(self.keep)] = keep
+        return KeptRows(self.path, full, self.shared)

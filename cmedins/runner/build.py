@@ -19,6 +19,7 @@ from typing import Any
 from cmedins.errors import CmedinsError, RowError
 from cmedins.rowio.formats import FORMATS, Format
 from cmedins.rowio.readers import row_error
+from cmedins.rowio.spool import KeptRows
 from cmedins.runner import build_folder
 from cmedins.runner.checkpoints import Checkpoints
 from cmedins.runner.ledger import Ledger, StageCounts
@@ -74,9 +75,10 @@ def resume_facts(recipe: Recipe, base: Path) -> dict[str, Any]:
 def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], source_stats: dict,
                   progress: Progress, convert: Convert, executor: Any = None,
                    timings: dict[str, dict[str, Any]] | None = None) -> Iterator[dict]:
-    """The stages in order, each run to the end into a checkpoint before the next starts; a run restarts after
-    the last stage whose checkpoint exists. The last stage streams on (into the mix spool). Wall time and
-    rows/s per stage go to `timings` (the first stage's include reading the sources)."""
+    """The stages in order, each run to the end into a checkpoint before the next starts (locally, a stage that
+    is not `checkpointed` shares the checkpoint of the stage before it); a run restarts after the last stage
+    whose checkpoint exists. The last stage streams on (into the mix spool). Wall time and rows/s per stage go
+    to `timings` (the first stage's include reading the sources)."""
     ctx, ledger, stages = build.ctx, build.ctx.ledger, build.stages
     timings = {} if timings is None else timings
     start = next((position + 1 for position in reversed(range(len(stages) - 1)) if checkpoints.has(keys[position])), 0)
@@ -98,31 +100,39 @@ def run_resumable(build: OpenBuild, checkpoints: Checkpoints, keys: list[str], s
         ledger.flush()
         return {"ledger": dict(ledger.stages), "sources": source_stats, "reports": dict(ctx.reports)}
 
+    last, pending = len(stages) - 1, False  # pending: a checkpointed stage ran since the last checkpoint
     for position in range(start, len(stages)):
         key, stage = stages[position]
-        if executor is None and stage.checkpointed and position < len(stages) - 1 and hasattr(stage, "run_to_spool"):
-            # The stage's output already lies in a spool of its own: the checkpoint adopts it (not written again).
-            started, counts = time.perf_counter(), ledger.stage(key)
-            kept = stage.run_to_spool(_counted_in(counts, rows))
+        counts = ledger.stage(key)
+        pending = pending or stage.checkpointed
+        # Locally, a stage that is not `checkpointed` joins the checkpoint of the stage before it: their rows
+        # stream on through it and one checkpoint follows both (so a stage that comes next reads a checkpoint).
+        # On Ray every stage but the last is checkpointed: the actor pool of one stage would hold the CPUs the
+        # next stage's tasks wait for.
+        saves = position < last and (executor is not None or pending and (
+            position + 1 == last or stages[position + 1][1].checkpointed))
+        if saves and executor is None and hasattr(stage, "run_to_spool"):
+            # The stage's output already lies in a spool (its own, or its input's checkpoint): adopted, not
+            # written again.
+            started = time.perf_counter()
+            kept = stage.run_to_spool(_counted_in(counts, rows), rows if isinstance(rows, KeptRows) else None)
             counts.rows_out += kept.rows
             checkpoints.save(keys[position], kept, state, build.out_dir)
             _record_stage(timings, key, counts, started)
-            rows = checkpoints.rows(keys[position])
+            rows, pending = checkpoints.rows(keys[position]), False
             continue
-        out = (_counted_out(ledger.stage(key), stage.run(_counted_in(ledger.stage(key), rows))) if executor is None
+        out = (_counted_out(counts, stage.run(_counted_in(counts, rows))) if executor is None
                else executor.run_stage(ledger, key, stage, rows, ctx))
-        finished = partial(_record_stage, timings, key, ledger.stage(key), time.perf_counter())
-        # The last stage streams on into the mix spool; locally, a stage that is not `checkpointed` streams into
-        # the next one (timed until its last row is taken, so its seconds overlap the next stage's). Not on
-        # Ray: the actor pool of one stage would hold the CPUs the next stage's tasks wait for.
-        if position == len(stages) - 1:
-            return _timed_stream(out, finished)
-        if not stage.checkpointed and executor is None:
+        finished = partial(_record_stage, timings, key, counts, time.perf_counter())
+        if not saves:  # streams on: into the next stage, or the last one into the mix spool (timed until its
+            # last row is taken, so its seconds overlap the next stage's)
+            if position == last:
+                return _timed_stream(out, finished)
             rows = _timed_stream(out, finished)
             continue
         checkpoints.save(keys[position], out, state, build.out_dir)
         finished()
-        rows = checkpoints.rows(keys[position])
+        rows, pending = checkpoints.rows(keys[position]), False
     return rows
 
 

@@ -8,10 +8,10 @@ output rows, the runner's state at that point (ledger counts, stage figures and 
 files the build had written by then (quarantine, audit, reports), each zstd-compressed under its own name.
 
 The rows are a row spool (cmedins.rowio.spool: zstd-compressed pickled batches, 1/3 of one pickle per row on
-real text, 1/15 on the synthetic corpus). A stage whose output already lies in a spool it wrote hands it over
-as `KeptRows` (dedup: its input spool and which rows it kept), and the checkpoint adopts that file, with the
-keep flags beside it, instead of writing the rows again (on the 22k-record bench, 90k rows not written and read
-once more: ~1.1 CPU-s). Only the latest finished checkpoint is kept: once a stage's one is
+real text, 1/15 on the synthetic corpus). A stage whose output already lies in a spool hands it over as
+`KeptRows` (dedup: the checkpoint it read, or the spool it wrote, and which rows it kept), and the checkpoint
+adopts that file (linked, or moved), with the keep flags beside it, instead of writing the rows again (on the
+22k-record bench: 90k rows not written and read once more, and 134k not spooled by dedup, ~1.9 CPU-s). Only the latest finished checkpoint is kept: once a stage's one is
 complete, every other goes (the earlier stages' of this plan, any other plan's), because resuming needs only
 the last one, and keeping all of them cost 2.4x the input on real text (measured in the README's "Scale").
 The price: a rerun that changes a stage before the last checkpointed one starts from the sources.
@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 import cmedins
-from cmedins.rowio.spool import CODEC, KeptRows, read_kept, read_spool, write_spool
+from cmedins.rowio.spool import CODEC, KeptRows, write_spool
 
 ROWS, STATE, FILES = "rows.pickle.zst", "state.pickle", "files"
 KEEP = "keep.bool"  # beside an adopted spool: one byte per spooled row, whether it is one of the stage's rows
@@ -83,11 +83,10 @@ class Checkpoints:
         with (folder / STATE).open("rb") as handle:
             return pickle.load(handle)
 
-    def rows(self, key: str) -> Iterator[dict]:
+    def rows(self, key: str) -> KeptRows:
         folder = self.root / key
-        if (folder / KEEP).is_file():
-            return read_kept(folder / ROWS, np.fromfile(folder / KEEP, dtype=np.bool_))
-        return read_spool(folder / ROWS)
+        keep = np.fromfile(folder / KEEP, dtype=np.bool_) if (folder / KEEP).is_file() else None
+        return KeptRows(folder / ROWS, keep, shared=True)
 
     def save(self, key: str, rows: Iterator[dict] | KeptRows, state: Callable[[], dict[str, Any]],
              build_dir: Path) -> None:
@@ -99,8 +98,12 @@ class Checkpoints:
             shutil.rmtree(partial)
         partial.mkdir(parents=True)
         if isinstance(rows, KeptRows):
-            os.replace(rows.path, partial / ROWS)  # the same file system: the build's private folder
-            rows.keep.astype(np.bool_).tofile(partial / KEEP)
+            if rows.shared:  # another checkpoint's file: linked, so that one stays whole until it is pruned
+                _link(rows.path, partial / ROWS)
+            else:
+                os.replace(rows.path, partial / ROWS)  # the same file system: the build's private folder
+            if rows.keep is not None:
+                rows.keep.astype(np.bool_).tofile(partial / KEEP)
         else:
             write_spool(partial / ROWS, rows)
         snapshot = state()  # taken first: it flushes the ledger's open quarantine files
@@ -120,6 +123,13 @@ class Checkpoints:
         for folder in self.root.iterdir():
             if folder.name not in keys:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, target)
 
 
 def _pack(source: str, target: str) -> None:

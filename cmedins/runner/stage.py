@@ -96,13 +96,15 @@ class Stage:
     `only = True` marks a stage every row must reach as one of `takes` (an end-of-pipeline check): the plan
     is refused when another kind could reach it.
 
-    `checkpointed = False` marks a stage that is cheap to run again and passes rows on one by one: its output
-    streams straight into the next stage instead of into a checkpoint (cmedins.runner.checkpoints), so the rows
-    are not written and read back once more; a resume re-runs it from the checkpoint before it.
+    `checkpointed = False` marks a stage that is cheap to run again and passes rows on one by one: it has no
+    checkpoint of its own (cmedins.runner.checkpoints). Locally it joins the stage before it: that stage's rows
+    stream through it, and the checkpoint that stage would have had follows this one instead, so the rows are
+    not written and read back once more (and the next stage reads a checkpoint).
 
-    A checkpointed stage whose output already lies in a row spool it wrote may also implement
-    `run_to_spool(rows) -> KeptRows` (cmedins.rowio.spool; `run` then yields from it): run locally, the runner
-    takes that and the checkpoint adopts the spool instead of writing the rows again (dedup)."""
+    A checkpointed stage whose output already lies in a row spool may also implement
+    `run_to_spool(rows, spooled) -> KeptRows` (cmedins.rowio.spool; `run` then yields from it): run locally,
+    the runner passes `spooled`, the checkpoint `rows` come from (or None), and the checkpoint adopts the
+    spool instead of writing the rows again (dedup)."""
 
     name: ClassVar[str] = "stage"
     Params: ClassVar[type[BaseModel]] = NoParams
