@@ -141,7 +141,8 @@ def test_anchored_name_patterns_equal_a_full_scan(shared_data):
 def test_name_scans_rewritten_for_speed_equal_their_plain_patterns(shared_data):
     """The names' scans written for speed find what the plain patterns find: the role words as a trie (ROLE), the
     line and sentence starts found from the character before them (LINE_NAME), a person noun from its last
-    character (ROLE_SUFFIX); over whole batches and over regions that start inside a text."""
+    character (ROLE_SUFFIX), a phone from its digits (PHONE_OR_DATE_AFTER); over whole batches and over regions
+    that start inside a text."""
     import re
 
     from cmedins.deid import lexicon, names
@@ -151,7 +152,9 @@ def test_name_scans_rewritten_for_speed_equal_their_plain_patterns(shared_data):
     texts = planted_texts(shared_data, 1500) + [
         "王芳", " 王芳：好", "　\t王芳", "头痛。王芳诉", "好！ 　李娜：", "完。\n\n 欧阳娜\n", "。上官兰萍", "？东方", "\n\n",
         "患者家属王芳", "主治医师：李强", "主任医师 张伟", "副主任医师王", "审核医师/陈静", "之孙女李", "药师王芳审方",
-        "民警李强将患者", "检察官王五", "所有者王", "医师王", "员王", "者"]
+        "民警李强将患者", "检察官王五", "所有者王", "医师王", "员王", "者",
+        "王芳电话13812345678", "王芳 138 1234 5678年", "联系电话：(+8613812345678", "手机（0101234567", "王芳  2023年5月6日",
+        "1234567 2023-5", "2016-10-29 12:30", "12345678901234567890年", " 2023.1 1234567", "电话 1 2 3 4 5 6 7 8"]
     found = 0
     for i in range(0, len(texts), 32):
         joined = SEPARATOR.join(fold(text) for text in texts[i:i + 32])
@@ -165,7 +168,9 @@ def test_name_scans_rewritten_for_speed_equal_their_plain_patterns(shared_data):
             assert list(where.line_names()) == lines
             nouns = [m.span() for lo, hi in bounds for m in names.ROLE_SUFFIX.finditer(joined, lo, hi)]
             assert where.spans(names.ROLE_SUFFIX, names.ROLE_SUFFIX_ANCHOR) == nouns
-            found += len(role) + len(lines) + len(nouns)
+            phones = [m.span() for lo, hi in bounds for m in names.PHONE_OR_DATE_AFTER.finditer(joined, lo, hi)]
+            assert [m.span() for m in where.finditer(names.PHONE_OR_DATE_AFTER)] == phones
+            found += len(role) + len(lines) + len(nouns) + len(phones)
     assert found > 1000
 
 
