@@ -116,19 +116,24 @@ class PatternGate:
         from cmedins.deid.prefilter import Prefilter
         from cmedins.deid.recognizers import CompiledRecognizer
 
-        self.slots: list[range | None] = []  # per recognizer: its patterns' ids in the prefilter
+        # per recognizer: its patterns' ids in the prefilter (None for one its exact scan covers every text of)
+        self.slots: list[list[int | None] | None] = []
         # the residual pre-checks first: ids 0-5 of the pass are their indices in PRECHECKS (residual_possible)
         patterns: list = [(pattern, "re") for pattern in RESIDUAL_PRECHECKS]
         for recognizer in recognizers:
             if isinstance(recognizer, CompiledRecognizer):
                 scanned = [p.regex for p in recognizer.patterns]
             elif hasattr(recognizer, "scans"):  # rules of their own over `re` scans (names)
-                scanned = [(p.pattern, "re") for p in recognizer.scans]
+                unfiltered = getattr(recognizer, "unfiltered", frozenset())
+                scanned = [None if p in unfiltered else (p.pattern, "re") for p in recognizer.scans]
             else:
                 self.slots.append(None)
                 continue
-            self.slots.append(range(len(patterns), len(patterns) + len(scanned)))
-            patterns += scanned
+            slot: list[int | None] = []
+            for pattern in scanned:
+                slot.append(None if pattern is None else len(patterns))
+                patterns += [] if pattern is None else [pattern]
+            self.slots.append(slot)
         self.prefilter = Prefilter(patterns)
 
     @staticmethod
@@ -142,7 +147,8 @@ class PatternGate:
         if self.prefilter.database is None:
             return None
         windows = self.prefilter.windows(texts, starts, end, possible)
-        return [None if slot is None else [windows[i] for i in slot] for slot in self.slots]
+        whole = [(0, end)]  # (what the windows of a pattern flagged in every text merge into)
+        return [None if slot is None else [whole if i is None else windows[i] for i in slot] for slot in self.slots]
 
     def batch(self, texts: Sequence[str]) -> tuple[list[str], str, list[int], list | None, list | None]:
         """The folded texts, their joined batch, where each starts, the regions, and per text the ids its folded
