@@ -7,6 +7,8 @@ separator no pattern can cross (`detect`), with presidio's result rules (score t
 objects, timers and log records per match, which cost more than the matching on real text. `build_analyzer`
 still gives a presidio AnalyzerEngine over the same recognizers (tests hold the two to the same findings).
 Replacement follows presidio's AnonymizerEngine step for step on tuples (cmedins.deid.splice).
+Each text is folded and passed through the Hyperscan prefilter once (`PatternGate.batch`): its folded view and
+what the pass flagged go on to name propagation and, for a text left as it was, to the residual scan.
 """
 
 from __future__ import annotations
