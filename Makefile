@@ -17,7 +17,9 @@ LLAMAFACTORY_STAMP := $(TOOLS)/llamafactory/.installed-stamp
 LABELSTUDIO_STAMP := $(TOOLS)/labelstudio/.installed-stamp
 LLAMAFACTORY_PINS := torch==2.13.0 transformers==5.6.0 datasets==4.0.0 trl==0.24.0 peft==0.18.1 \
 	accelerate==1.11.0 omegaconf fire sentencepiece tiktoken einops 'tyro<0.9' protobuf scipy
-LABELSTUDIO_PINS := label-studio==1.23.2 label-studio-sdk==2.1.2
+# sentry-sdk 3 (a fresh install's choice since December 2026) refuses the send_default_pii option Label Studio
+# 1.23 starts it with: the server exits at start-up.
+LABELSTUDIO_PINS := label-studio==1.23.2 label-studio-sdk==2.1.2 'sentry-sdk>=2.16,<3'
 
 .PHONY: install build spf test lint train eval bench clean tool-venvs
 

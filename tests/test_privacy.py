@@ -221,12 +221,22 @@ def test_cmedins_deid_output_and_audit_hold_no_identity(tmp_path):
     assert rows[0]["note"] == "患者<姓名>，电话<电话>，身份证<身份证号>，邮箱<邮箱>。" and rows[1]["dept"] == "中医科"
 
 
-def test_cmedins_deid_leaves_no_output_when_the_scan_fails(tmp_path, monkeypatch):
-    """The detector misses everything (simulated): the gate's residual scan stops the run, names the row and
-    field but not the value, and neither output nor audit is left behind."""
+@pytest.mark.parametrize("pass_known", [True, False], ids=["pass-flags-reused", "nothing-known"])
+def test_cmedins_deid_leaves_no_output_when_the_scan_fails(tmp_path, monkeypatch, pass_known):
+    """The detectors miss everything (simulated): the gate's residual scan stops the run, names the row and
+    field but not the value, and neither output nor audit is left behind. Both where the residual scan reuses
+    the detection pass's folded views and pre-check flags, and where it has none and makes its own pass."""
     from cmedins.deid.engine import Deidentifier
 
-    monkeypatch.setattr(Deidentifier, "analyze_many", lambda self, texts: [[] for _ in texts])
+    real = Deidentifier._analyze
+
+    def missing_everything(self, texts):
+        _, views, possible = real(self, texts)
+        if not pass_known:
+            views, possible = [None] * len(texts), [None] * len(texts)
+        return [[] for _ in texts], views, possible
+
+    monkeypatch.setattr(Deidentifier, "_analyze", missing_everything)
     source = _jsonl(tmp_path / "notes.jsonl", NOTES)
     out = tmp_path / "out" / "clean.jsonl"
     result = CliRunner().invoke(app, ["deid", str(source), "--out", str(out), "--field", "note"])
