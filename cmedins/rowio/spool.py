@@ -31,15 +31,16 @@ CODEC = "zstd"
 BATCH_ROWS = 1024
 
 
-class SpoolWriter:
-    """Append rows; `close()` (or leaving the `with` block) writes the last batch and ends the stream."""
+class BatchWriter:
+    """Rows appended one by one, handed on `batch_rows` at a time (`_write_batch`); `close()` (or leaving the
+    `with` block) hands on the last batch and ends the file (`_end`). The spools' one batching mechanism."""
 
     def __init__(self, path: Path, batch_rows: int = BATCH_ROWS):
         self.path = Path(path)
         self.rows = 0
         self._batch: list[dict] = []
         self._batch_rows = batch_rows
-        self._stream = pa.CompressedOutputStream(str(self.path), CODEC)
+        self._closed = False
 
     def write(self, row: dict) -> None:
         self._batch.append(row)
@@ -49,19 +50,40 @@ class SpoolWriter:
 
     def _flush(self) -> None:
         if self._batch:
-            pickle.dump(self._batch, self._stream, protocol=pickle.HIGHEST_PROTOCOL)
+            self._write_batch(self._batch)
             self._batch = []
 
     def close(self) -> None:
-        if not self._stream.closed:
+        if not self._closed:
             self._flush()
-            self._stream.close()
+            self._end()
+            self._closed = True
 
-    def __enter__(self) -> SpoolWriter:
+    def _write_batch(self, batch: list[dict]) -> None:
+        raise NotImplementedError
+
+    def _end(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class SpoolWriter(BatchWriter):
+    """A row spool: each batch one pickle in the zstd stream."""
+
+    def __init__(self, path: Path, batch_rows: int = BATCH_ROWS):
+        super().__init__(path, batch_rows)
+        self._stream = pa.CompressedOutputStream(str(self.path), CODEC)
+
+    def _write_batch(self, batch: list[dict]) -> None:
+        pickle.dump(batch, self._stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _end(self) -> None:
+        self._stream.close()
 
 
 def write_spool(path: Path, rows: Iterable[dict]) -> int:

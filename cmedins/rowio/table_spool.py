@@ -20,25 +20,21 @@ from pathlib import Path
 
 import pyarrow as pa
 
-CODEC = "zstd"
-BATCH_ROWS = 1024
+from cmedins.rowio.spool import BATCH_ROWS, CODEC, BatchWriter
 
 Layout = tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]  # a row's keys, and each message's keys
 
 
-class TableSpoolWriter:
+class TableSpoolWriter(BatchWriter):
     """Append rows; `close()` (or leaving the `with` block) writes the last batch and ends the stream.
     Keys outside the schema (the runner's private ones) are not stored, and `rebuild` leaves them out."""
 
     def __init__(self, path: Path, schema: pa.Schema, batch_rows: int = BATCH_ROWS):
-        self.path = Path(path)
+        super().__init__(path, batch_rows)
         self.schema = schema
-        self.rows = 0
         self._numbers: dict[Layout, int] = {}
         self._layouts: list[Layout] = []
         self.layout_of = array("I")  # per row, the number of its layout
-        self._batch: list[dict] = []
-        self._batch_rows = batch_rows
         self._writer = pa.ipc.new_stream(str(self.path), schema, options=pa.ipc.IpcWriteOptions(compression=CODEC))
 
     def write(self, row: dict) -> None:
@@ -48,21 +44,13 @@ class TableSpoolWriter:
             number = self._numbers[layout] = len(self._layouts)
             self._layouts.append(layout)
         self.layout_of.append(number)
-        self._batch.append(row)
-        self.rows += 1
-        if len(self._batch) >= self._batch_rows:
-            self._flush()
+        super().write(row)
 
-    def _flush(self) -> None:
-        if self._batch:
-            self._writer.write_table(pa.Table.from_pylist(self._batch, schema=self.schema))
-            self._batch = []
+    def _write_batch(self, batch: list[dict]) -> None:
+        self._writer.write_table(pa.Table.from_pylist(batch, schema=self.schema))
 
-    def close(self) -> None:
-        if self._writer is not None:
-            self._flush()
-            self._writer.close()
-            self._writer = None
+    def _end(self) -> None:
+        self._writer.close()
 
     def rebuild(self, values: dict, position: int) -> dict:
         """The dict row number `position` was, from its stored values (one row of a batch, as a dict)."""
@@ -72,12 +60,6 @@ class TableSpoolWriter:
             row["messages"] = [{key: message[key] for key in names}
                                for message, names in zip(values["messages"], message_keys, strict=True)]
         return row
-
-    def __enter__(self) -> TableSpoolWriter:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def read_tables(path: Path) -> Iterator[pa.RecordBatch]:
